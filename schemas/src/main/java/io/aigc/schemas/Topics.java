@@ -1,0 +1,71 @@
+package io.aigc.schemas;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The pipeline's five topics, defined once. Names default to {@code generation.*} and can each be changed
+ * through an environment variable, so several pipelines can share one cluster.
+ *
+ * <pre>
+ * requests    GenerationRequest   gateway or any producer  -> tokenizer-service
+ * tokenized   TokenizedRequest    tokenizer-service        -> inference-worker
+ * generated   GeneratedSequence   inference-worker (and errors from earlier stages) -> postprocessor
+ * completions Completion          postprocessor            -> gateway and any consumer
+ * dlq         DeadLetter          every service, for records it could not process
+ * </pre>
+ */
+public final class Topics {
+  public static final String REQUESTS_ENV = "AIGC_TOPIC_REQUESTS";
+  public static final String TOKENIZED_ENV = "AIGC_TOPIC_TOKENIZED";
+  public static final String GENERATED_ENV = "AIGC_TOPIC_GENERATED";
+  public static final String COMPLETIONS_ENV = "AIGC_TOPIC_COMPLETIONS";
+  public static final String DLQ_ENV = "AIGC_TOPIC_DLQ";
+
+  private final Topic<GenerationRequest> requests;
+  private final Topic<TokenizedRequest> tokenized;
+  private final Topic<GeneratedSequence> generated;
+  private final Topic<Completion> completions;
+  private final Topic<DeadLetter> dlq;
+
+  private Topics(Map<String, String> env) {
+    requests = new Topic<>(env.getOrDefault(REQUESTS_ENV, "generation.requests"), AvroSerde.of(GenerationRequest.class));
+    tokenized = new Topic<>(env.getOrDefault(TOKENIZED_ENV, "generation.tokenized"), AvroSerde.of(TokenizedRequest.class));
+    generated = new Topic<>(env.getOrDefault(GENERATED_ENV, "generation.generated"), AvroSerde.of(GeneratedSequence.class));
+    completions = new Topic<>(env.getOrDefault(COMPLETIONS_ENV, "generation.completions"), AvroSerde.of(Completion.class));
+    dlq = new Topic<>(env.getOrDefault(DLQ_ENV, "generation.dlq"), AvroSerde.of(DeadLetter.class));
+  }
+
+  public static Topics defaults() {
+    return new Topics(Map.of());
+  }
+
+  /** Topic names from {@code AIGC_TOPIC_*} variables where set, defaults elsewhere. */
+  public static Topics fromEnvironment(Map<String, String> env) {
+    return new Topics(env);
+  }
+
+  public Topic<GenerationRequest> requests() {
+    return requests;
+  }
+
+  public Topic<TokenizedRequest> tokenized() {
+    return tokenized;
+  }
+
+  public Topic<GeneratedSequence> generated() {
+    return generated;
+  }
+
+  public Topic<Completion> completions() {
+    return completions;
+  }
+
+  public Topic<DeadLetter> dlq() {
+    return dlq;
+  }
+
+  public List<Topic<?>> all() {
+    return List.of(requests, tokenized, generated, completions, dlq);
+  }
+}
