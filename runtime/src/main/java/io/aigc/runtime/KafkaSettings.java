@@ -1,0 +1,124 @@
+package io.aigc.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.kafka.clients.CommonClientConfigs;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * How every service's Kafka clients connect: the bootstrap servers and the security settings, passed the same
+ * way to producers, consumers, admin clients and Kafka Streams.
+ *
+ * <ul>
+ *   <li>{@code KAFKA_BOOTSTRAP_SERVERS} (default {@code 127.0.0.1:9092})
+ *   <li>{@code KAFKA_SECURITY_PROTOCOL}, {@code KAFKA_SASL_*}, {@code KAFKA_SSL_*}: each becomes the client property
+ *       of the same name in lower case with dots ({@code KAFKA_SASL_JAAS_CONFIG} is {@code sasl.jaas.config})
+ *   <li>{@code KAFKA_CLIENT_CONFIG_FILE}: a properties file merged into every client, for anything else
+ * </ul>
+ */
+public final class KafkaSettings {
+  private final String bootstrapServers;
+  private final Map<String, Object> common;
+
+  private KafkaSettings(String bootstrapServers, Map<String, Object> common) {
+    this.bootstrapServers = bootstrapServers;
+    this.common = Map.copyOf(common);
+  }
+
+  public static KafkaSettings fromEnv(Env env) {
+    Map<String, Object> common = new HashMap<>();
+    env.optional("KAFKA_CLIENT_CONFIG_FILE").ifPresent(file -> common.putAll(loadProperties(Path.of(file))));
+    for (Map.Entry<String, String> e : env.asMap().entrySet()) {
+      String name = e.getKey();
+      if (name.equals("KAFKA_SECURITY_PROTOCOL") || name.startsWith("KAFKA_SASL_") || name.startsWith("KAFKA_SSL_")) {
+        common.put(name.substring("KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), e.getValue());
+      }
+    }
+    return new KafkaSettings(env.string("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), common);
+  }
+
+  public String bootstrapServers() {
+    return bootstrapServers;
+  }
+
+  /** The security protocol in use, for the startup log line (never the credentials). */
+  public String securityProtocol() {
+    return Optional.ofNullable(common.get(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG)).map(Object::toString)
+        .orElse("PLAINTEXT");
+  }
+
+  public Map<String, Object> admin(String clientId) {
+    Map<String, Object> props = base(clientId);
+    props.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    props.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+    return props;
+  }
+
+  /** An idempotent producer that waits for all in-sync replicas: no loss, no duplicates from retries. */
+  public Map<String, Object> producer(String clientId) {
+    Map<String, Object> props = base(clientId);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    return props;
+  }
+
+  /** A consumer that sees only committed transactions (the Streams services write transactionally). */
+  public Map<String, Object> consumer(String groupId, String clientId) {
+    Map<String, Object> props = base(clientId);
+    if (groupId != null) {
+      props.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    }
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    return props;
+  }
+
+  /** Kafka Streams with exactly-once processing: a record's outputs and its input offset commit atomically. */
+  public Properties streams(String applicationId, Path stateDir, int threads, long commitIntervalMs) {
+    Properties props = new Properties();
+    props.putAll(common);
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
+    // Downstream consumers read committed data only, so each stage adds up to one commit interval of latency.
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 0);
+    props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
+    return props;
+  }
+
+  private Map<String, Object> base(String clientId) {
+    Map<String, Object> props = new HashMap<>(common);
+    props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    props.put(CommonClientConfigs.CLIENT_ID_CONFIG, clientId);
+    return props;
+  }
+
+  private static Map<String, Object> loadProperties(Path file) {
+    Properties props = new Properties();
+    try (InputStream in = Files.newInputStream(file)) {
+      props.load(in);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read KAFKA_CLIENT_CONFIG_FILE " + file, e);
+    }
+    Map<String, Object> map = new HashMap<>();
+    props.forEach((k, v) -> map.put(k.toString(), v));
+    return map;
+  }
+}

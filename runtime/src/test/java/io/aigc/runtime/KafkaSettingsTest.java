@@ -1,0 +1,51 @@
+package io.aigc.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class KafkaSettingsTest {
+
+  @Test
+  void passesTlsAndSaslSettingsToEveryClient(@TempDir Path dir) throws Exception {
+    Path extra = dir.resolve("client.properties");
+    Files.writeString(extra, "client.dns.lookup=use_all_dns_ips\n");
+    KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(Map.of(
+        "KAFKA_BOOTSTRAP_SERVERS", "broker:9093",
+        "KAFKA_SECURITY_PROTOCOL", "SASL_SSL",
+        "KAFKA_SASL_MECHANISM", "SCRAM-SHA-512",
+        "KAFKA_SASL_JAAS_CONFIG", "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "KAFKA_SSL_TRUSTSTORE_LOCATION", "/etc/kafka/truststore.jks",
+        "KAFKA_CLIENT_CONFIG_FILE", extra.toString(),
+        "KAFKA_HEAP_OPTS", "-Xmx1g")));
+
+    Map<String, Object> expected = Map.of(
+        "bootstrap.servers", "broker:9093",
+        "security.protocol", "SASL_SSL",
+        "sasl.mechanism", "SCRAM-SHA-512",
+        "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+        "ssl.truststore.location", "/etc/kafka/truststore.jks",
+        "client.dns.lookup", "use_all_dns_ips");
+    assertThat(kafka.producer("p")).containsAllEntriesOf(expected).doesNotContainKey("heap.opts");
+    assertThat(kafka.consumer("g", "c")).containsAllEntriesOf(expected);
+    assertThat(kafka.admin("a")).containsAllEntriesOf(expected);
+    Properties streams = kafka.streams("app", dir, 1, 20);
+    assertThat(streams).containsAllEntriesOf(expected);
+    assertThat(streams.get("processing.guarantee")).isEqualTo("exactly_once_v2");
+    assertThat(kafka.securityProtocol()).isEqualTo("SASL_SSL");
+  }
+
+  @Test
+  void defaultsToALocalPlaintextBroker() {
+    KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(Map.of()));
+    assertThat(kafka.bootstrapServers()).isEqualTo("127.0.0.1:9092");
+    assertThat(kafka.securityProtocol()).isEqualTo("PLAINTEXT");
+    assertThat(kafka.consumer("g", "c")).containsEntry("isolation.level", "read_committed");
+    assertThat(kafka.producer("p")).containsEntry("enable.idempotence", true).containsEntry("acks", "all");
+  }
+}
