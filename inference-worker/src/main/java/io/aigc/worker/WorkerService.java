@@ -1,0 +1,388 @@
+package io.aigc.worker;
+
+import io.aigc.runtime.DeadLetters;
+import io.aigc.runtime.HealthServer;
+import io.aigc.runtime.KafkaSettings;
+import io.aigc.runtime.Service;
+import io.aigc.runtime.TopicSetup;
+import io.aigc.runtime.model.ModelDirectory;
+import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.schemas.CompletionStatus;
+import io.aigc.schemas.DeadLetterReason;
+import io.aigc.schemas.ErrorCodes;
+import io.aigc.schemas.Events;
+import io.aigc.schemas.GeneratedChoice;
+import io.aigc.schemas.GeneratedSequence;
+import io.aigc.schemas.GenerationParams;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.Timings;
+import io.aigc.schemas.TokenizedRequest;
+import io.aigc.schemas.Topics;
+import io.aigc.schemas.UnreadableRecordException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The inference worker: a member of a Kafka consumer group on the tokenized topic that feeds a
+ * {@link GenerationEngine} and publishes each request's generated tokens to the generated topic. One more worker
+ * (one more GPU) takes over some of the partitions.
+ *
+ * <p>The path of one record:
+ * <ol>
+ *   <li>poll it from the tokenized topic (the poll thread; fetching pauses while the engine's queue is full);
+ *   <li>decode and check it; what cannot be generated goes to the dead-letter topic, and its caller gets an error
+ *       through the generated topic;
+ *   <li>submit it to the engine, which batches it with whatever else is running;
+ *   <li>when the engine is done, publish a {@link GeneratedSequence} (tokens or error);
+ *   <li>once the broker has acknowledged that record, the input offset may be committed ({@link OffsetTracker}).
+ * </ol>
+ *
+ * <p>So a crash never loses a request (its offset was not committed, another worker redoes it) and may generate it
+ * twice; the postprocessor keeps the first result per request id.
+ */
+public final class WorkerService implements Service {
+  private static final Logger log = LoggerFactory.getLogger(WorkerService.class);
+  private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
+
+  private final WorkerConfig config;
+  private final Topics topics;
+  private final KafkaSettings kafka;
+  private final WorkerMetrics metrics = new WorkerMetrics();
+  private final OffsetTracker offsets = new OffsetTracker();
+  /** Request ids in the engine per input partition, to drop them when the partition is given away. */
+  private final Map<TopicPartition, Set<String>> inFlight = new ConcurrentHashMap<>();
+
+  private ModelDirectory modelDir;
+  private OnnxModel model;
+  private TextTokenizer tokenizer;
+  private GenerationEngine engine;
+  private KafkaProducer<String, byte[]> producer;
+  private KafkaConsumer<String, byte[]> consumer;
+  private HealthServer health;
+  private Thread pollThread;
+  private volatile boolean running;
+  private volatile boolean assigned;
+  private volatile Throwable fatal;
+
+  public WorkerService(WorkerConfig config) {
+    this.config = config;
+    this.topics = Topics.fromEnvironment(config.env().asMap());
+    this.kafka = KafkaSettings.fromEnv(config.env());
+  }
+
+  @Override
+  public String name() {
+    return "inference-worker";
+  }
+
+  @Override
+  public void start() throws Exception {
+    modelDir = ModelDirectory.open(config.modelDir());
+    try (Admin admin = Admin.create(kafka.admin(config.workerId() + "-setup"))) {
+      TopicSetup.fromEnv(config.env()).ensure(admin, topics.all());
+    }
+    model = OnnxModel.load(modelDir, config.device(), config.cudaDevice(), config.ortThreads(),
+        config.engine().kvBudgetBytes());
+    tokenizer = TextTokenizer.load(modelDir);
+    engine = new GenerationEngine(model, tokenizer, config.engine(), metrics).start();
+    metrics.register(engine, model, config.engine());
+
+    producer = new KafkaProducer<>(kafka.producer(config.workerId()), new StringSerializer(), new ByteArraySerializer());
+    Map<String, Object> consumerProps = kafka.consumer(config.group(), config.workerId());
+    consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(100, config.maxWaiting()));
+    consumer = new KafkaConsumer<>(consumerProps, new StringDeserializer(), new ByteArrayDeserializer());
+    running = true;
+    pollThread = new Thread(this::pollLoop, "worker-poll");
+    pollThread.start();
+    health = HealthServer.start(config.metricsHost(), config.metricsPort(), metrics.registry(),
+        () -> fatal == null, this::ready);
+    log.info("inference-worker {}: model {} on {}, group {} on {} ({}), health and metrics on port {}",
+        config.workerId(), modelDir.name(), model.device(), config.group(), kafka.bootstrapServers(),
+        kafka.securityProtocol(), health.port());
+  }
+
+  @Override
+  public boolean ready() {
+    return running && assigned && fatal == null;
+  }
+
+  /** The port /metrics is served on. */
+  public int metricsPort() {
+    return health.port();
+  }
+
+  // ---- the poll thread: the only one that touches the consumer ----
+
+  private void pollLoop() {
+    consumer.subscribe(List.of(topics.tokenized().name()), new Rebalance());
+    long lastCommit = System.nanoTime();
+    boolean paused = false;
+    try {
+      while (running && fatal == null) {
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(50))) {
+          handle(record);
+        }
+        // Back-pressure: beyond the batch and a queue, records wait in Kafka rather than in this process.
+        int waiting = engine.waitingRequests();
+        if (!paused && waiting >= config.maxWaiting()) {
+          consumer.pause(consumer.assignment());
+          paused = true;
+        } else if (paused && waiting < Math.max(1, config.maxWaiting() / 2)) {
+          consumer.resume(consumer.paused());
+          paused = false;
+        }
+        if (System.nanoTime() - lastCommit >= config.commitInterval().toNanos()) {
+          commit();
+          lastCommit = System.nanoTime();
+        }
+      }
+      drain();
+    } catch (WakeupException e) {
+      // close() during a poll
+    } catch (RuntimeException e) {
+      fatal = e;
+      log.error("the poll loop failed; this worker stops taking requests", e);
+    } finally {
+      try {
+        commit();
+      } catch (RuntimeException e) {
+        log.warn("final offset commit failed; those records will be redone", e);
+      }
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  /** On a clean stop: fetch nothing more and let running requests finish, within a bound. */
+  private void drain() {
+    consumer.pause(consumer.assignment());
+    long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline && offsets.unfinishedTotal() > 0) {
+      consumer.poll(Duration.ofMillis(50)); // keeps the group membership alive; returns nothing while paused
+      commit();
+    }
+  }
+
+  private void commit() {
+    var committable = offsets.committable();
+    if (!committable.isEmpty()) {
+      consumer.commitSync(committable);
+    }
+  }
+
+  private void handle(ConsumerRecord<String, byte[]> record) {
+    TopicPartition partition = new TopicPartition(record.topic(), record.partition());
+    OffsetTracker.Ticket ticket = offsets.started(partition, record.offset());
+    TokenizedRequest tokenized;
+    try {
+      tokenized = topics.tokenized().valueSerde().decode(record.value());
+    } catch (UnreadableRecordException e) {
+      deadLetter(record, ticket, e.reason(), e.getMessage(), null, ErrorCodes.POISON_RECORD);
+      return;
+    }
+    GenerationRequest request = tokenized.getRequest();
+    String problem = problemWith(record.key(), tokenized);
+    if (problem != null) {
+      deadLetter(record, ticket, DeadLetterReason.INVALID_VALUE, problem, request, ErrorCodes.INVALID_REQUEST);
+      return;
+    }
+    if (!tokenized.getModel().equals(modelDir.name())) {
+      // A valid request for another model (a misrouted deployment): the caller learns it, nothing is dead.
+      publish(Events.failed(request, tokenized.getModel(), tokenized.getPromptTokenIds(), ErrorCodes.MODEL_NOT_FOUND,
+          "this worker serves " + modelDir.name() + ", not " + tokenized.getModel(), config.workerId()), ticket);
+      return;
+    }
+    inFlight.computeIfAbsent(partition, p -> ConcurrentHashMap.newKeySet()).add(request.getRequestId());
+    engine.submit(new GenerationTask(request.getRequestId(),
+        tokenized.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(),
+        samplingParams(request.getParams()), request.getCreatedAt(), request.getDeadline(),
+        outcome -> {
+          Set<String> ids = inFlight.get(partition);
+          if (ids != null) {
+            ids.remove(request.getRequestId());
+          }
+          publish(generated(tokenized, outcome), ticket);
+        }));
+  }
+
+  /** What makes a tokenized request impossible to generate, or null. A producer may bypass the tokenizer. */
+  private String problemWith(String key, TokenizedRequest tokenized) {
+    GenerationRequest request = tokenized.getRequest();
+    if (request.getRequestId().isEmpty() || !request.getRequestId().equals(key)) {
+      return "the record key must be the request_id";
+    }
+    List<Integer> ids = tokenized.getPromptTokenIds();
+    if (ids.isEmpty()) {
+      return "prompt_token_ids is empty";
+    }
+    for (int id : ids) {
+      if (id < 0 || id >= model.spec().vocabSize()) {
+        return "prompt_token_ids contains " + id + ", outside the vocabulary [0, " + model.spec().vocabSize() + ")";
+      }
+    }
+    try {
+      SamplingParams params = samplingParams(request.getParams());
+      if (params.temperature() > 2) {
+        return "temperature must be at most 2";
+      }
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+    return null;
+  }
+
+  private static SamplingParams samplingParams(GenerationParams p) {
+    return new SamplingParams(p.getMaxTokens(), p.getTemperature(), p.getTopP(), p.getTopK(), p.getN(),
+        p.getSeed(), p.getStop());
+  }
+
+  private GeneratedSequence generated(TokenizedRequest tokenized, GenerationOutcome outcome) {
+    if (outcome.isError()) {
+      return Events.failed(tokenized.getRequest(), tokenized.getModel(), tokenized.getPromptTokenIds(),
+          outcome.errorCode(), outcome.errorMessage(), config.workerId());
+    }
+    List<GeneratedChoice> choices = new ArrayList<>();
+    for (GenerationOutcome.Choice c : outcome.choices()) {
+      List<Integer> ids = new ArrayList<>(c.tokens().length);
+      for (int t : c.tokens()) {
+        ids.add(t);
+      }
+      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason()));
+    }
+    return GeneratedSequence.newBuilder()
+        .setRequest(tokenized.getRequest())
+        .setModel(tokenized.getModel())
+        .setPromptTokenIds(tokenized.getPromptTokenIds())
+        .setStatus(CompletionStatus.OK)
+        .setError(null)
+        .setChoices(choices)
+        .setTimings(new Timings(outcome.queueMs(), outcome.timeToFirstTokenMs(), outcome.decodeMs()))
+        .setProducer(config.workerId())
+        .build();
+  }
+
+  /** The dead letter and, when the request id is known, the caller's error; the offset is done when both are. */
+  private void deadLetter(ConsumerRecord<String, byte[]> record, OffsetTracker.Ticket ticket, DeadLetterReason reason,
+      String message, GenerationRequest request, String errorCode) {
+    String requestId = request != null ? request.getRequestId() : record.key();
+    boolean notifyCaller = requestId != null && !requestId.isEmpty();
+    metrics.deadLetter(reason);
+    log.warn("dead letter from {}-{}@{}: {} ({})", record.topic(), record.partition(), record.offset(),
+        reason.code(), message);
+    AtomicInteger pending = new AtomicInteger(notifyCaller ? 2 : 1);
+    Runnable done = () -> {
+      if (pending.decrementAndGet() == 0) {
+        offsets.finished(ticket);
+      }
+    };
+    send(topics.dlq().name(), requestId, topics.dlq().valueSerde().encode(DeadLetters.of(config.workerId(),
+        record.topic(), record.partition(), record.offset(), record.timestamp(), record.key() == null ? null
+            : record.key().getBytes(java.nio.charset.StandardCharsets.UTF_8), record.value(), reason, message,
+        requestId)), done);
+    if (notifyCaller) {
+      GenerationRequest known = request != null ? request
+          : Events.placeholderRequest(requestId, Instant.ofEpochMilli(Math.max(0, record.timestamp())));
+      send(topics.generated().name(), requestId, topics.generated().valueSerde().encode(
+          Events.failed(known, modelDir.name(), List.of(), errorCode, message, config.workerId())), done);
+    }
+  }
+
+  private void publish(GeneratedSequence generated, OffsetTracker.Ticket ticket) {
+    metrics.published(generated);
+    send(topics.generated().name(), generated.getRequest().getRequestId(),
+        topics.generated().valueSerde().encode(generated), () -> offsets.finished(ticket));
+  }
+
+  private void send(String topic, String key, byte[] value, Runnable onAcknowledged) {
+    producer.send(new ProducerRecord<>(topic, key, value), (metadata, error) -> {
+      if (error == null) {
+        onAcknowledged.run();
+      } else {
+        // The idempotent producer already retried for delivery.timeout.ms: the broker is gone or refuses us.
+        // Stop taking work; what is uncommitted is redone by the worker that gets these partitions.
+        fatal = error;
+        log.error("cannot publish to {}; this worker stops taking requests", topic, error);
+      }
+    });
+  }
+
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      commit();
+      handOver(partitions);
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      handOver(partitions);
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      assigned = true;
+      if (!partitions.isEmpty()) {
+        log.info("assigned {}", partitions);
+      }
+    }
+
+    /** Requests of partitions given away are dropped silently: their new owner redoes them. */
+    private void handOver(Collection<TopicPartition> partitions) {
+      for (TopicPartition p : partitions) {
+        Set<String> ids = inFlight.remove(p);
+        if (ids != null) {
+          ids.forEach(id -> engine.cancel(id, false));
+        }
+      }
+      offsets.forget(partitions);
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    if (pollThread != null) {
+      try {
+        pollThread.join(DRAIN_TIMEOUT.plusSeconds(10).toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (engine != null) {
+      engine.close();
+    }
+    if (producer != null) {
+      producer.close(Duration.ofSeconds(5));
+    }
+    if (health != null) {
+      health.close();
+    }
+    if (tokenizer != null) {
+      tokenizer.close();
+    }
+    if (model != null) {
+      model.close();
+    }
+  }
+}
