@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * its own overrides on top of the process environment.
  */
 public final class Env {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
   private final Map<String, String> vars;
 
   private Env(Map<String, String> vars) {
@@ -72,12 +72,12 @@ public final class Env {
     }).orElse(defaultValue);
   }
 
-  /** A duration such as {@code 250ms}, {@code 30s}, {@code 5m} or {@code 1h}; a bare number is milliseconds. */
+  /** A duration such as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h} or {@code 7d}; a bare number is milliseconds. */
   public Duration duration(String name, Duration defaultValue) {
     return optional(name).map(v -> {
       Matcher m = DURATION.matcher(v);
       if (!m.matches()) {
-        throw invalid(name, v, "a duration like 500ms, 30s, 5m or 1h");
+        throw invalid(name, v, "a duration like 500ms, 30s, 5m, 1h or 7d");
       }
       long amount = Long.parseLong(m.group(1));
       String unit = m.group(2) == null ? "ms" : m.group(2);
@@ -85,7 +85,8 @@ public final class Env {
         case "ms" -> Duration.ofMillis(amount);
         case "s" -> Duration.ofSeconds(amount);
         case "m" -> Duration.ofMinutes(amount);
-        default -> Duration.ofHours(amount);
+        case "h" -> Duration.ofHours(amount);
+        default -> Duration.ofDays(amount);
       };
     }).orElse(defaultValue);
   }

@@ -23,11 +23,12 @@ class EnvTest {
 
   @Test
   void parsesEveryDurationUnit() {
-    Env d = Env.of(Map.of("A", "250ms", "B", "5m", "C", "1h", "D", "40"));
+    Env d = Env.of(Map.of("A", "250ms", "B", "5m", "C", "1h", "D", "40", "E", "7d"));
     assertThat(d.duration("A", null)).isEqualTo(Duration.ofMillis(250));
     assertThat(d.duration("B", null)).isEqualTo(Duration.ofMinutes(5));
     assertThat(d.duration("C", null)).isEqualTo(Duration.ofHours(1));
     assertThat(d.duration("D", null)).isEqualTo(Duration.ofMillis(40));
+    assertThat(d.duration("E", null)).isEqualTo(Duration.ofDays(7));
   }
 
   @Test
