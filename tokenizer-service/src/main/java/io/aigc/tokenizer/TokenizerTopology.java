@@ -1,0 +1,180 @@
+package io.aigc.tokenizer;
+
+import io.aigc.runtime.model.ModelDirectory;
+import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.runtime.streams.GuardedProcessor;
+import io.aigc.runtime.streams.RecordHandler;
+import io.aigc.runtime.streams.RejectedRecordException;
+import io.aigc.runtime.streams.Routed;
+import io.aigc.schemas.DeadLetterReason;
+import io.aigc.schemas.ErrorCodes;
+import io.aigc.schemas.Events;
+import io.aigc.schemas.GenerationParams;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.TokenizedRequest;
+import io.aigc.schemas.Topics;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Named;
+
+/**
+ * requests → tokenized: a request's prompt, templated and tokenized for the served model, for the inference
+ * workers. A request that cannot be served gets its error as a {@code GeneratedSequence} on the generated topic
+ * (the postprocessor writes every completion); a record that cannot be processed also goes to the dead-letter topic.
+ */
+final class TokenizerTopology {
+  private TokenizerTopology() {}
+
+  static Topology build(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer,
+      TokenizerMetrics metrics) {
+    Topics topics = config.topics();
+    StreamsBuilder builder = new StreamsBuilder();
+    builder
+        // Bytes, not GenerationRequests: a record that does not decode must become a dead letter within this
+        // record's transaction, where a deserialization error in the consumer would skip it or stop the partition.
+        .stream(topics.requests().name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("requests"))
+        // Decode, check, template and tokenize in one processor (Tokenize, below): a dead letter needs the source
+        // partition and offset, which only the Processor API gives, and every failure on the way must be caught.
+        .process(GuardedProcessor.supplier(TokenizerService.NAME, topics.requests(), topics.dlq(),
+            metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, metrics)), Named.as("tokenize"))
+        // Each outcome names its topic: tokenized for the workers, generated for an error (so the postprocessor
+        // stays the single writer of completions), dlq for the record that could not be processed.
+        .to(Routed.TOPIC, Routed.produced());
+    return builder.build();
+  }
+
+  /** One request's way through the service, step by step. */
+  static final class Tokenize implements RecordHandler<GenerationRequest> {
+    private final Topics topics;
+    private final String template;
+    private final int maxN;
+    private final String producer;
+    private final String modelName;
+    private final int contextLength;
+    private final TextTokenizer tokenizer;
+    private final TokenizerMetrics metrics;
+
+    Tokenize(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer, TokenizerMetrics metrics) {
+      this.topics = config.topics();
+      this.template = config.promptTemplate();
+      this.maxN = config.maxN();
+      this.producer = config.producer();
+      this.modelName = model.name();
+      this.contextLength = model.contextLength();
+      this.tokenizer = tokenizer;
+      this.metrics = metrics;
+    }
+
+    @Override
+    public String requestId(GenerationRequest request) {
+      return request.getRequestId();
+    }
+
+    @Override
+    public List<Routed> handle(String key, GenerationRequest request, Instant now) {
+      // 1. Any producer may write to the requests topic, not only the gateway: a value out of range is that
+      //    producer's bug, kept as a dead letter, and its caller is told which field is wrong.
+      validate(key, request);
+
+      // 2. A caller who has given up is not served: generating for it would only delay everyone else.
+      if (request.getDeadline() != null && !now.isBefore(request.getDeadline())) {
+        return fail(key, request, ErrorCodes.DEADLINE_EXCEEDED,
+            "The request's deadline (" + request.getDeadline() + ") passed before it was tokenized.");
+      }
+
+      // 3. One deployment serves one model; no model named means whichever is served.
+      if (request.getModel() != null && !request.getModel().equals(modelName)) {
+        return fail(key, request, ErrorCodes.MODEL_NOT_FOUND,
+            "The model '" + request.getModel() + "' does not exist; this deployment serves '" + modelName + "'.");
+      }
+
+      // 4. The model sees the prompt inside the deployment's template (replace, not a regex: a prompt may hold $).
+      String text = template.replace(TokenizerConfig.PROMPT_PLACEHOLDER, request.getPrompt());
+
+      // 5. Tokenize: the tokenizer adds BOS exactly once where the model wants it.
+      int[] ids = tokenizer.encode(text);
+      metrics.promptTokens.observe(ids.length);
+
+      // 6. Every generated token must still fit the context; cutting the prompt would change what was asked.
+      int maxTokens = request.getParams().getMaxTokens();
+      long requested = (long) ids.length + maxTokens;
+      if (requested > contextLength) {
+        return fail(key, request, ErrorCodes.CONTEXT_LENGTH_EXCEEDED, String.format(Locale.ROOT,
+            "This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the prompt,"
+                + " %d for the completion). Please reduce your prompt or completion length.",
+            contextLength, requested, ids.length, maxTokens));
+      }
+
+      // 7. Ready for a worker.
+      Routed tokenized = Routed.to(topics.tokenized(), key, TokenizedRequest.newBuilder()
+          .setRequest(request)
+          .setModel(modelName)
+          .setPromptTokenIds(Arrays.stream(ids).boxed().collect(Collectors.toList()))
+          .setTokenizedAt(now)
+          .build());
+      metrics.tokenized.inc();
+      return List.of(tokenized);
+    }
+
+    /** The caller's error for a dead-lettered record; the unreadable one gets a stand-in request. */
+    @Override
+    public List<Routed> reject(String requestId, GenerationRequest request, String code, String message,
+        Instant now) {
+      return fail(requestId, request != null ? request : Events.placeholderRequest(requestId, now), code, message);
+    }
+
+    private List<Routed> fail(String key, GenerationRequest request, String code, String message) {
+      Routed failed = Routed.to(topics.generated(), key,
+          Events.failed(request, modelName, List.of(), code, message, producer));
+      metrics.errors.labelValues(code).inc();
+      return List.of(failed);
+    }
+
+    private void validate(String key, GenerationRequest request) {
+      if (request.getRequestId().isEmpty()) {
+        throw invalid("request_id must not be empty");
+      }
+      if (!request.getRequestId().equals(key)) {
+        throw invalid("request_id '" + request.getRequestId() + "' does not match the record key '" + key
+            + "'; the key must be the request id");
+      }
+      if (request.getPrompt().isEmpty()) {
+        throw invalid("prompt must not be empty");
+      }
+      GenerationParams p = request.getParams();
+      if (p.getMaxTokens() < 1) {
+        throw invalid("max_tokens must be at least 1, got " + p.getMaxTokens());
+      }
+      // Written so that NaN fails every comparison and is rejected too.
+      if (!(p.getTemperature() >= 0 && p.getTemperature() <= 2)) {
+        throw invalid("temperature must be between 0 and 2, got " + p.getTemperature());
+      }
+      if (!(p.getTopP() > 0 && p.getTopP() <= 1)) {
+        throw invalid("top_p must be greater than 0 and at most 1, got " + p.getTopP());
+      }
+      if (p.getTopK() < 0) {
+        throw invalid("top_k must be 0 (disabled) or more, got " + p.getTopK());
+      }
+      if (p.getN() < 1 || p.getN() > maxN) {
+        throw invalid("n must be between 1 and " + maxN + ", got " + p.getN());
+      }
+      for (int i = 0; i < p.getStop().size(); i++) {
+        if (p.getStop().get(i).isEmpty()) {
+          // An empty stop string would match at once and cut every completion to nothing.
+          throw invalid("stop[" + i + "] must not be empty");
+        }
+      }
+    }
+
+    private static RejectedRecordException invalid(String message) {
+      return new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.INVALID_REQUEST, message);
+    }
+  }
+}

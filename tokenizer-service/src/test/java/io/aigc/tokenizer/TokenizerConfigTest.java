@@ -1,0 +1,40 @@
+package io.aigc.tokenizer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.aigc.runtime.Env;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class TokenizerConfigTest {
+  @Test
+  void defaults() {
+    TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(Map.of("HOSTNAME", "pod-7")));
+    assertThat(config.modelDir()).isEqualTo(Path.of("models/tiny-llama"));
+    assertThat(config.promptTemplate()).isEqualTo("{prompt}");
+    assertThat(config.maxN()).isEqualTo(8);
+    assertThat(config.producer()).isEqualTo("tokenizer-service@pod-7");
+    assertThat(config.topics().requests().name()).isEqualTo("generation.requests");
+  }
+
+  @Test
+  void theTemplateIsTakenVerbatim() {
+    TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(Map.of(
+        "AIGC_PROMPT_TEMPLATE", "### Question\n{prompt}\n### Answer\n",
+        "AIGC_MAX_N", "2",
+        "AIGC_TOPIC_REQUESTS", "other.requests")));
+    assertThat(config.promptTemplate()).isEqualTo("### Question\n{prompt}\n### Answer\n");
+    assertThat(config.maxN()).isEqualTo(2);
+    assertThat(config.topics().requests().name()).isEqualTo("other.requests");
+  }
+
+  @Test
+  void aTemplateWithoutThePromptOrAnImpossibleNIsAConfigurationError() {
+    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_PROMPT_TEMPLATE", "Answer: "))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_PROMPT_TEMPLATE");
+    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_MAX_N", "0"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_MAX_N");
+  }
+}

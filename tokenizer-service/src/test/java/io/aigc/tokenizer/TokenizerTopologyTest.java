@@ -1,0 +1,358 @@
+package io.aigc.tokenizer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.aigc.runtime.Env;
+import io.aigc.runtime.model.ModelDirectory;
+import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.runtime.streams.PoisonBytes;
+import io.aigc.runtime.testing.TestModels;
+import io.aigc.schemas.CompletionStatus;
+import io.aigc.schemas.DeadLetter;
+import io.aigc.schemas.GeneratedSequence;
+import io.aigc.schemas.GenerationParams;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.TokenizedRequest;
+import io.aigc.schemas.Topics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class TokenizerTopologyTest {
+  private static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
+  private static final Topics TOPICS = Topics.defaults();
+  /** "This License applies to any program" for tiny-llama: BOS, ▁This ▁License ▁appl ies ▁to ▁any ▁program. */
+  private static final List<Integer> LLAMA_IDS = List.of(1, 752, 400, 727, 555, 370, 428, 561);
+
+  private static ModelDirectory llama;
+  private static TextTokenizer llamaTokenizer;
+
+  @TempDir
+  Path stateDir;
+  private TopologyTestDriver driver;
+  private TokenizerMetrics metrics;
+  private TestInputTopic<String, byte[]> requests;
+  private TestOutputTopic<String, TokenizedRequest> tokenized;
+  private TestOutputTopic<String, GeneratedSequence> generated;
+  private TestOutputTopic<String, DeadLetter> dlq;
+
+  @BeforeAll
+  static void loadModel() {
+    llama = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
+    llamaTokenizer = TextTokenizer.load(llama);
+  }
+
+  @AfterAll
+  static void closeModel() {
+    llamaTokenizer.close();
+  }
+
+  @AfterEach
+  void closeDriver() {
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  private void start(ModelDirectory model, TextTokenizer tokenizer, Map<String, String> vars) {
+    Map<String, String> env = new HashMap<>(vars);
+    env.put("AIGC_MODEL_DIR", model.path().toString());
+    env.put("HOSTNAME", "test-host");
+    TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(env));
+    metrics = new TokenizerMetrics(new PrometheusRegistry());
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "tokenizer-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    driver = new TopologyTestDriver(TokenizerTopology.build(config, model, tokenizer, metrics), props, NOW);
+    requests = driver.createInputTopic(TOPICS.requests().name(), new StringSerializer(), new ByteArraySerializer());
+    tokenized = driver.createOutputTopic(TOPICS.tokenized().name(), new StringDeserializer(),
+        TOPICS.tokenized().valueSerde());
+    generated = driver.createOutputTopic(TOPICS.generated().name(), new StringDeserializer(),
+        TOPICS.generated().valueSerde());
+    dlq = driver.createOutputTopic(TOPICS.dlq().name(), new StringDeserializer(), TOPICS.dlq().valueSerde());
+  }
+
+  private void start() {
+    start(llama, llamaTokenizer, Map.of());
+  }
+
+  private static GenerationRequest request(String id, String prompt) {
+    return GenerationRequest.newBuilder()
+        .setRequestId(id)
+        .setCreatedAt(NOW.minusSeconds(1))
+        .setDeadline(null)
+        .setModel(null)
+        .setPrompt(prompt)
+        .setParams(GenerationParams.newBuilder().setMaxTokens(16).build())
+        .setMetadata(Map.of("article", "42"))
+        .build();
+  }
+
+  private void send(String key, GenerationRequest request) {
+    requests.pipeInput(key, TOPICS.requests().valueSerde().encode(request));
+  }
+
+  @Test
+  void tokenizesAPromptForTinyLlamaWithOneBos() {
+    start();
+    GenerationRequest request = request("r-1", "This License applies to any program");
+    send("r-1", request);
+
+    KeyValue<String, TokenizedRequest> out = tokenized.readKeyValue();
+    assertThat(out.key).isEqualTo("r-1");
+    assertThat(out.value.getPromptTokenIds()).containsExactlyElementsOf(LLAMA_IDS);
+    assertThat(out.value.getModel()).isEqualTo("tiny-llama");
+    assertThat(out.value.getRequest()).isEqualTo(request);
+    assertThat(out.value.getTokenizedAt()).isEqualTo(NOW);
+    assertThat(tokenized.isEmpty()).isTrue();
+    assertThat(generated.isEmpty()).isTrue();
+    assertThat(dlq.isEmpty()).isTrue();
+    assertThat(metrics.tokenized.get()).isEqualTo(1.0);
+    assertThat(metrics.promptTokens.collect().getDataPoints().get(0).getSum()).isEqualTo(LLAMA_IDS.size());
+  }
+
+  @Test
+  void tokenizesAPromptForTinyGpt2WithoutSpecialTokens() {
+    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
+    try (TextTokenizer tokenizer = TextTokenizer.load(gpt2)) {
+      start(gpt2, tokenizer, Map.of());
+      send("r-1", request("r-1", "This License applies to any program"));
+
+      TokenizedRequest out = tokenized.readValue();
+      // This ĠLicense Ġappl ies Ġto Ġany Ġprogram: byte-level BPE, no BOS.
+      assertThat(out.getPromptTokenIds()).containsExactly(895, 315, 639, 467, 285, 342, 471);
+      assertThat(out.getModel()).isEqualTo("tiny-gpt2");
+    }
+  }
+
+  @Test
+  void appliesThePromptTemplateBeforeTokenizing() {
+    start(llama, llamaTokenizer, Map.of("AIGC_PROMPT_TEMPLATE", "Q: {prompt} A:"));
+    send("r-1", request("r-1", "This License"));
+
+    // BOS ▁Q : ▁This ▁License ▁A : — the template's text around the prompt, BOS still only once at the start.
+    assertThat(tokenized.readValue().getPromptTokenIds()).containsExactly(1, 340, 301, 280, 752, 400, 442, 280);
+  }
+
+  static Stream<Arguments> invalidRequests() {
+    return Stream.of(
+        Arguments.of("request_id", (Consumer<GenerationRequest>) r -> r.setRequestId("")),
+        Arguments.of("request_id 'other'", (Consumer<GenerationRequest>) r -> r.setRequestId("other")),
+        Arguments.of("prompt", (Consumer<GenerationRequest>) r -> r.setPrompt("")),
+        Arguments.of("max_tokens", (Consumer<GenerationRequest>) r -> r.getParams().setMaxTokens(0)),
+        Arguments.of("temperature", (Consumer<GenerationRequest>) r -> r.getParams().setTemperature(Double.NaN)),
+        Arguments.of("temperature", (Consumer<GenerationRequest>) r -> r.getParams().setTemperature(2.01)),
+        Arguments.of("temperature", (Consumer<GenerationRequest>) r -> r.getParams().setTemperature(-0.5)),
+        Arguments.of("top_p", (Consumer<GenerationRequest>) r -> r.getParams().setTopP(0.0)),
+        Arguments.of("top_p", (Consumer<GenerationRequest>) r -> r.getParams().setTopP(1.5)),
+        Arguments.of("top_k", (Consumer<GenerationRequest>) r -> r.getParams().setTopK(-1)),
+        Arguments.of("n", (Consumer<GenerationRequest>) r -> r.getParams().setN(0)),
+        Arguments.of("n", (Consumer<GenerationRequest>) r -> r.getParams().setN(9)),
+        Arguments.of("stop[1]", (Consumer<GenerationRequest>) r -> r.getParams().setStop(List.of("\n", ""))));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidRequests")
+  void anInvalidValueIsDeadLetteredAndItsCallerToldWhichField(String field, Consumer<GenerationRequest> breakIt) {
+    start();
+    GenerationRequest request = request("r-1", "This License");
+    breakIt.accept(request);
+    byte[] bytes = TOPICS.requests().valueSerde().encode(request);
+    requests.pipeInput("r-1", bytes);
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("invalid_value");
+    assertThat(letter.getReason()).contains(field);
+    assertThat(letter.getSourceTopic()).isEqualTo("generation.requests");
+    assertThat(letter.getSourcePartition()).isZero();
+    assertThat(letter.getSourceOffset()).isZero();
+    assertThat(bytesOf(letter.getValue())).isEqualTo(bytes);
+    assertThat(letter.getRequestId()).isEqualTo("r-1");
+    assertThat(letter.getService()).isEqualTo("tokenizer-service");
+
+    KeyValue<String, GeneratedSequence> error = generated.readKeyValue();
+    assertThat(error.key).isEqualTo("r-1");
+    assertThat(error.value.getStatus()).isEqualTo(CompletionStatus.ERROR);
+    assertThat(error.value.getError().getCode()).isEqualTo("invalid_request");
+    assertThat(error.value.getError().getMessage()).isEqualTo(letter.getReason());
+    // Compared as bytes: a NaN temperature is not equal to itself.
+    assertThat(TOPICS.requests().valueSerde().encode(error.value.getRequest())).isEqualTo(bytes);
+    assertThat(error.value.getProducer()).isEqualTo("tokenizer-service@test-host");
+    assertThat(tokenized.isEmpty()).isTrue();
+    assertThat(metrics.errors.labelValues("invalid_request").get()).isEqualTo(1.0);
+    assertThat(metrics.deadLetters.labelValues("invalid_value").get()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aRequestWithoutAKeyIsAnsweredUnderItsRequestId() {
+    start();
+    requests.pipeInput((String) null, TOPICS.requests().valueSerde().encode(request("r-1", "This License")));
+
+    assertThat(dlq.readValue().getReasonCode()).isEqualTo("invalid_value");
+    KeyValue<String, GeneratedSequence> error = generated.readKeyValue();
+    assertThat(error.key).isEqualTo("r-1");
+    assertThat(error.value.getError().getCode()).isEqualTo("invalid_request");
+  }
+
+  @Test
+  void aPassedDeadlineIsAnErrorButNotADeadLetter() {
+    start();
+    GenerationRequest late = request("late", "This License");
+    late.setDeadline(NOW.minusMillis(1));
+    GenerationRequest onTime = request("on-time", "This License");
+    onTime.setDeadline(NOW.plusSeconds(30));
+    send("late", late);
+    send("on-time", onTime);
+
+    GeneratedSequence error = generated.readValue();
+    assertThat(error.getError().getCode()).isEqualTo("deadline_exceeded");
+    assertThat(error.getRequest()).isEqualTo(late);
+    assertThat(tokenized.readKeyValue().key).isEqualTo("on-time");
+    assertThat(dlq.isEmpty()).isTrue();
+    assertThat(metrics.errors.labelValues("deadline_exceeded").get()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aModelThisDeploymentDoesNotServeIsNotFound() {
+    start();
+    GenerationRequest other = request("other", "This License");
+    other.setModel("gpt-4");
+    GenerationRequest served = request("served", "This License");
+    served.setModel("tiny-llama");
+    send("other", other);
+    send("served", served);
+
+    GeneratedSequence error = generated.readValue();
+    assertThat(error.getError().getCode()).isEqualTo("model_not_found");
+    assertThat(error.getError().getMessage()).contains("'gpt-4'").contains("'tiny-llama'");
+    assertThat(tokenized.readKeyValue().key).isEqualTo("served");
+    assertThat(dlq.isEmpty()).isTrue();
+  }
+
+  @Test
+  void aPromptAndCompletionLongerThanTheContextAreRefusedInOpenAisWords() {
+    start();
+    GenerationRequest tooLong = request("too-long", "This License applies to any program");
+    tooLong.getParams().setMaxTokens(256 - LLAMA_IDS.size() + 1);
+    GenerationRequest justFits = request("just-fits", "This License applies to any program");
+    justFits.getParams().setMaxTokens(256 - LLAMA_IDS.size());
+    send("too-long", tooLong);
+    send("just-fits", justFits);
+
+    GeneratedSequence error = generated.readValue();
+    assertThat(error.getError().getCode()).isEqualTo("context_length_exceeded");
+    assertThat(error.getError().getMessage()).isEqualTo("This model's maximum context length is 256 tokens. However,"
+        + " you requested 257 tokens (8 in the prompt, 249 for the completion). Please reduce your prompt or"
+        + " completion length.");
+    assertThat(error.getRequest()).isEqualTo(tooLong);
+    assertThat(tokenized.readKeyValue().key).isEqualTo("just-fits");
+  }
+
+  @Test
+  void bytesThatAreNotAvroAreDeadLetteredAndThePartitionKeepsFlowing() {
+    start();
+    byte[] poison = PoisonBytes.notAvro();
+    requests.pipeInput("r-poison", poison, NOW.minusSeconds(5));
+    send("r-good", request("r-good", "This License applies to any program"));
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("not_avro");
+    assertThat(letter.getSourceTopic()).isEqualTo("generation.requests");
+    assertThat(letter.getSourcePartition()).isZero();
+    assertThat(letter.getSourceOffset()).isZero();
+    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5));
+    assertThat(bytesOf(letter.getKey())).isEqualTo("r-poison".getBytes(StandardCharsets.UTF_8));
+    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
+    assertThat(letter.getRequestId()).isEqualTo("r-poison");
+
+    KeyValue<String, GeneratedSequence> error = generated.readKeyValue();
+    assertThat(error.key).isEqualTo("r-poison");
+    assertThat(error.value.getError().getCode()).isEqualTo("poison_record");
+    assertThat(error.value.getRequest().getRequestId()).isEqualTo("r-poison");
+    assertThat(error.value.getRequest().getCreatedAt()).isEqualTo(NOW);
+    assertThat(error.value.getProducer()).isEqualTo("tokenizer-service@test-host");
+
+    // The record after the poison one is processed as usual.
+    KeyValue<String, TokenizedRequest> next = tokenized.readKeyValue();
+    assertThat(next.key).isEqualTo("r-good");
+    assertThat(next.value.getPromptTokenIds()).containsExactlyElementsOf(LLAMA_IDS);
+    assertThat(metrics.deadLetters.labelValues("not_avro").get()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aWriterSchemaThatWasNeverReleasedIsDeadLettered() {
+    start();
+    send("r-0", request("r-0", "This License"));
+    byte[] poison = PoisonBytes.unknownSchema(GenerationRequest.class);
+    requests.pipeInput("r-unknown", poison);
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("unknown_schema");
+    assertThat(letter.getSourceOffset()).isEqualTo(1);
+    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
+    assertThat(generated.readValue().getError().getCode()).isEqualTo("poison_record");
+    assertThat(tokenized.readKeyValue().key).isEqualTo("r-0");
+  }
+
+  @Test
+  void poisonWithoutAKeyIsOnlyDeadLettered() {
+    start();
+    requests.pipeInput("", PoisonBytes.notAvro());
+    requests.pipeInput((String) null, null);
+
+    List<DeadLetter> letters = dlq.readValuesToList();
+    assertThat(letters).extracting(DeadLetter::getReasonCode).containsExactly("not_avro", "not_avro");
+    assertThat(letters).extracting(DeadLetter::getRequestId).containsOnlyNulls();
+    assertThat(letters).extracting(DeadLetter::getSourceOffset).containsExactly(0L, 1L);
+    assertThat(generated.isEmpty()).isTrue();
+  }
+
+  @Test
+  void aFailureWhileProcessingIsDeadLetteredAndAnsweredAsAnInternalError() {
+    TextTokenizer closed = TextTokenizer.load(llama);
+    closed.close(); // what a tokenizer released under a running stream thread would do
+    start(llama, closed, Map.of());
+    GenerationRequest request = request("r-1", "This License");
+    send("r-1", request);
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("processing_error");
+    assertThat(letter.getRequestId()).isEqualTo("r-1");
+    GeneratedSequence error = generated.readValue();
+    assertThat(error.getError().getCode()).isEqualTo("internal_error");
+    assertThat(error.getRequest()).isEqualTo(request);
+    assertThat(tokenized.isEmpty()).isTrue();
+  }
+
+  private static byte[] bytesOf(ByteBuffer buffer) {
+    ByteBuffer copy = buffer.duplicate();
+    byte[] bytes = new byte[copy.remaining()];
+    copy.get(bytes);
+    return bytes;
+  }
+}
