@@ -1,0 +1,379 @@
+package io.aigc.postprocessor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.aigc.runtime.Env;
+import io.aigc.runtime.model.ModelDirectory;
+import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.runtime.streams.PoisonBytes;
+import io.aigc.runtime.testing.TestModels;
+import io.aigc.schemas.Completion;
+import io.aigc.schemas.CompletionChoice;
+import io.aigc.schemas.CompletionStatus;
+import io.aigc.schemas.DeadLetter;
+import io.aigc.schemas.Events;
+import io.aigc.schemas.GeneratedChoice;
+import io.aigc.schemas.GeneratedSequence;
+import io.aigc.schemas.GenerationParams;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.Timings;
+import io.aigc.schemas.Topics;
+import io.aigc.schemas.Usage;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CompletionTopologyTest {
+  private static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
+  private static final Instant CREATED = NOW.minusMillis(1500);
+  private static final Topics TOPICS = Topics.defaults();
+  /** tiny-llama: BOS ▁This ▁License, then ▁appl ies ▁to ▁any ▁program. */
+  private static final List<Integer> PROMPT = List.of(1, 752, 400);
+  private static final List<Integer> APPLIES_TO_ANY_PROGRAM = List.of(727, 555, 370, 428, 561);
+  private static final int EOS = 2;
+
+  private static ModelDirectory llama;
+  private static TextTokenizer llamaTokenizer;
+
+  @TempDir
+  Path stateDir;
+  private TopologyTestDriver driver;
+  private PostprocessorMetrics metrics;
+  private TestInputTopic<String, byte[]> generated;
+  private TestOutputTopic<String, Completion> completions;
+  private TestOutputTopic<String, DeadLetter> dlq;
+
+  @BeforeAll
+  static void loadModel() {
+    llama = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
+    llamaTokenizer = TextTokenizer.load(llama);
+  }
+
+  @AfterAll
+  static void closeModel() {
+    llamaTokenizer.close();
+  }
+
+  @AfterEach
+  void closeDriver() {
+    if (driver != null) {
+      driver.close();
+    }
+  }
+
+  private void start(ModelDirectory model, TextTokenizer tokenizer, Map<String, String> vars) {
+    Map<String, String> env = new HashMap<>(vars);
+    env.put("AIGC_MODEL_DIR", model.path().toString());
+    PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(env));
+    metrics = new PostprocessorMetrics(new PrometheusRegistry());
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "postprocessor-test");
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
+    driver = new TopologyTestDriver(CompletionTopology.build(config, model, tokenizer, metrics), props, NOW);
+    generated = driver.createInputTopic(TOPICS.generated().name(), new StringSerializer(), new ByteArraySerializer());
+    completions = driver.createOutputTopic(TOPICS.completions().name(), new StringDeserializer(),
+        TOPICS.completions().valueSerde());
+    dlq = driver.createOutputTopic(TOPICS.dlq().name(), new StringDeserializer(), TOPICS.dlq().valueSerde());
+  }
+
+  private void start() {
+    start(llama, llamaTokenizer, Map.of());
+  }
+
+  private static GenerationRequest request(String id, List<String> stop) {
+    return GenerationRequest.newBuilder()
+        .setRequestId(id)
+        .setCreatedAt(CREATED)
+        .setDeadline(null)
+        .setModel(null)
+        .setPrompt("This License")
+        .setParams(GenerationParams.newBuilder().setMaxTokens(6).setN(2).setStop(stop).build())
+        .setMetadata(Map.of("article", "42"))
+        .build();
+  }
+
+  private static GeneratedSequence ok(String id, List<String> stop, GeneratedChoice... choices) {
+    return GeneratedSequence.newBuilder()
+        .setRequest(request(id, stop))
+        .setModel("tiny-llama")
+        .setPromptTokenIds(PROMPT)
+        .setStatus(CompletionStatus.OK)
+        .setError(null)
+        .setChoices(List.of(choices))
+        .setTimings(new Timings(3L, 40L, 120L))
+        .setProducer("worker-1")
+        .build();
+  }
+
+  private static GeneratedChoice choice(int index, List<Integer> ids, String finishReason) {
+    return new GeneratedChoice(index, ids, finishReason);
+  }
+
+  private void send(String key, GeneratedSequence sequence) {
+    generated.pipeInput(key, TOPICS.generated().valueSerde().encode(sequence));
+  }
+
+  @Test
+  void detokenizesAsAContinuationKeepingTheLeadingSpace() {
+    start();
+    send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    KeyValue<String, Completion> out = completions.readKeyValue();
+    assertThat(out.key).isEqualTo("r-1");
+    Completion completion = out.value;
+    assertThat(completion.getRequestId()).isEqualTo("r-1");
+    assertThat(completion.getStatus()).isEqualTo(CompletionStatus.OK);
+    assertThat(completion.getError()).isNull();
+    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies to any program", "length"));
+    assertThat(completion.getModel()).isEqualTo("tiny-llama");
+    assertThat(completion.getCreatedAt()).isEqualTo(CREATED);
+    assertThat(completion.getCompletedAt()).isEqualTo(NOW);
+    assertThat(completion.getUsage()).isEqualTo(new Usage(3, 5, 8));
+    assertThat(completion.getTimings()).isEqualTo(new Timings(3L, 40L, 120L));
+    assertThat(completion.getMetadata()).containsExactly(Map.entry("article", "42"));
+    assertThat(metrics.completions.labelValues("OK").get()).isEqualTo(1.0);
+    assertThat(metrics.latency.collect().getDataPoints().get(0).getSum()).isEqualTo(1.5);
+    assertThat(dlq.isEmpty()).isTrue();
+  }
+
+  @Test
+  void theEndOfSequenceTokenIsNotText() {
+    start();
+    send("r-1", ok("r-1", List.of(), choice(0, List.of(727, 555, EOS), "stop")));
+
+    Completion completion = completions.readValue();
+    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies", "stop"));
+    assertThat(completion.getUsage()).isEqualTo(new Usage(3, 3, 6));
+  }
+
+  @Test
+  void aGpt2ContinuationKeepsItsSpaceToo() {
+    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
+    try (TextTokenizer tokenizer = TextTokenizer.load(gpt2)) {
+      start(gpt2, tokenizer, Map.of());
+      GeneratedSequence sequence = ok("r-1", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
+      sequence.setModel("tiny-gpt2");
+      sequence.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
+      send("r-1", sequence);
+
+      assertThat(completions.readValue().getChoices())
+          .containsExactly(new CompletionChoice(0, " applies to any program", "length"));
+    }
+  }
+
+  @Test
+  void theEarliestStopStringInTheTextCutsItWhateverItsPlaceInTheList() {
+    start();
+    // " applies to any program": "to" starts at 9, " any" at 12; the list names " any" first.
+    send("r-1", ok("r-1", List.of(" any", "to"), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    Completion completion = completions.readValue();
+    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies ", "stop"));
+    // Usage counts what was generated, not what was kept.
+    assertThat(completion.getUsage()).isEqualTo(new Usage(3, 5, 8));
+  }
+
+  @Test
+  void severalChoicesComeSortedByIndexEachCutOnItsOwn() {
+    start();
+    send("r-1", ok("r-1", List.of(" program"),
+        choice(1, List.of(727, 555, 370), "length"),
+        choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    Completion completion = completions.readValue();
+    assertThat(completion.getChoices()).containsExactly(
+        new CompletionChoice(0, " applies to any", "stop"),
+        new CompletionChoice(1, " applies to", "length"));
+    assertThat(completion.getUsage()).isEqualTo(new Usage(3, 8, 11));
+  }
+
+  @Test
+  void aDuplicateRequestIdGetsNoSecondCompletion() {
+    start();
+    GeneratedSequence first = ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+    send("r-1", first);
+    send("r-1", ok("r-1", List.of(), choice(0, List.of(727), "length")));
+    send("r-1", first);
+
+    List<Completion> all = completions.readValuesToList();
+    assertThat(all).hasSize(1);
+    assertThat(all.get(0).getChoices().get(0).getText()).isEqualTo(" applies to any program");
+    assertThat(metrics.duplicates.get()).isEqualTo(2.0);
+    assertThat(dlq.isEmpty()).isTrue();
+    // What lets the dedup survive a crash: the store writes through to its changelog topic.
+    assertThat(driver.producedTopicNames()).contains("postprocessor-test-completed-requests-changelog");
+  }
+
+  @Test
+  void anErrorFromAnEarlierStageIsPassedOnAndWinsOverALateResult() {
+    start();
+    GenerationRequest request = request("r-1", List.of());
+    send("r-1", Events.failed(request, "tiny-llama", List.of(), "context_length_exceeded",
+        "This model's maximum context length is 256 tokens.", "tokenizer-service@host"));
+    send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    List<Completion> all = completions.readValuesToList();
+    assertThat(all).hasSize(1);
+    Completion completion = all.get(0);
+    assertThat(completion.getStatus()).isEqualTo(CompletionStatus.ERROR);
+    assertThat(completion.getError().getCode()).isEqualTo("context_length_exceeded");
+    assertThat(completion.getError().getMessage()).isEqualTo("This model's maximum context length is 256 tokens.");
+    assertThat(completion.getMetadata()).containsExactly(Map.entry("article", "42"));
+    assertThat(completion.getModel()).isEqualTo("tiny-llama");
+    assertThat(completion.getCreatedAt()).isEqualTo(CREATED);
+    assertThat(completion.getCompletedAt()).isEqualTo(NOW);
+    assertThat(completion.getChoices()).isEmpty();
+    assertThat(completion.getUsage()).isNull();
+    assertThat(metrics.completions.labelValues("ERROR").get()).isEqualTo(1.0);
+    assertThat(metrics.duplicates.get()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aCompletedIdIsForgottenAfterTheRetentionByTheWallClock() {
+    start(llama, llamaTokenizer, Map.of("AIGC_DEDUP_RETENTION", "1h", "AIGC_DEDUP_PURGE_INTERVAL", "1m"));
+    KeyValueStore<String, Long> store = driver.getKeyValueStore(CompletionTopology.COMPLETED_STORE);
+    GeneratedSequence sequence = ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+    send("r-1", sequence);
+    assertThat(store.get("r-1")).isEqualTo(NOW.toEpochMilli());
+
+    // Within the retention the id is still known, punctuations or not.
+    driver.advanceWallClockTime(Duration.ofMinutes(59));
+    send("r-1", sequence);
+    assertThat(store.get("r-1")).isNotNull();
+    assertThat(completions.readValuesToList()).hasSize(1);
+
+    // Past it (and the next purge), it is gone: a duplicate this late is answered again.
+    driver.advanceWallClockTime(Duration.ofMinutes(2));
+    assertThat(store.get("r-1")).isNull();
+    send("r-1", sequence);
+    assertThat(completions.readValuesToList()).hasSize(1);
+  }
+
+  @Test
+  void bytesThatAreNotAvroAreDeadLetteredAnsweredOnceAndThePartitionKeepsFlowing() {
+    start();
+    byte[] poison = PoisonBytes.notAvro();
+    generated.pipeInput("r-poison", poison, NOW.minusSeconds(5));
+    send("r-poison", ok("r-poison", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+    send("r-good", ok("r-good", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("not_avro");
+    assertThat(letter.getSourceTopic()).isEqualTo("generation.generated");
+    assertThat(letter.getSourcePartition()).isZero();
+    assertThat(letter.getSourceOffset()).isZero();
+    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5));
+    assertThat(bytesOf(letter.getKey())).isEqualTo("r-poison".getBytes(StandardCharsets.UTF_8));
+    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
+    assertThat(letter.getRequestId()).isEqualTo("r-poison");
+    assertThat(letter.getService()).isEqualTo("postprocessor");
+
+    List<KeyValue<String, Completion>> all = completions.readKeyValuesToList();
+    // The poison's error is the one answer for its id; the result that follows for it is a duplicate.
+    assertThat(all).extracting(kv -> kv.key).containsExactly("r-poison", "r-good");
+    Completion error = all.get(0).value;
+    assertThat(error.getStatus()).isEqualTo(CompletionStatus.ERROR);
+    assertThat(error.getError().getCode()).isEqualTo("poison_record");
+    assertThat(error.getRequestId()).isEqualTo("r-poison");
+    assertThat(error.getCompletedAt()).isEqualTo(NOW);
+    assertThat(all.get(1).value.getStatus()).isEqualTo(CompletionStatus.OK);
+    assertThat(metrics.deadLetters.labelValues("not_avro").get()).isEqualTo(1.0);
+  }
+
+  @Test
+  void aWriterSchemaThatWasNeverReleasedIsDeadLettered() {
+    start();
+    send("r-0", ok("r-0", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+    byte[] poison = PoisonBytes.unknownSchema(GeneratedSequence.class);
+    generated.pipeInput("r-unknown", poison);
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("unknown_schema");
+    assertThat(letter.getSourceOffset()).isEqualTo(1);
+    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
+    assertThat(completions.readKeyValuesToList()).extracting(kv -> kv.key).containsExactly("r-0", "r-unknown");
+  }
+
+  @Test
+  void poisonForAnAnsweredIdIsDeadLetteredWithoutASecondCompletion() {
+    start();
+    send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+    generated.pipeInput("r-1", PoisonBytes.notAvro());
+
+    assertThat(dlq.readValue().getRequestId()).isEqualTo("r-1");
+    assertThat(completions.readValuesToList()).hasSize(1);
+  }
+
+  @Test
+  void poisonWithoutAKeyIsOnlyDeadLettered() {
+    start();
+    generated.pipeInput("", PoisonBytes.notAvro());
+    generated.pipeInput((String) null, null);
+
+    List<DeadLetter> letters = dlq.readValuesToList();
+    assertThat(letters).extracting(DeadLetter::getReasonCode).containsExactly("not_avro", "not_avro");
+    assertThat(letters).extracting(DeadLetter::getRequestId).containsOnlyNulls();
+    assertThat(completions.isEmpty()).isTrue();
+  }
+
+  @Test
+  void aReadableSequenceWithoutAKeyIsDeadLetteredAndAnsweredUnderItsRequestId() {
+    start();
+    generated.pipeInput((String) null, TOPICS.generated().valueSerde().encode(
+        ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"))));
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("invalid_value");
+    KeyValue<String, Completion> error = completions.readKeyValue();
+    assertThat(error.key).isEqualTo("r-1");
+    assertThat(error.value.getError().getCode()).isEqualTo("poison_record");
+    assertThat(error.value.getMetadata()).containsExactly(Map.entry("article", "42"));
+  }
+
+  @Test
+  void aFailureWhileDetokenizingIsDeadLetteredAndAnsweredAsAnInternalError() {
+    TextTokenizer closed = TextTokenizer.load(llama);
+    closed.close(); // what a tokenizer released under a running stream thread would do
+    start(llama, closed, Map.of());
+    send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getReasonCode()).isEqualTo("processing_error");
+    assertThat(letter.getRequestId()).isEqualTo("r-1");
+    Completion error = completions.readValue();
+    assertThat(error.getStatus()).isEqualTo(CompletionStatus.ERROR);
+    assertThat(error.getError().getCode()).isEqualTo("internal_error");
+    assertThat(error.getMetadata()).containsExactly(Map.entry("article", "42"));
+    assertThat(error.getCreatedAt()).isEqualTo(CREATED);
+    assertThat(completions.isEmpty()).isTrue();
+  }
+
+  private static byte[] bytesOf(ByteBuffer buffer) {
+    ByteBuffer copy = buffer.duplicate();
+    byte[] bytes = new byte[copy.remaining()];
+    copy.get(bytes);
+    return bytes;
+  }
+}

@@ -1,0 +1,37 @@
+package io.aigc.postprocessor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.aigc.runtime.Env;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PostprocessorConfigTest {
+  @Test
+  void defaults() {
+    PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(Map.of()));
+    assertThat(config.modelDir()).isEqualTo(Path.of("models/tiny-llama"));
+    assertThat(config.dedupRetention()).isEqualTo(Duration.ofDays(7));
+    assertThat(config.dedupPurgeInterval()).isEqualTo(Duration.ofHours(1));
+    assertThat(config.topics().completions().name()).isEqualTo("generation.completions");
+  }
+
+  @Test
+  void readsTheDedupDurations() {
+    PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(Map.of(
+        "AIGC_DEDUP_RETENTION", "48h", "AIGC_DEDUP_PURGE_INTERVAL", "5m")));
+    assertThat(config.dedupRetention()).isEqualTo(Duration.ofHours(48));
+    assertThat(config.dedupPurgeInterval()).isEqualTo(Duration.ofMinutes(5));
+  }
+
+  @Test
+  void aZeroRetentionIsAConfigurationError() {
+    assertThatThrownBy(() -> PostprocessorConfig.fromEnv(Env.of(Map.of("AIGC_DEDUP_RETENTION", "0s"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_DEDUP_RETENTION");
+    assertThatThrownBy(() -> PostprocessorConfig.fromEnv(Env.of(Map.of("AIGC_DEDUP_PURGE_INTERVAL", "0"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_DEDUP_PURGE_INTERVAL");
+  }
+}
