@@ -83,7 +83,7 @@ public final class GenerationEngine implements AutoCloseable {
     this.tokenizer = tokenizer;
     this.settings = settings;
     this.metrics = metrics;
-    this.thread = new Thread(this::run, "generation-engine");
+    this.thread = new Thread(null, this::run, "generation-engine", OnnxModel.LARGE_STACK_BYTES);
     this.thread.setDaemon(true);
   }
 

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +55,39 @@ public final class OnnxModel implements AutoCloseable {
    * ONNX Runtime build or machine cannot provide it, falls back to CPU with one log line saying why.
    */
   public static OnnxModel load(ModelDirectory dir, Device device, int cudaDeviceId, int intraOpThreads,
+      long maxPooledBytes) throws OrtException {
+    // Creating a session optimises the graph recursively, which overflows the 1 MiB stack of a default Java
+    // thread (the JVM then dies of SIGSEGV, with no Java exception). Do it on a thread with room.
+    AtomicReference<Object> result = new AtomicReference<>();
+    Thread loader = new Thread(null, () -> {
+      try {
+        result.set(loadHere(dir, device, cudaDeviceId, intraOpThreads, maxPooledBytes));
+      } catch (OrtException | RuntimeException | Error e) {
+        result.set(e);
+      }
+    }, "onnx-session-load", LARGE_STACK_BYTES);
+    loader.start();
+    try {
+      loader.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while loading " + dir, e);
+    }
+    Object loaded = result.get();
+    if (loaded instanceof OrtException e) {
+      throw e;
+    } else if (loaded instanceof RuntimeException e) {
+      throw e;
+    } else if (loaded instanceof Error e) {
+      throw e;
+    }
+    return (OnnxModel) loaded;
+  }
+
+  /** Stack size for threads that call into ONNX Runtime: session creation and the engine. */
+  static final long LARGE_STACK_BYTES = 64L << 20;
+
+  private static OnnxModel loadHere(ModelDirectory dir, Device device, int cudaDeviceId, int intraOpThreads,
       long maxPooledBytes) throws OrtException {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     String description = "cpu";
