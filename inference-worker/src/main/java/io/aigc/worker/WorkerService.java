@@ -216,7 +216,8 @@ public final class WorkerService implements Service {
     inFlight.computeIfAbsent(partition, p -> ConcurrentHashMap.newKeySet()).add(request.getRequestId());
     engine.submit(new GenerationTask(request.getRequestId(),
         tokenized.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(),
-        samplingParams(request.getParams()), request.getCreatedAt(), request.getDeadline(),
+        samplingParams(request.getParams()), Instant.ofEpochMilli(request.getCreatedAt()),
+        request.getDeadline() == null ? null : Instant.ofEpochMilli(request.getDeadline()),
         outcome -> {
           Set<String> ids = inFlight.get(partition);
           if (ids != null) {

@@ -22,7 +22,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -152,11 +151,11 @@ class WorkerServiceTest {
       list.add(t);
     }
     GenerationRequest request = GenerationRequest.newBuilder()
-        .setRequestId(id).setCreatedAt(Instant.now()).setDeadline(null).setModel("tiny-llama").setPrompt("(test)")
+        .setRequestId(id).setCreatedAt(System.currentTimeMillis()).setDeadline(null).setModel("tiny-llama").setPrompt("(test)")
         .setParams(GenerationParams.newBuilder().setMaxTokens(maxTokens).setTemperature(0).build())
         .setMetadata(Map.of()).build();
     return TokenizedRequest.newBuilder().setRequest(request).setModel("tiny-llama").setPromptTokenIds(list)
-        .setTokenizedAt(Instant.now()).build();
+        .setTokenizedAt(System.currentTimeMillis()).build();
   }
 
   private KafkaConsumer<String, byte[]> consumer() {

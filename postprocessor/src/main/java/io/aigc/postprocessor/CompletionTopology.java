@@ -177,7 +177,7 @@ final class CompletionTopology {
           .setError(null)
           .setModel(modelOf(sequence))
           .setCreatedAt(request.getCreatedAt())
-          .setCompletedAt(now)
+          .setCompletedAt(now.toEpochMilli())
           .setChoices(choices)
           .setUsage(new Usage(promptTokens, completionTokens, promptTokens + completionTokens))
           .setTimings(sequence.getTimings())
@@ -193,8 +193,8 @@ final class CompletionTopology {
           .setStatus(CompletionStatus.ERROR)
           .setError(error)
           .setModel(model)
-          .setCreatedAt(request == null ? now : request.getCreatedAt())
-          .setCompletedAt(now)
+          .setCreatedAt(request == null ? now.toEpochMilli() : request.getCreatedAt())
+          .setCompletedAt(now.toEpochMilli())
           .setChoices(List.of())
           .setUsage(null)
           .setTimings(sequence == null ? null : sequence.getTimings())
@@ -208,8 +208,8 @@ final class CompletionTopology {
       completed.put(requestId, now.toEpochMilli());
       metrics.completions.labelValues(completion.getStatus().name()).inc();
       if (timed) {
-        Duration latency = Duration.between(completion.getCreatedAt(), completion.getCompletedAt());
-        metrics.latency.observe(Math.max(0, latency.toMillis()) / 1000.0);
+        long latencyMs = completion.getCompletedAt() - completion.getCreatedAt();
+        metrics.latency.observe(Math.max(0, latencyMs) / 1000.0);
       }
       return out;
     }

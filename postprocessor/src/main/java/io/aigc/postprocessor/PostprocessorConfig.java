@@ -11,9 +11,9 @@ import java.time.Duration;
  * <ul>
  *   <li>{@code AIGC_MODEL_DIR} (default {@code models/tiny-llama}): the model the generated token ids belong to; its
  *       {@code tokenizer.json} turns them into text. Must be the folder the inference workers serve.
- *   <li>{@code AIGC_DEDUP_RETENTION} (default {@code 168h}, 7 days): how long a completed request id is remembered,
+ *   <li>{@code AIGC_DEDUP_RETENTION} (default {@code 7d}): how long a completed request id is remembered,
  *       so that a duplicate of it (a worker's retry after a crash) yields no second completion. A duplicate that
- *       arrives later than this is answered again. Durations take {@code ms}, {@code s}, {@code m} or {@code h}.
+ *       arrives later than this is answered again. Durations take {@code ms}, {@code s}, {@code m}, {@code h} or {@code d}.
  *   <li>{@code AIGC_DEDUP_PURGE_INTERVAL} (default {@code 1h}): how often ids older than the retention are purged
  *       (wall-clock time); an id is forgotten at most this much later than its retention.
  *   <li>{@code AIGC_TOPIC_GENERATED}, {@code AIGC_TOPIC_COMPLETIONS}, {@code AIGC_TOPIC_DLQ}: topic names (see

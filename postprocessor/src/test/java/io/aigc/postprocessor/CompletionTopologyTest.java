@@ -105,7 +105,7 @@ class CompletionTopologyTest {
   private static GenerationRequest request(String id, List<String> stop) {
     return GenerationRequest.newBuilder()
         .setRequestId(id)
-        .setCreatedAt(CREATED)
+        .setCreatedAt(CREATED.toEpochMilli())
         .setDeadline(null)
         .setModel(null)
         .setPrompt("This License")
@@ -148,8 +148,8 @@ class CompletionTopologyTest {
     assertThat(completion.getError()).isNull();
     assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies to any program", "length"));
     assertThat(completion.getModel()).isEqualTo("tiny-llama");
-    assertThat(completion.getCreatedAt()).isEqualTo(CREATED);
-    assertThat(completion.getCompletedAt()).isEqualTo(NOW);
+    assertThat(completion.getCreatedAt()).isEqualTo(CREATED.toEpochMilli());
+    assertThat(completion.getCompletedAt()).isEqualTo(NOW.toEpochMilli());
     assertThat(completion.getUsage()).isEqualTo(new Usage(3, 5, 8));
     assertThat(completion.getTimings()).isEqualTo(new Timings(3L, 40L, 120L));
     assertThat(completion.getMetadata()).containsExactly(Map.entry("article", "42"));
@@ -242,8 +242,8 @@ class CompletionTopologyTest {
     assertThat(completion.getError().getMessage()).isEqualTo("This model's maximum context length is 256 tokens.");
     assertThat(completion.getMetadata()).containsExactly(Map.entry("article", "42"));
     assertThat(completion.getModel()).isEqualTo("tiny-llama");
-    assertThat(completion.getCreatedAt()).isEqualTo(CREATED);
-    assertThat(completion.getCompletedAt()).isEqualTo(NOW);
+    assertThat(completion.getCreatedAt()).isEqualTo(CREATED.toEpochMilli());
+    assertThat(completion.getCompletedAt()).isEqualTo(NOW.toEpochMilli());
     assertThat(completion.getChoices()).isEmpty();
     assertThat(completion.getUsage()).isNull();
     assertThat(metrics.completions.labelValues("ERROR").get()).isEqualTo(1.0);
@@ -284,7 +284,7 @@ class CompletionTopologyTest {
     assertThat(letter.getSourceTopic()).isEqualTo("generation.generated");
     assertThat(letter.getSourcePartition()).isZero();
     assertThat(letter.getSourceOffset()).isZero();
-    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5));
+    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5).toEpochMilli());
     assertThat(bytesOf(letter.getKey())).isEqualTo("r-poison".getBytes(StandardCharsets.UTF_8));
     assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
     assertThat(letter.getRequestId()).isEqualTo("r-poison");
@@ -297,7 +297,7 @@ class CompletionTopologyTest {
     assertThat(error.getStatus()).isEqualTo(CompletionStatus.ERROR);
     assertThat(error.getError().getCode()).isEqualTo("poison_record");
     assertThat(error.getRequestId()).isEqualTo("r-poison");
-    assertThat(error.getCompletedAt()).isEqualTo(NOW);
+    assertThat(error.getCompletedAt()).isEqualTo(NOW.toEpochMilli());
     assertThat(all.get(1).value.getStatus()).isEqualTo(CompletionStatus.OK);
     assertThat(metrics.deadLetters.labelValues("not_avro").get()).isEqualTo(1.0);
   }
@@ -366,7 +366,7 @@ class CompletionTopologyTest {
     assertThat(error.getStatus()).isEqualTo(CompletionStatus.ERROR);
     assertThat(error.getError().getCode()).isEqualTo("internal_error");
     assertThat(error.getMetadata()).containsExactly(Map.entry("article", "42"));
-    assertThat(error.getCreatedAt()).isEqualTo(CREATED);
+    assertThat(error.getCreatedAt()).isEqualTo(CREATED.toEpochMilli());
     assertThat(completions.isEmpty()).isTrue();
   }
 

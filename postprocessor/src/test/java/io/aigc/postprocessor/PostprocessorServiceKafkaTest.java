@@ -18,7 +18,6 @@ import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topics;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -120,7 +119,7 @@ class PostprocessorServiceKafkaTest {
   private static GeneratedSequence sequence(String id) {
     GenerationRequest request = GenerationRequest.newBuilder()
         .setRequestId(id)
-        .setCreatedAt(Instant.now())
+        .setCreatedAt(System.currentTimeMillis())
         .setDeadline(null)
         .setModel(null)
         .setPrompt("This License")

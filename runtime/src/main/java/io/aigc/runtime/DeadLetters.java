@@ -3,7 +3,6 @@ package io.aigc.runtime;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.DeadLetterReason;
 import java.nio.ByteBuffer;
-import java.time.Instant;
 
 /** Builds the record that keeps an unprocessable input, with where it came from and why, for inspection and replay. */
 public final class DeadLetters {
@@ -15,14 +14,14 @@ public final class DeadLetters {
         .setSourceTopic(topic)
         .setSourcePartition(partition)
         .setSourceOffset(offset)
-        .setSourceTimestamp(timestampMs == null || timestampMs < 0 ? null : Instant.ofEpochMilli(timestampMs))
+        .setSourceTimestamp(timestampMs == null || timestampMs < 0 ? null : timestampMs)
         .setKey(key == null ? null : ByteBuffer.wrap(key))
         .setValue(value == null ? null : ByteBuffer.wrap(value))
         .setReasonCode(reason.code())
         .setReason(message == null ? reason.code() : message)
         .setRequestId(requestId == null || requestId.isEmpty() ? null : requestId)
         .setService(service)
-        .setFailedAt(Instant.now())
+        .setFailedAt(System.currentTimeMillis())
         .build();
   }
 }

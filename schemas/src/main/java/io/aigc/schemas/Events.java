@@ -33,7 +33,7 @@ public final class Events {
   public static GenerationRequest placeholderRequest(String requestId, Instant createdAt) {
     return GenerationRequest.newBuilder()
         .setRequestId(requestId)
-        .setCreatedAt(createdAt)
+        .setCreatedAt(createdAt.toEpochMilli())
         .setDeadline(null)
         .setModel(null)
         .setPrompt("")

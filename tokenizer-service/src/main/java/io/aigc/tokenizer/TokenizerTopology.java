@@ -84,9 +84,9 @@ final class TokenizerTopology {
       validate(key, request);
 
       // 2. A caller who has given up is not served: generating for it would only delay everyone else.
-      if (request.getDeadline() != null && !now.isBefore(request.getDeadline())) {
+      if (request.getDeadline() != null && !now.isBefore(Instant.ofEpochMilli(request.getDeadline()))) {
         return fail(key, request, ErrorCodes.DEADLINE_EXCEEDED,
-            "The request's deadline (" + request.getDeadline() + ") passed before it was tokenized.");
+            "The request's deadline (" + Instant.ofEpochMilli(request.getDeadline()) + ") passed before it was tokenized.");
       }
 
       // 3. One deployment serves one model; no model named means whichever is served.
@@ -117,7 +117,7 @@ final class TokenizerTopology {
           .setRequest(request)
           .setModel(modelName)
           .setPromptTokenIds(Arrays.stream(ids).boxed().collect(Collectors.toList()))
-          .setTokenizedAt(now)
+          .setTokenizedAt(now.toEpochMilli())
           .build());
       metrics.tokenized.inc();
       return List.of(tokenized);

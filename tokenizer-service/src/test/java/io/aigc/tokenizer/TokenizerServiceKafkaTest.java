@@ -20,7 +20,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -116,7 +115,7 @@ class TokenizerServiceKafkaTest {
   private static GenerationRequest request(String id, String prompt) {
     return GenerationRequest.newBuilder()
         .setRequestId(id)
-        .setCreatedAt(Instant.now())
+        .setCreatedAt(System.currentTimeMillis())
         .setDeadline(null)
         .setModel(null)
         .setPrompt(prompt)

@@ -104,7 +104,7 @@ class TokenizerTopologyTest {
   private static GenerationRequest request(String id, String prompt) {
     return GenerationRequest.newBuilder()
         .setRequestId(id)
-        .setCreatedAt(NOW.minusSeconds(1))
+        .setCreatedAt(NOW.minusSeconds(1).toEpochMilli())
         .setDeadline(null)
         .setModel(null)
         .setPrompt(prompt)
@@ -128,7 +128,7 @@ class TokenizerTopologyTest {
     assertThat(out.value.getPromptTokenIds()).containsExactlyElementsOf(LLAMA_IDS);
     assertThat(out.value.getModel()).isEqualTo("tiny-llama");
     assertThat(out.value.getRequest()).isEqualTo(request);
-    assertThat(out.value.getTokenizedAt()).isEqualTo(NOW);
+    assertThat(out.value.getTokenizedAt()).isEqualTo(NOW.toEpochMilli());
     assertThat(tokenized.isEmpty()).isTrue();
     assertThat(generated.isEmpty()).isTrue();
     assertThat(dlq.isEmpty()).isTrue();
@@ -223,9 +223,9 @@ class TokenizerTopologyTest {
   void aPassedDeadlineIsAnErrorButNotADeadLetter() {
     start();
     GenerationRequest late = request("late", "This License");
-    late.setDeadline(NOW.minusMillis(1));
+    late.setDeadline(NOW.minusMillis(1).toEpochMilli());
     GenerationRequest onTime = request("on-time", "This License");
-    onTime.setDeadline(NOW.plusSeconds(30));
+    onTime.setDeadline(NOW.plusSeconds(30).toEpochMilli());
     send("late", late);
     send("on-time", onTime);
 
@@ -285,7 +285,7 @@ class TokenizerTopologyTest {
     assertThat(letter.getSourceTopic()).isEqualTo("generation.requests");
     assertThat(letter.getSourcePartition()).isZero();
     assertThat(letter.getSourceOffset()).isZero();
-    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5));
+    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5).toEpochMilli());
     assertThat(bytesOf(letter.getKey())).isEqualTo("r-poison".getBytes(StandardCharsets.UTF_8));
     assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
     assertThat(letter.getRequestId()).isEqualTo("r-poison");
@@ -294,7 +294,7 @@ class TokenizerTopologyTest {
     assertThat(error.key).isEqualTo("r-poison");
     assertThat(error.value.getError().getCode()).isEqualTo("poison_record");
     assertThat(error.value.getRequest().getRequestId()).isEqualTo("r-poison");
-    assertThat(error.value.getRequest().getCreatedAt()).isEqualTo(NOW);
+    assertThat(error.value.getRequest().getCreatedAt()).isEqualTo(NOW.toEpochMilli());
     assertThat(error.value.getProducer()).isEqualTo("tokenizer-service@test-host");
 
     // The record after the poison one is processed as usual.
