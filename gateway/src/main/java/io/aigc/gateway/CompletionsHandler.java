@@ -1,0 +1,84 @@
+package io.aigc.gateway;
+
+import io.vertx.core.Context;
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
+
+/**
+ * {@code POST /v1/completions}: validates, queues the job, and answers with its completion, or with 504 and the
+ * job id once {@code AIGC_SYNC_TIMEOUT} has passed since the request arrived (the job continues; the client can
+ * poll {@code GET /v1/jobs/{id}}).
+ */
+final class CompletionsHandler implements Handler<RoutingContext> {
+  private final RequestValidator validator;
+  private final JobSubmitter submitter;
+  private final JobStore store;
+  private final Duration syncTimeout;
+  private final String servedModel;
+
+  CompletionsHandler(RequestValidator validator, JobSubmitter submitter, JobStore store, Duration syncTimeout,
+      String servedModel) {
+    this.validator = validator;
+    this.submitter = submitter;
+    this.store = store;
+    this.syncTimeout = syncTimeout;
+    this.servedModel = servedModel;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    long arrived = System.nanoTime();
+    CompletionRequest request = validator.validate(Bodies.bytes(ctx));
+    String id = JobIds.random();
+    submitter.submit(id, request)
+        .onSuccess(submitted -> new Wait(ctx, id, arrived).start())
+        .onFailure(ctx::fail);
+  }
+
+  /** One request waiting for its job: settled exactly once, by the completion, the timer, or the client leaving. */
+  private final class Wait {
+    private final RoutingContext ctx;
+    private final String id;
+    private final long arrived;
+    private boolean settled;
+    private long timer;
+    private Runnable stopListening = () -> { };
+
+    Wait(RoutingContext ctx, String id, long arrived) {
+      this.ctx = ctx;
+      this.id = id;
+      this.arrived = arrived;
+    }
+
+    void start() {
+      Context context = ctx.vertx().getOrCreateContext();
+      // Counted from the request's arrival: queuing it took part of the client's time already.
+      long leftMs = syncTimeout.toMillis() - (System.nanoTime() - arrived) / 1_000_000;
+      timer = ctx.vertx().setTimer(Math.max(1, leftMs),
+          t -> settle(() -> ctx.fail(ApiError.syncTimeout(id, syncTimeout))));
+      // The client hung up: stop waiting. The job keeps its slot until its completion arrives.
+      ctx.response().closeHandler(v -> settle(() -> { }));
+      // The completion arrives on the consumer's thread: answer on this request's context.
+      stopListening = store.onCompletion(id, job -> context.runOnContext(v -> settle(() -> answer(job))));
+    }
+
+    private void settle(Runnable outcome) {
+      if (settled) {
+        return;
+      }
+      settled = true;
+      ctx.vertx().cancelTimer(timer);
+      stopListening.run();
+      outcome.run();
+    }
+
+    private void answer(JobStore.Job job) {
+      if (job.status() == JobStore.Status.DONE) {
+        Bodies.json(ctx, 200, JsonViews.completion(job.completion(), servedModel));
+      } else {
+        ctx.fail(ApiError.fromPipeline(id, job.completion().getError()));
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.aigc.gateway;
+
+import io.aigc.schemas.CompletionStatus;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.Locale;
+import java.util.function.IntSupplier;
+
+/** The gateway's Prometheus metrics, in a registry the service owns (several services may share one JVM). */
+final class GatewayMetrics {
+  private final PrometheusRegistry registry;
+  private final Counter httpRequests;
+  private final Histogram httpDuration;
+  private final Counter completions;
+  private final Counter duplicateCompletions;
+  private final Counter published;
+  private final Counter publishFailures;
+
+  GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs) {
+    this.registry = registry;
+    httpRequests = Counter.builder()
+        .name("aigc_gateway_http_requests_total")
+        .help("HTTP requests answered, by route, method and status")
+        .labelNames("route", "method", "status")
+        .register(registry);
+    httpDuration = Histogram.builder()
+        .name("aigc_gateway_http_request_duration_seconds")
+        .help("Time from receiving an HTTP request to the end of its response (sync completions included)")
+        .unit(Unit.SECONDS)
+        .labelNames("route", "method")
+        .classicOnly()
+        .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("aigc_gateway_in_flight")
+        .help("Jobs accepted by this instance and not complete yet (sync requests waiting included)")
+        .callback(cb -> cb.call(inFlight.getAsInt()))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("aigc_gateway_jobs_stored")
+        .help("Jobs kept for GET /v1/jobs/{id}")
+        .callback(cb -> cb.call(storedJobs.getAsInt()))
+        .register(registry);
+    completions = Counter.builder()
+        .name("aigc_gateway_completions_received_total")
+        .help("Completions read from the completions topic, by status (ok, error, unreadable)")
+        .labelNames("status")
+        .register(registry);
+    duplicateCompletions = Counter.builder()
+        .name("aigc_gateway_completions_duplicate_total")
+        .help("Completions for a job that already had one; the first one is kept")
+        .register(registry);
+    published = Counter.builder()
+        .name("aigc_gateway_requests_published_total")
+        .help("Generation requests put on the requests topic")
+        .register(registry);
+    publishFailures = Counter.builder()
+        .name("aigc_gateway_publish_failures_total")
+        .help("Generation requests that could not be put on the requests topic (answered 503)")
+        .register(registry);
+    JvmMetrics.builder().register(registry);
+  }
+
+  PrometheusRegistry registry() {
+    return registry;
+  }
+
+  void http(String route, String method, int status, long nanos) {
+    httpRequests.labelValues(route, method, Integer.toString(status)).inc();
+    httpDuration.labelValues(route, method).observe(nanos / 1e9);
+  }
+
+  void completion(CompletionStatus status) {
+    completions.labelValues(status.name().toLowerCase(Locale.ROOT)).inc();
+  }
+
+  void unreadableCompletion() {
+    completions.labelValues("unreadable").inc();
+  }
+
+  void duplicateCompletion() {
+    duplicateCompletions.inc();
+  }
+
+  void published() {
+    published.inc();
+  }
+
+  void publishFailed() {
+    publishFailures.inc();
+  }
+}

@@ -1,0 +1,221 @@
+package io.aigc.gateway;
+
+import io.aigc.runtime.Service;
+import io.aigc.schemas.Completion;
+import io.aigc.schemas.CompletionStatus;
+import io.aigc.schemas.ErrorCodes;
+import io.aigc.schemas.GenerationError;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.Topic;
+import io.aigc.schemas.UnreadableRecordException;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP front door: validates OpenAI-style completion requests, publishes each as a {@code GenerationRequest},
+ * and answers from the completions topic. It never generates text.
+ *
+ * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
+ * ({@link RequestPublisher}); one thread reads completions ({@link CompletionFeed}) into the {@link JobStore}; one
+ * checks readiness ({@link Readiness}). See {@link GatewayConfig} for the environment variables.
+ */
+public final class GatewayService implements Service {
+  private static final Logger log = LoggerFactory.getLogger(GatewayService.class);
+  private static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(30);
+
+  private final GatewayConfig config;
+  private final String instance = UUID.randomUUID().toString().substring(0, 8);
+  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final JobStore store;
+  private final GatewayMetrics metrics;
+  private Admin admin;
+  private KafkaProducer<String, GenerationRequest> producer;
+  private CompletionFeed feed;
+  private Readiness readiness;
+  private Vertx vertx;
+  private GatewayVerticle verticle;
+
+  public GatewayService(GatewayConfig config) {
+    this.config = config;
+    this.store = new JobStore(config.jobStoreSize(), config.maxInFlight());
+    this.metrics = new GatewayMetrics(registry, store::inFlight, store::size);
+  }
+
+  @Override
+  public String name() {
+    return "gateway";
+  }
+
+  @Override
+  public void start() throws Exception {
+    try {
+      admin = Admin.create(config.kafka().admin("aigc-gateway-admin-" + instance));
+      config.topicSetup().ensure(admin, config.topics().all());
+
+      Topic<GenerationRequest> requests = config.topics().requests();
+      producer = new KafkaProducer<>(producerConfig(), requests.keySerde().serializer(),
+          requests.valueSerde().serializer());
+      warmUp(requests.name());
+
+      // Positioned before the HTTP server opens, so the completion of any job accepted from now on is read.
+      feed = new CompletionFeed(config.kafka().consumer(null, "aigc-gateway-completions-" + instance),
+          config.topics().completions(), Instant.now().minus(config.jobRetention()), new StoreSink());
+      feed.start();
+
+      readiness = new Readiness(admin, config.topics().all().stream().map(Topic::name).toList(), feed::healthy,
+          config.readyInterval());
+      readiness.start();
+
+      vertx = Vertx.vertx();
+      JobSubmitter submitter = new JobSubmitter(store, new RequestPublisher(vertx, producer, requests.name()),
+          metrics, config.modelName(), Clock.systemUTC());
+      verticle = new GatewayVerticle(config, store, submitter, metrics, readiness::ready);
+      await(vertx.deployVerticle(verticle));
+      long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
+      vertx.setPeriodic(sweepMs, t -> {
+        int released = store.releaseStale(Instant.now().minus(config.jobRetention()));
+        if (released > 0) {
+          log.warn("{} jobs got no completion within {}; their in-flight slots are released", released,
+              config.jobRetention());
+        }
+      });
+      log.info("gateway {} serving on {}:{}, model {} (max_tokens <= {}), Kafka {} ({})", instance,
+          config.httpHost(), verticle.port(), config.modelName(), config.maxTokensLimit(),
+          config.kafka().bootstrapServers(), config.kafka().securityProtocol());
+    } catch (Exception e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** The port the HTTP server is bound to (useful when {@code AIGC_HTTP_PORT} is 0). */
+  public int httpPort() {
+    if (verticle == null || verticle.port() < 0) {
+      throw new IllegalStateException("the gateway is not started");
+    }
+    return verticle.port();
+  }
+
+  @Override
+  public boolean ready() {
+    return readiness != null && readiness.ready();
+  }
+
+  @Override
+  public void close() {
+    if (vertx != null) {
+      // Stops the HTTP server first: no new job is accepted while the rest shuts down.
+      quietly("HTTP server", () -> await(vertx.close()));
+    }
+    if (readiness != null) {
+      readiness.close();
+    }
+    if (feed != null) {
+      quietly("completions consumer", feed::close);
+    }
+    if (producer != null) {
+      quietly("producer", () -> producer.close(Duration.ofSeconds(5)));
+    }
+    if (admin != null) {
+      quietly("admin client", () -> admin.close(Duration.ofSeconds(5)));
+    }
+  }
+
+  private Map<String, Object> producerConfig() {
+    Map<String, Object> props = config.kafka().producer("aigc-gateway-" + instance);
+    int timeoutMs = (int) Math.min(Integer.MAX_VALUE, config.publishTimeout().toMillis());
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (long) timeoutMs);
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
+    // Half the budget per attempt leaves room for one retry within delivery.timeout.ms.
+    props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1, timeoutMs / 2));
+    return props;
+  }
+
+  /** Fetches the requests topic's metadata now, so the first sends do not wait for it. Best effort. */
+  private void warmUp(String topic) {
+    try {
+      producer.partitionsFor(topic);
+    } catch (KafkaException e) {
+      log.warn("requests topic {} is not available yet ({}); requests will fail with 503 until it is", topic,
+          e.toString());
+    }
+  }
+
+  /** Completions from the feed's thread into the store, which wakes whoever waits for them. */
+  private final class StoreSink implements CompletionFeed.Sink {
+    @Override
+    public void completions(List<Completion> completions) {
+      for (Completion completion : completions) {
+        metrics.completion(completion.getStatus());
+        if (!store.complete(completion)) {
+          metrics.duplicateCompletion();
+          log.debug("duplicate completion for {} ignored; the first one stands", completion.getRequestId());
+        }
+      }
+    }
+
+    @Override
+    public void unreadable(String requestId, ConsumerRecord<byte[], byte[]> record, UnreadableRecordException e) {
+      metrics.unreadableCompletion();
+      String where = record.topic() + "-" + record.partition() + "@" + record.offset();
+      log.warn("unreadable completion at {} for request {} ({}): {}", where, requestId, e.reason().code(),
+          e.getMessage());
+      if (requestId == null || requestId.isEmpty()) {
+        return;
+      }
+      // Its one completion cannot be read, so no other will come: the caller gets an error, not a timeout.
+      Instant now = Instant.now();
+      store.complete(Completion.newBuilder()
+          .setRequestId(requestId)
+          .setStatus(CompletionStatus.ERROR)
+          .setError(new GenerationError(ErrorCodes.INTERNAL_ERROR, "The completion of this request could not be "
+              + "read (" + e.reason().code() + "); it is kept at " + where + "."))
+          .setModel(null)
+          .setCreatedAt(record.timestamp() >= 0 ? record.timestamp() : now.toEpochMilli())
+          .setCompletedAt(now.toEpochMilli())
+          .setChoices(List.of())
+          .setUsage(null)
+          .setTimings(null)
+          .setMetadata(Map.of())
+          .build());
+    }
+  }
+
+  private static <T> T await(Future<T> future) throws Exception {
+    try {
+      return future.toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
+  }
+
+  private interface Step {
+    void run() throws Exception;
+  }
+
+  private static void quietly(String what, Step step) {
+    try {
+      step.run();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      log.warn("closing the {} failed: {}", what, e.toString());
+    }
+  }
+}

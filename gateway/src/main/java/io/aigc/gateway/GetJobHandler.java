@@ -1,0 +1,22 @@
+package io.aigc.gateway;
+
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+
+/** {@code GET /v1/jobs/{id}}: the job's status, with its completion or error once it has one; 404 if unknown. */
+final class GetJobHandler implements Handler<RoutingContext> {
+  private final JobStore store;
+  private final String servedModel;
+
+  GetJobHandler(JobStore store, String servedModel) {
+    this.store = store;
+    this.servedModel = servedModel;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    JobStore.Job job = store.find(id).orElseThrow(() -> ApiError.jobNotFound(id));
+    Bodies.json(ctx, 200, JsonViews.job(job, servedModel));
+  }
+}

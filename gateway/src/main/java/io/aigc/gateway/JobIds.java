@@ -1,0 +1,49 @@
+package io.aigc.gateway;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+
+/** Job ids, which are also the request ids on every topic: {@code cmpl-} and 24 URL-safe characters (144 bits). */
+final class JobIds {
+  static final String PREFIX = "cmpl-";
+  static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+  private static final int ID_BYTES = 18;
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Base64.Encoder BASE64 = Base64.getUrlEncoder().withoutPadding();
+
+  private JobIds() {}
+
+  static String random() {
+    byte[] bytes = new byte[ID_BYTES];
+    RANDOM.nextBytes(bytes);
+    return PREFIX + BASE64.encodeToString(bytes);
+  }
+
+  /**
+   * The id a job submitted with this {@code Idempotency-Key} gets on every gateway instance, so a retry that lands
+   * on another instance names the same job and the postprocessor's per-id dedup yields one completion.
+   */
+  static String fromIdempotencyKey(String key) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256")
+          .digest(("aigc-idempotency-key:" + key).getBytes(StandardCharsets.UTF_8));
+      return PREFIX + BASE64.encodeToString(Arrays.copyOf(digest, ID_BYTES));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  /** Checks a client's {@code Idempotency-Key}: 1 to 255 visible ASCII characters. */
+  static String checkIdempotencyKey(String key) {
+    if (key.isEmpty() || key.length() > MAX_IDEMPOTENCY_KEY_LENGTH
+        || !key.chars().allMatch(c -> c >= 0x21 && c <= 0x7e)) {
+      throw ApiError.invalid("Idempotency-Key", "invalid_idempotency_key",
+          "The Idempotency-Key header must be 1 to " + MAX_IDEMPOTENCY_KEY_LENGTH + " visible ASCII characters.");
+    }
+    return key;
+  }
+}

@@ -1,0 +1,69 @@
+package io.aigc.gateway;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Accepts a validated request as job {@code id}: takes an in-flight slot in the {@link JobStore}, then publishes
+ * the {@code GenerationRequest}. Shared by {@code POST /v1/completions} and {@code POST /v1/jobs}. Called on the
+ * event loop; its futures complete there.
+ */
+final class JobSubmitter {
+  private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
+
+  /** The accepted job; {@code replayed} when it was already known (an {@code Idempotency-Key} retry). */
+  record Submitted(JobStore.Job job, boolean replayed) {}
+
+  private final JobStore store;
+  private final RequestPublisher publisher;
+  private final GatewayMetrics metrics;
+  private final String model;
+  private final Clock clock;
+
+  JobSubmitter(JobStore store, RequestPublisher publisher, GatewayMetrics metrics, String model, Clock clock) {
+    this.store = store;
+    this.publisher = publisher;
+    this.metrics = metrics;
+    this.model = model;
+    this.clock = clock;
+  }
+
+  /**
+   * Fails with an {@link ApiError}: 429 when every in-flight slot is taken, 409 when {@code id} is known with
+   * another request, 503 when the request could not be published (nothing stays pending then).
+   */
+  Future<Submitted> submit(String id, CompletionRequest request) {
+    Instant created = clock.instant().truncatedTo(ChronoUnit.MILLIS);
+    JobStore.Admission admission = store.admit(id, request, created);
+    if (admission instanceof JobStore.Full full) {
+      return Future.failedFuture(ApiError.tooManyInFlight(full.limit()));
+    }
+    if (admission instanceof JobStore.Conflict) {
+      return Future.failedFuture(ApiError.idempotencyConflict(id));
+    }
+    if (admission instanceof JobStore.Existing existing) {
+      // Known already: not published again. If its first submission is still being published, answer with its outcome.
+      return Future.fromCompletionStage(existing.published(), Vertx.currentContext())
+          .map(v -> new Submitted(store.find(id).orElse(existing.job()), true))
+          .recover(e -> Future.failedFuture(ApiError.publishFailed(e)));
+    }
+    JobStore.Job job = ((JobStore.Accepted) admission).job();
+    return publisher.publish(request.toEvent(id, created, model))
+        .map(v -> {
+          store.published(id);
+          metrics.published();
+          return new Submitted(store.find(id).orElse(job), false);
+        })
+        .recover(e -> {
+          store.abandon(id, e);
+          metrics.publishFailed();
+          log.warn("could not publish job {}: {}", id, e.toString());
+          return Future.failedFuture(ApiError.publishFailed(e));
+        });
+  }
+}

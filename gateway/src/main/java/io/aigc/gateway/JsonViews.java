@@ -1,0 +1,72 @@
+package io.aigc.gateway;
+
+import io.aigc.schemas.Completion;
+import io.aigc.schemas.CompletionChoice;
+import io.aigc.schemas.Usage;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.Locale;
+
+/** The JSON bodies the gateway answers with, in OpenAI's shapes where OpenAI has one. */
+final class JsonViews {
+  private JsonViews() {}
+
+  /** A completion as {@code POST /v1/completions} returns it ({@code object: text_completion}). */
+  static JsonObject completion(Completion c, String servedModel) {
+    JsonArray choices = new JsonArray();
+    for (CompletionChoice choice : c.getChoices()) {
+      choices.add(new JsonObject()
+          .put("text", choice.getText())
+          .put("index", choice.getIndex())
+          .putNull("logprobs")
+          .put("finish_reason", choice.getFinishReason()));
+    }
+    Usage usage = c.getUsage();
+    return new JsonObject()
+        .put("id", c.getRequestId())
+        .put("object", "text_completion")
+        .put("created", c.getCreatedAt() / 1000)
+        .put("model", c.getModel() == null ? servedModel : c.getModel())
+        .put("choices", choices)
+        .put("usage", usage == null ? null : new JsonObject()
+            .put("prompt_tokens", usage.getPromptTokens())
+            .put("completion_tokens", usage.getCompletionTokens())
+            .put("total_tokens", usage.getTotalTokens()));
+  }
+
+  /** A job for {@code /v1/jobs}: its status, plus the completion when done or the error when failed. */
+  static JsonObject job(JobStore.Job job, String servedModel) {
+    JsonObject body = new JsonObject()
+        .put("id", job.id())
+        .put("object", "job")
+        .put("status", job.status().name().toLowerCase(Locale.ROOT))
+        .put("created", job.created().getEpochSecond());
+    Completion c = job.completion();
+    if (c == null) {
+      return body.put("model", servedModel);
+    }
+    body.put("model", c.getModel() == null ? servedModel : c.getModel())
+        .put("completed_at", c.getCompletedAt() / 1000);
+    if (job.status() == JobStore.Status.DONE) {
+      return body.put("completion", completion(c, servedModel));
+    }
+    return body.put("error", errorObject(ApiError.fromPipeline(job.id(), c.getError())));
+  }
+
+  /** OpenAI's error body, with the job id beside it when the error concerns a job. */
+  static JsonObject error(ApiError e) {
+    JsonObject body = new JsonObject().put("error", errorObject(e));
+    if (e.jobId() != null) {
+      body.put("job_id", e.jobId());
+    }
+    return body;
+  }
+
+  private static JsonObject errorObject(ApiError e) {
+    return new JsonObject()
+        .put("message", e.getMessage())
+        .put("type", e.type())
+        .put("param", e.param())
+        .put("code", e.code());
+  }
+}

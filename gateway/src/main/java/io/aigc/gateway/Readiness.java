@@ -1,0 +1,86 @@
+package io.aigc.gateway;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Whether the gateway can do its work: the broker answers, all five topics exist, and completions are being read.
+ * Checked on a timer on a thread of its own, because asking the broker can take seconds; {@code /readyz} only reads
+ * the last answer.
+ */
+final class Readiness implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Readiness.class);
+
+  private final Admin admin;
+  private final List<String> topics;
+  private final BooleanSupplier feedHealthy;
+  private final Duration interval;
+  private final ScheduledExecutorService timer;
+  private volatile boolean ready;
+  private boolean checked;
+
+  Readiness(Admin admin, List<String> topics, BooleanSupplier feedHealthy, Duration interval) {
+    this.admin = admin;
+    this.topics = List.copyOf(topics);
+    this.feedHealthy = feedHealthy;
+    this.interval = interval;
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "gateway-readiness");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  /** Checks once now, on the caller's thread, then every {@code interval} in the background. */
+  void start() {
+    check();
+    timer.scheduleWithFixedDelay(this::check, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  boolean ready() {
+    return ready;
+  }
+
+  private void check() {
+    boolean now;
+    String why = "";
+    try {
+      // Bounded by the interval, so a slow broker cannot stack checks up.
+      long timeoutMs = Math.max(1000, Math.min(interval.toMillis(), 10_000));
+      Set<String> existing = admin.listTopics(new ListTopicsOptions().timeoutMs((int) timeoutMs)).names()
+          .get(timeoutMs, TimeUnit.MILLISECONDS);
+      List<String> missing = topics.stream().filter(t -> !existing.contains(t)).toList();
+      now = missing.isEmpty() && feedHealthy.getAsBoolean();
+      why = !missing.isEmpty() ? "missing topics " + missing : now ? "" : "completions are not being read";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    } catch (Exception e) {
+      now = false;
+      why = "broker unreachable: " + e;
+    }
+    if (!checked || now != ready) {
+      if (now) {
+        log.info("gateway ready");
+      } else {
+        log.warn("gateway not ready: {}", why);
+      }
+    }
+    ready = now;
+    checked = true;
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+}

@@ -1,0 +1,46 @@
+package io.aigc.gateway;
+
+import io.aigc.schemas.GenerationRequest;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * Puts a {@link GenerationRequest} on the requests topic, keyed by its request id, and tells the caller on its own
+ * Vert.x context once the broker has it.
+ *
+ * <p>Why {@code send} runs on a worker thread: it returns at once while the topic's metadata is cached, but blocks
+ * up to {@code max.block.ms} when it is not (first use, a broker outage, or a topic idle past
+ * {@code metadata.max.idle.ms}) or when the producer's buffer is full. Warming the metadata at start covers only the
+ * first case, so no {@code send} ever runs on the event loop. {@code max.block.ms} and {@code delivery.timeout.ms}
+ * are both bounded by {@code AIGC_PUBLISH_TIMEOUT}, so a caller learns of a failure in bounded time.
+ */
+final class RequestPublisher {
+  private final Vertx vertx;
+  private final Producer<String, GenerationRequest> producer;
+  private final String topic;
+
+  RequestPublisher(Vertx vertx, Producer<String, GenerationRequest> producer, String topic) {
+    this.vertx = vertx;
+    this.producer = producer;
+    this.topic = topic;
+  }
+
+  /** Completes on the calling context when the record is acknowledged by all in-sync replicas, or fails. */
+  Future<Void> publish(GenerationRequest request) {
+    Context context = vertx.getOrCreateContext();
+    Promise<Void> acked = Promise.promise();
+    ProducerRecord<String, GenerationRequest> record = new ProducerRecord<>(topic, request.getRequestId(), request);
+    vertx.executeBlocking(() -> producer.send(record, (metadata, error) -> context.runOnContext(v -> {
+      if (error == null) {
+        acked.tryComplete();
+      } else {
+        acked.tryFail(error);
+      }
+    })), false).onFailure(acked::tryFail);
+    return acked.future();
+  }
+}

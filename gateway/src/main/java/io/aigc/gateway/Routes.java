@@ -1,0 +1,44 @@
+package io.aigc.gateway;
+
+import java.util.Map;
+
+/** The gateway's routes, in one table: the verticle wires them, metrics label by them, 405s list their methods. */
+final class Routes {
+  static final String COMPLETIONS = "/v1/completions";
+  static final String JOBS = "/v1/jobs";
+  static final String JOB = "/v1/jobs/:id";
+  static final String HEALTHZ = "/healthz";
+  static final String READYZ = "/readyz";
+  static final String METRICS = "/metrics";
+
+  /** A route's template as metrics show it, with the method it accepts. */
+  private static final Map<String, String> METHODS = Map.of(
+      COMPLETIONS, "POST",
+      JOBS, "POST",
+      "/v1/jobs/{id}", "GET",
+      HEALTHZ, "GET",
+      READYZ, "GET",
+      METRICS, "GET");
+
+  private Routes() {}
+
+  /** The route template {@code path} falls under ({@code /v1/jobs/{id}} for any job), or {@code other}. */
+  static String template(String path) {
+    if (path == null) {
+      return "other";
+    }
+    if (METHODS.containsKey(path)) {
+      return path;
+    }
+    String jobs = JOBS + "/";
+    if (path.startsWith(jobs) && path.length() > jobs.length() && path.indexOf('/', jobs.length()) < 0) {
+      return "/v1/jobs/{id}";
+    }
+    return "other";
+  }
+
+  /** The value of an {@code Allow} header for {@code path}, or null when no route has that path. */
+  static String allowedMethods(String path) {
+    return METHODS.get(template(path));
+  }
+}

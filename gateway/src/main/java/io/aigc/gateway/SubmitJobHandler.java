@@ -1,0 +1,39 @@
+package io.aigc.gateway;
+
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+
+/**
+ * {@code POST /v1/jobs}: validates, queues the job and answers 202 at once. With an {@code Idempotency-Key} the job
+ * id derives from the key, so a retry (on any instance) names the same job; this instance answers a retry from
+ * what it knows without publishing again, and a different body under the same key with 409.
+ */
+final class SubmitJobHandler implements Handler<RoutingContext> {
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  private final RequestValidator validator;
+  private final JobSubmitter submitter;
+  private final String servedModel;
+
+  SubmitJobHandler(RequestValidator validator, JobSubmitter submitter, String servedModel) {
+    this.validator = validator;
+    this.submitter = submitter;
+    this.servedModel = servedModel;
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    String key = ctx.request().getHeader(IDEMPOTENCY_KEY);
+    String id = key == null ? JobIds.random() : JobIds.fromIdempotencyKey(JobIds.checkIdempotencyKey(key));
+    CompletionRequest request = validator.validate(Bodies.bytes(ctx));
+    submitter.submit(id, request)
+        .onSuccess(submitted -> {
+          ctx.response().putHeader("Location", "/v1/jobs/" + id);
+          if (submitted.replayed()) {
+            ctx.response().putHeader("Idempotent-Replayed", "true");
+          }
+          Bodies.json(ctx, 202, JsonViews.job(submitted.job(), servedModel));
+        })
+        .onFailure(ctx::fail);
+  }
+}

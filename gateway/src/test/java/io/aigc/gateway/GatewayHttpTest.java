@@ -1,0 +1,534 @@
+package io.aigc.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.aigc.runtime.Env;
+import io.aigc.runtime.KafkaSettings;
+import io.aigc.runtime.testing.EmbeddedKafka;
+import io.aigc.runtime.testing.TestModels;
+import io.aigc.schemas.GenerationParams;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.Topics;
+import io.vertx.core.json.JsonObject;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The gateway over HTTP against a real broker. The test plays the rest of the pipeline ({@link FakePipeline}): it
+ * reads what the gateway publishes and writes the completions.
+ */
+@Timeout(60)
+class GatewayHttpTest {
+  private static final Duration WAIT = Duration.ofSeconds(15);
+  private static final HttpClient HTTP = HttpClient.newBuilder()
+      .version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5))
+      .build();
+
+  private static EmbeddedKafka kafka;
+  private static GatewayService gateway;
+  private static FakePipeline pipeline;
+
+  @BeforeAll
+  static void start() throws Exception {
+    kafka = EmbeddedKafka.start();
+    gateway = startGateway(Map.of());
+    pipeline = new FakePipeline(KafkaSettings.fromEnv(Env.of(kafka.env())), Topics.defaults());
+  }
+
+  @AfterAll
+  static void stop() {
+    if (pipeline != null) {
+      pipeline.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  private static GatewayService startGateway(Map<String, String> overrides) throws Exception {
+    Map<String, String> vars = new HashMap<>(kafka.env());
+    vars.put("AIGC_HTTP_HOST", "127.0.0.1");
+    vars.put("AIGC_HTTP_PORT", "0");
+    vars.put("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString());
+    vars.put("AIGC_TOPIC_PARTITIONS", "2");
+    vars.put("AIGC_SYNC_TIMEOUT", "15s");
+    vars.put("AIGC_READY_INTERVAL", "200ms");
+    vars.putAll(overrides);
+    GatewayService service = new GatewayService(GatewayConfig.fromEnv(Env.of(vars)));
+    service.start();
+    return service;
+  }
+
+  // ---- completions, synchronous ----
+
+  @Test
+  void syncCompletionRoundTrip() throws Exception {
+    Instant before = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    String prompt = "Once upon a time " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+        .put("model", "tiny-llama").put("prompt", prompt).put("max_tokens", 5).put("temperature", 0)
+        .put("stop", "\n").put("seed", 42).put("user", "u-1").put("metadata", new JsonObject().put("article", "42"))
+        .put("timeout_seconds", 30).encode()));
+
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    assertThat(request.getRequestId()).matches("cmpl-[A-Za-z0-9_-]{24}");
+    assertThat(request.getModel()).isEqualTo("tiny-llama");
+    assertThat(Instant.ofEpochMilli(request.getCreatedAt())).isBetween(before.truncatedTo(ChronoUnit.MILLIS), Instant.now());
+    assertThat(request.getDeadline()).isEqualTo(request.getCreatedAt() + 30_000);
+    assertThat(request.getParams()).isEqualTo(GenerationParams.newBuilder().setMaxTokens(5).setTemperature(0)
+        .setTopP(1).setTopK(0).setN(1).setSeed(42L).setStop(List.of("\n")).build());
+    assertThat(request.getMetadata()).isEqualTo(Map.of("article", "42", "user", "u-1"));
+    assertThat(pipeline.keyMismatches()).isEmpty();
+    assertThat(pending).isNotDone();
+
+    pipeline.complete(FakePipeline.ok(request, " there was a tiny llama.", "length"));
+    HttpResponse<String> response = pending.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+    JsonObject expected = new JsonObject("""
+        {"id": "%s", "object": "text_completion", "created": %d, "model": "tiny-llama",
+         "choices": [{"text": " there was a tiny llama.", "index": 0, "logprobs": null, "finish_reason": "length"}],
+         "usage": {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}}
+        """.formatted(request.getRequestId(), request.getCreatedAt() / 1000));
+    assertThat(new JsonObject(response.body())).isEqualTo(expected);
+
+    // The same job, by id.
+    JsonObject job = json(get(gateway, "/v1/jobs/" + request.getRequestId()), 200);
+    assertThat(job.getString("status")).isEqualTo("done");
+    assertThat(job.getJsonObject("completion")).isEqualTo(expected);
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      "context_length_exceeded, 400, invalid_request_error",
+      "model_not_found,         400, invalid_request_error",
+      "deadline_exceeded,       504, server_error",
+      "internal_error,          500, server_error"})
+  void errorCompletionBecomesAnHttpError(String code, int status, String type) throws Exception {
+    String prompt = "fails with " + code + " " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", body(prompt)));
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    pipeline.complete(FakePipeline.failed(request, code, "it went wrong: " + code));
+
+    JsonObject body = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), status);
+    assertThat(body).isEqualTo(new JsonObject()
+        .put("error", new JsonObject().put("message", "it went wrong: " + code).put("type", type)
+            .putNull("param").put("code", code))
+        .put("job_id", request.getRequestId()));
+  }
+
+  @Test
+  void syncTimeoutAnswers504WithTheJobIdAndTheJobCompletesLater() throws Exception {
+    try (GatewayService impatient = startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s"))) {
+      String prompt = "slow " + UUID.randomUUID();
+      HttpResponse<String> response = HTTP.send(post(impatient, "/v1/completions", body(prompt)),
+          BodyHandlers.ofString());
+      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+      String id = request.getRequestId();
+
+      JsonObject error = json(response, 504);
+      assertThat(error.getString("job_id")).isEqualTo(id);
+      assertThat(error.getJsonObject("error").getString("code")).isEqualTo("timeout");
+      assertThat(error.getJsonObject("error").getString("type")).isEqualTo("server_error");
+      assertThat(error.getJsonObject("error").getString("message")).contains("GET /v1/jobs/" + id);
+      assertThat(json(get(impatient, "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
+
+      pipeline.complete(FakePipeline.ok(request, " at last", "stop"));
+      JsonObject job = await().atMost(WAIT).until(() -> json(get(impatient, "/v1/jobs/" + id), 200),
+          j -> j.getString("status").equals("done"));
+      assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
+          .isEqualTo(" at last");
+    }
+  }
+
+  @Test
+  void unreadableCompletionFailsItsWaitingRequest() throws Exception {
+    String prompt = "poisoned " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", body(prompt)));
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    pipeline.send(request.getRequestId(), "not avro".getBytes());
+
+    JsonObject error = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 500);
+    assertThat(error.getString("job_id")).isEqualTo(request.getRequestId());
+    assertThat(error.getJsonObject("error").getString("code")).isEqualTo("internal_error");
+    assertThat(json(get(gateway, "/v1/jobs/" + request.getRequestId()), 200).getString("status"))
+        .isEqualTo("failed");
+  }
+
+  // ---- jobs ----
+
+  @Test
+  void asyncJobIsQueuedThenDone() throws Exception {
+    String prompt = "async " + UUID.randomUUID();
+    HttpResponse<String> accepted = HTTP.send(post(gateway, "/v1/jobs", body(prompt)), BodyHandlers.ofString());
+    JsonObject job = json(accepted, 202);
+    String id = job.getString("id");
+    assertThat(job.fieldNames()).containsExactlyInAnyOrder("id", "object", "status", "created", "model");
+    assertThat(job.getString("object")).isEqualTo("job");
+    assertThat(job.getString("status")).isEqualTo("queued");
+    assertThat(job.getString("model")).isEqualTo("tiny-llama");
+    assertThat(accepted.headers().firstValue("Location")).hasValue("/v1/jobs/" + id);
+
+    GenerationRequest request = pipeline.awaitRequest(id);
+    assertThat(job.getLong("created")).isEqualTo(request.getCreatedAt() / 1000);
+    assertThat(request.getDeadline()).isNull();
+    assertThat(json(get(gateway, "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
+
+    pipeline.complete(FakePipeline.ok(request, " done!", "stop"));
+    JsonObject done = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
+        j -> j.getString("status").equals("done"));
+    assertThat(done.getString("id")).isEqualTo(id);
+    assertThat(done.getLong("created")).isEqualTo(job.getLong("created"));
+    assertThat(done.getJsonObject("completion").getString("id")).isEqualTo(id);
+    assertThat(done.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
+        .isEqualTo(" done!");
+  }
+
+  @Test
+  void failedJobCarriesItsError() throws Exception {
+    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("too long " + UUID.randomUUID())),
+        BodyHandlers.ofString()), 202).getString("id");
+    pipeline.complete(FakePipeline.failed(pipeline.awaitRequest(id), "context_length_exceeded",
+        "The prompt has 300 tokens; the model's context is 256."));
+
+    JsonObject failed = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
+        j -> !j.getString("status").equals("queued"));
+    assertThat(failed.getString("status")).isEqualTo("failed");
+    assertThat(failed.containsKey("completion")).isFalse();
+    assertThat(failed.getJsonObject("error")).isEqualTo(new JsonObject()
+        .put("message", "The prompt has 300 tokens; the model's context is 256.")
+        .put("type", "invalid_request_error").putNull("param").put("code", "context_length_exceeded"));
+  }
+
+  @Test
+  void idempotencyKeyRetryReturnsTheSameJobAndPublishesOnce() throws Exception {
+    String key = "order-" + UUID.randomUUID();
+    String body = body("idempotent " + key);
+    HttpResponse<String> first = HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
+        BodyHandlers.ofString());
+    String id = json(first, 202).getString("id");
+    assertThat(id).isEqualTo(JobIds.fromIdempotencyKey(key));
+    assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
+
+    HttpResponse<String> retry = HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
+        BodyHandlers.ofString());
+    assertThat(json(retry, 202).getString("id")).isEqualTo(id);
+    assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
+    assertThat(pipeline.timesPublished(id)).isEqualTo(1);
+
+    // Once done, a retry answers with the finished job, still without publishing again.
+    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), " once", "stop"));
+    await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200).getString("status"),
+        "done"::equals);
+    JsonObject late = json(HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
+        BodyHandlers.ofString()), 202);
+    assertThat(late.getString("status")).isEqualTo("done");
+    assertThat(pipeline.timesPublished(id)).isEqualTo(1);
+  }
+
+  @Test
+  void idempotencyKeyWithAnotherBodyIsAConflict() throws Exception {
+    String key = "conflict-" + UUID.randomUUID();
+    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("first body"), "Idempotency-Key", key),
+        BodyHandlers.ofString()), 202).getString("id");
+    JsonObject conflict = json(HTTP.send(post(gateway, "/v1/jobs", body("second body"), "Idempotency-Key", key),
+        BodyHandlers.ofString()), 409);
+    assertThat(conflict.getString("job_id")).isEqualTo(id);
+    assertThat(conflict.getJsonObject("error").getString("code")).isEqualTo("idempotency_key_reused");
+    assertThat(conflict.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
+    assertThat(conflict.getJsonObject("error").getString("param")).isEqualTo("Idempotency-Key");
+    assertThat(pipeline.timesPublished(id)).isEqualTo(1);
+  }
+
+  @Test
+  void unknownJobIs404() throws Exception {
+    JsonObject error = json(get(gateway, "/v1/jobs/cmpl-nope"), 404);
+    assertThat(error.getJsonObject("error").getString("code")).isEqualTo("job_not_found");
+    assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
+  }
+
+  @Test
+  void completionOfAJobAcceptedElsewhereIsStoredAndDuplicatesChangeNothing() throws Exception {
+    GenerationRequest elsewhere = GenerationRequest.newBuilder()
+        .setRequestId("cmpl-elsewhere-" + UUID.randomUUID())
+        .setCreatedAt(System.currentTimeMillis())
+        .setDeadline(null).setModel("tiny-llama").setPrompt("p")
+        .setParams(GenerationParams.newBuilder().build()).setMetadata(Map.of()).build();
+    double duplicatesBefore = metric("aigc_gateway_completions_duplicate_total");
+    pipeline.complete(FakePipeline.ok(elsewhere, " first", "stop"));
+    pipeline.complete(FakePipeline.ok(elsewhere, " second", "stop"));
+
+    await().atMost(WAIT).until(() -> metric("aigc_gateway_completions_duplicate_total") > duplicatesBefore);
+    JsonObject job = json(get(gateway, "/v1/jobs/" + elsewhere.getRequestId()), 200);
+    assertThat(job.getString("status")).isEqualTo("done");
+    assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
+        .isEqualTo(" first");
+  }
+
+  @Test
+  void restartedGatewayStillAnswersForRecentJobs() throws Exception {
+    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("before restart " + UUID.randomUUID())),
+        BodyHandlers.ofString()), 202).getString("id");
+    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), " remembered", "stop"));
+    await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200).getString("status"), "done"::equals);
+
+    try (GatewayService fresh = startGateway(Map.of())) {
+      JsonObject job = await().atMost(WAIT).until(() -> get(fresh, "/v1/jobs/" + id), r -> r.statusCode() == 200)
+          .body().transform(JsonObject::new);
+      assertThat(job.getString("status")).isEqualTo("done");
+      assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
+          .isEqualTo(" remembered");
+    }
+  }
+
+  // ---- back-pressure and failures ----
+
+  @Test
+  void inFlightLimitAnswers429() throws Exception {
+    try (GatewayService small = startGateway(Map.of("AIGC_MAX_IN_FLIGHT", "2"))) {
+      String first = json(HTTP.send(post(small, "/v1/jobs", body("slot 1")), BodyHandlers.ofString()), 202)
+          .getString("id");
+      json(HTTP.send(post(small, "/v1/jobs", body("slot 2")), BodyHandlers.ofString()), 202);
+
+      HttpResponse<String> refused = HTTP.send(post(small, "/v1/jobs", body("slot 3")), BodyHandlers.ofString());
+      JsonObject error = json(refused, 429);
+      assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+      assertThat(error.getJsonObject("error").getString("code")).isEqualTo("rate_limit_exceeded");
+      assertThat(error.getJsonObject("error").getString("type")).isEqualTo("rate_limit_error");
+      json(HTTP.send(post(small, "/v1/completions", body("sync too")), BodyHandlers.ofString()), 429);
+      assertThat(metric(small, "aigc_gateway_in_flight")).isEqualTo(2.0);
+
+      // A completion frees a slot.
+      pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(first), "x", "stop"));
+      await().atMost(WAIT).until(() -> metric(small, "aigc_gateway_in_flight") == 1.0);
+      json(HTTP.send(post(small, "/v1/jobs", body("slot 3 again")), BodyHandlers.ofString()), 202);
+    }
+  }
+
+  @Test
+  void publishFailureAnswers503AndLeavesNothingPending() throws Exception {
+    Map<String, String> noRequestsTopic = Map.of("AIGC_TOPIC_REQUESTS", "absent.requests",
+        "AIGC_CREATE_TOPICS", "false", "AIGC_PUBLISH_TIMEOUT", "1s");
+    try (GatewayService broken = startGateway(noRequestsTopic)) {
+      assertThat(broken.ready()).isFalse();
+      assertThat(json(get(broken, "/readyz"), 503)).isEqualTo(new JsonObject().put("status", "unavailable"));
+
+      HttpResponse<String> refused = HTTP.send(post(broken, "/v1/jobs", body("lost?")), BodyHandlers.ofString());
+      JsonObject error = json(refused, 503);
+      assertThat(error.getJsonObject("error").getString("code")).isEqualTo("service_unavailable");
+      assertThat(error.getJsonObject("error").getString("type")).isEqualTo("server_error");
+      assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+      json(HTTP.send(post(broken, "/v1/completions", body("lost too?")), BodyHandlers.ofString()), 503);
+
+      assertThat(metric(broken, "aigc_gateway_in_flight")).isZero();
+      assertThat(metric(broken, "aigc_gateway_publish_failures_total")).isEqualTo(2.0);
+    }
+  }
+
+  // ---- HTTP errors ----
+
+  @Test
+  void invalidRequestGetsOpenAiErrorBody() throws Exception {
+    JsonObject error = json(HTTP.send(post(gateway, "/v1/completions", "{\"prompt\":\"Hi\",\"foo\":1}"),
+        BodyHandlers.ofString()), 400);
+    assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
+        .put("message", "Unrecognized request argument supplied: foo").put("type", "invalid_request_error")
+        .put("param", "foo").put("code", "unknown_parameter")));
+    JsonObject malformed = json(HTTP.send(post(gateway, "/v1/jobs", "{\"prompt\":"), BodyHandlers.ofString()), 400);
+    assertThat(malformed.getJsonObject("error").getString("code")).isEqualTo("invalid_json");
+  }
+
+  @Test
+  void unknownPathIs404() throws Exception {
+    JsonObject error = json(get(gateway, "/v1/chat/completions"), 404);
+    assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
+        .put("message", "Invalid URL (GET /v1/chat/completions)").put("type", "invalid_request_error")
+        .putNull("param").put("code", "unknown_url")));
+  }
+
+  @Test
+  void wrongMethodIs405() throws Exception {
+    HttpResponse<String> wrong = get(gateway, "/v1/completions");
+    JsonObject error = json(wrong, 405);
+    assertThat(wrong.headers().firstValue("Allow")).hasValue("POST");
+    assertThat(error.getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
+    assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
+    HttpResponse<String> delete = HTTP.send(HttpRequest.newBuilder(uri(gateway, "/v1/jobs/cmpl-x")).timeout(WAIT)
+        .DELETE().build(), BodyHandlers.ofString());
+    assertThat(delete.headers().firstValue("Allow")).hasValue("GET");
+    assertThat(json(delete, 405).getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
+  }
+
+  @Test
+  void postWithoutJsonContentTypeIs415() throws Exception {
+    HttpRequest plain = HttpRequest.newBuilder(uri(gateway, "/v1/completions")).timeout(WAIT)
+        .header("Content-Type", "text/plain").POST(BodyPublishers.ofString(body("Hi"))).build();
+    JsonObject error = json(HTTP.send(plain, BodyHandlers.ofString()), 415);
+    assertThat(error.getJsonObject("error").getString("code")).isEqualTo("unsupported_media_type");
+    assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
+
+    HttpRequest none = HttpRequest.newBuilder(uri(gateway, "/v1/jobs")).timeout(WAIT)
+        .POST(BodyPublishers.ofString(body("Hi"))).build();
+    json(HTTP.send(none, BodyHandlers.ofString()), 415);
+
+    // Parameters of the media type are fine.
+    HttpRequest charset = HttpRequest.newBuilder(uri(gateway, "/v1/jobs")).timeout(WAIT)
+        .header("Content-Type", "application/json; charset=utf-8").POST(BodyPublishers.ofString("{")).build();
+    assertThat(json(HTTP.send(charset, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
+        .isEqualTo("invalid_json");
+  }
+
+  @Test
+  void bodyOverTheLimitIsRejectedWithoutReadingIt() throws Exception {
+    int limit = 1024 * 1024;
+    // Declared length over the limit: refused on the headers, before any of the body is read. (Not sent with
+    // Expect: 100-continue, which the server honours, because JDK 17's client hangs on a final answer to it.)
+    HttpRequest declared = HttpRequest.newBuilder(uri(gateway, "/v1/completions")).timeout(WAIT)
+        .header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofByteArray(new byte[2 * limit])).build();
+    JsonObject error = json(HTTP.send(declared, BodyHandlers.ofString()), 400);
+    assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
+        .put("message", "The request body exceeds " + limit + " bytes.").put("type", "invalid_request_error")
+        .putNull("param").put("code", "request_too_large")));
+
+    // Chunked, no declared length: cut off once past the limit, whatever follows.
+    HttpRequest chunked = HttpRequest.newBuilder(uri(gateway, "/v1/jobs")).timeout(WAIT)
+        .header("Content-Type", "application/json")
+        .POST(endless(16L * limit)).build();
+    assertThat(json(HTTP.send(chunked, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
+        .isEqualTo("request_too_large");
+
+    assertThat(get(gateway, "/healthz").statusCode()).isEqualTo(200);
+  }
+
+  // ---- probes and metrics ----
+
+  @Test
+  void probesAndMetrics() throws Exception {
+    assertThat(json(get(gateway, "/healthz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
+    await().atMost(WAIT).until(() -> get(gateway, "/readyz").statusCode() == 200);
+    assertThat(gateway.ready()).isTrue();
+    assertThat(json(get(gateway, "/readyz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
+
+    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("metered")), BodyHandlers.ofString()), 202)
+        .getString("id");
+    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), "m", "stop"));
+    await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200).getString("status"), "done"::equals);
+
+    HttpResponse<String> metrics = get(gateway, "/metrics");
+    assertThat(metrics.statusCode()).isEqualTo(200);
+    assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t)
+        .startsWith("text/plain"));
+    assertThat(metrics.body())
+        .contains("aigc_gateway_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}")
+        .contains("aigc_gateway_http_requests_total{method=\"POST\",route=\"/v1/jobs\",status=\"202\"}")
+        .contains("aigc_gateway_http_requests_total{method=\"GET\",route=\"/v1/jobs/{id}\",status=\"200\"}")
+        .contains("aigc_gateway_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/jobs\",le=\"0.1\"}")
+        .contains("aigc_gateway_completions_received_total{status=\"ok\"}")
+        .contains("aigc_gateway_in_flight ")
+        .contains("aigc_gateway_requests_published_total ")
+        .contains("jvm_memory_used_bytes");
+    assertThat(metric("aigc_gateway_completions_received_total{status=\"ok\"}")).isPositive();
+  }
+
+  // ---- helpers ----
+
+  private static String body(String prompt) {
+    return new JsonObject().put("prompt", prompt).put("max_tokens", 4).encode();
+  }
+
+  private static URI uri(GatewayService service, String path) {
+    return URI.create("http://127.0.0.1:" + service.httpPort() + path);
+  }
+
+  private static HttpRequest post(String path, String json) {
+    return post(gateway, path, json);
+  }
+
+  private static HttpRequest post(GatewayService service, String path, String json, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri(service, path)).timeout(WAIT)
+        .header("Content-Type", "application/json").POST(BodyPublishers.ofString(json));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return b.build();
+  }
+
+  private static CompletableFuture<HttpResponse<String>> sendAsync(HttpRequest request) {
+    return HTTP.sendAsync(request, BodyHandlers.ofString());
+  }
+
+  private static HttpResponse<String> get(GatewayService service, String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(uri(service, path)).timeout(WAIT).GET().build(), BodyHandlers.ofString());
+  }
+
+  /** The body as JSON, after checking the status and that it is JSON. */
+  private static JsonObject json(HttpResponse<String> response, int status) {
+    assertThat(response.statusCode()).as("status of %s", response.body()).isEqualTo(status);
+    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+    return new JsonObject(response.body());
+  }
+
+  private static double metric(String series) throws Exception {
+    return metric(gateway, series);
+  }
+
+  /** A series' value from /metrics (0 when absent). */
+  private static double metric(GatewayService service, String series) throws Exception {
+    Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE)
+        .matcher(get(service, "/metrics").body());
+    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+  }
+
+  /** A body of {@code length} bytes with no declared length, so it is sent chunked. */
+  private static BodyPublisher endless(long length) {
+    return BodyPublishers.ofInputStream(() -> new InputStream() {
+      private long left = length;
+
+      @Override
+      public int read() {
+        return left-- > 0 ? ' ' : -1;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (left <= 0) {
+          return -1;
+        }
+        int n = (int) Math.min(len, left);
+        java.util.Arrays.fill(b, off, off + n, (byte) ' ');
+        left -= n;
+        return n;
+      }
+    });
+  }
+}

@@ -1,0 +1,300 @@
+package io.aigc.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class RequestValidatorTest {
+  private static final int LIMIT = 256;
+  private final RequestValidator validator = new RequestValidator("tiny-llama", LIMIT, 8);
+
+  private CompletionRequest valid(String json) {
+    return validator.validate(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private void rejected(String json, String param, String code, String message) {
+    rejected(json.getBytes(StandardCharsets.UTF_8), param, code, message);
+  }
+
+  private void rejected(byte[] body, String param, String code, String message) {
+    assertThatThrownBy(() -> validator.validate(body))
+        .isInstanceOfSatisfying(ApiError.class, e -> {
+          assertThat(e.status()).isEqualTo(400);
+          assertThat(e.type()).isEqualTo("invalid_request_error");
+          assertThat(e.param()).isEqualTo(param);
+          assertThat(e.code()).isEqualTo(code);
+          assertThat(e.getMessage()).contains(message);
+        });
+  }
+
+  @Test
+  void fillsOpenAiDefaults() {
+    CompletionRequest r = valid("{\"prompt\":\"Hello\"}");
+    assertThat(r).isEqualTo(new CompletionRequest("Hello", 16, 1.0, 1.0, 0, 1, List.of(), null, Map.of(), null));
+  }
+
+  @Test
+  void carriesEveryAcceptedField() {
+    CompletionRequest r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
+        + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"stream\":false,"
+        + "\"user\":\"u-1\",\"metadata\":{\"article\":\"42\"},\"timeout_seconds\":2.5}");
+    assertThat(r).isEqualTo(new CompletionRequest("Hi", 32, 0.7, 0.9, 40, 2, List.of("\n", "END"), -7L,
+        Map.of("article", "42", "user", "u-1"), Duration.ofMillis(2500)));
+  }
+
+  @Test
+  void nullMeansAbsent() {
+    CompletionRequest r = valid("{\"prompt\":\"Hi\",\"model\":null,\"max_tokens\":null,\"temperature\":null,"
+        + "\"top_p\":null,\"top_k\":null,\"n\":null,\"stop\":null,\"seed\":null,\"stream\":null,\"user\":null,"
+        + "\"metadata\":null,\"timeout_seconds\":null,\"echo\":null,\"logprobs\":null,\"best_of\":null,"
+        + "\"presence_penalty\":null,\"frequency_penalty\":null,\"logit_bias\":null,\"suffix\":null}");
+    assertThat(r).isEqualTo(valid("{\"prompt\":\"Hi\"}"));
+  }
+
+  @Test
+  void malformedJson() {
+    rejected("{\"prompt\": \"Hi\"", null, "invalid_json", "not valid JSON");
+  }
+
+  @Test
+  void trailingContentAfterTheObject() {
+    rejected("{\"prompt\":\"Hi\"} {}", null, "invalid_json", "not valid JSON");
+  }
+
+  @Test
+  void duplicateKeys() {
+    rejected("{\"prompt\":\"a\",\"prompt\":\"b\"}", null, "invalid_json", "Duplicate field 'prompt'");
+  }
+
+  @Test
+  void emptyBody() {
+    rejected(new byte[0], null, "invalid_json", "empty");
+    rejected("  ", null, "invalid_json", "empty");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"[]", "\"prompt\"", "42", "null", "true"})
+  void bodyNotAnObject(String body) {
+    rejected(body, null, "invalid_type", "must be a JSON object");
+  }
+
+  @Test
+  void unknownFieldUsesOpenAiWording() {
+    rejected("{\"prompt\":\"Hi\",\"foo\":1}", "foo", "unknown_parameter", "Unrecognized request argument supplied: foo");
+  }
+
+  @Test
+  void missingPrompt() {
+    rejected("{\"max_tokens\":5}", "prompt", "missing_required_parameter", "Missing required parameter: 'prompt'");
+    rejected("{\"prompt\":null}", "prompt", "missing_required_parameter", "'prompt'");
+  }
+
+  @Test
+  void promptNotAString() {
+    rejected("{\"prompt\":42}", "prompt", "invalid_type", "expected a string, but got an integer");
+    rejected("{\"prompt\":{\"text\":\"Hi\"}}", "prompt", "invalid_type", "but got an object");
+    rejected("{\"prompt\":[7]}", "prompt", "invalid_type", "but got an integer");
+  }
+
+  @Test
+  void promptArrayOfExactlyOneString() {
+    assertThat(valid("{\"prompt\":[\"Hi\"]}").prompt()).isEqualTo("Hi");
+    rejected("{\"prompt\":[\"a\",\"b\"]}", "prompt", "invalid_value", "only one prompt per request");
+    rejected("{\"prompt\":[]}", "prompt", "invalid_value", "got an array of 0");
+  }
+
+  @Test
+  void emptyPrompt() {
+    rejected("{\"prompt\":\"\"}", "prompt", "invalid_value", "must not be empty");
+    rejected("{\"prompt\":[\"\"]}", "prompt", "invalid_value", "must not be empty");
+  }
+
+  @Test
+  void maxTokensWrongType() {
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":\"ten\"}", "max_tokens", "invalid_type",
+        "Invalid type for 'max_tokens': expected an integer, but got a string instead.");
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":1.5}", "max_tokens", "invalid_type", "but got a decimal number");
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":16.0}", "max_tokens", "invalid_type", "but got a decimal number");
+  }
+
+  @Test
+  void maxTokensRange() {
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":0}", "max_tokens", "invalid_value", "between 1 and 256");
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":257}", "max_tokens", "invalid_value", "but got 257");
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":100000000000000000000}", "max_tokens", "invalid_value", "32-bit");
+    assertThat(valid("{\"prompt\":\"Hi\",\"max_tokens\":1}").maxTokens()).isEqualTo(1);
+    assertThat(valid("{\"prompt\":\"Hi\",\"max_tokens\":256}").maxTokens()).isEqualTo(LIMIT);
+  }
+
+  @Test
+  void defaultMaxTokensNeverExceedsTheLimit() {
+    RequestValidator small = new RequestValidator("m", 8, 8);
+    assertThat(small.validate("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).maxTokens()).isEqualTo(8);
+  }
+
+  @Test
+  void temperatureWrongType() {
+    rejected("{\"prompt\":\"Hi\",\"temperature\":\"hot\"}", "temperature", "invalid_type",
+        "Invalid type for 'temperature': expected a number, but got a string instead.");
+  }
+
+  @Test
+  void temperatureRange() {
+    rejected("{\"prompt\":\"Hi\",\"temperature\":-0.1}", "temperature", "invalid_value", "between 0 and 2");
+    rejected("{\"prompt\":\"Hi\",\"temperature\":2.01}", "temperature", "invalid_value", "between 0 and 2");
+    assertThat(valid("{\"prompt\":\"Hi\",\"temperature\":0}").temperature()).isZero();
+    assertThat(valid("{\"prompt\":\"Hi\",\"temperature\":2}").temperature()).isEqualTo(2.0);
+  }
+
+  @Test
+  void topPRange() {
+    rejected("{\"prompt\":\"Hi\",\"top_p\":0}", "top_p", "invalid_value", "greater than 0 and at most 1");
+    rejected("{\"prompt\":\"Hi\",\"top_p\":1.5}", "top_p", "invalid_value", "greater than 0 and at most 1");
+    rejected("{\"prompt\":\"Hi\",\"top_p\":\"all\"}", "top_p", "invalid_type", "expected a number");
+    assertThat(valid("{\"prompt\":\"Hi\",\"top_p\":1}").topP()).isEqualTo(1.0);
+    assertThat(valid("{\"prompt\":\"Hi\",\"top_p\":0.01}").topP()).isEqualTo(0.01);
+  }
+
+  @Test
+  void topKAtLeastZero() {
+    rejected("{\"prompt\":\"Hi\",\"top_k\":-1}", "top_k", "invalid_value", "at least 0");
+    rejected("{\"prompt\":\"Hi\",\"top_k\":true}", "top_k", "invalid_type", "but got a boolean");
+    assertThat(valid("{\"prompt\":\"Hi\",\"top_k\":0}").topK()).isZero();
+    assertThat(valid("{\"prompt\":\"Hi\",\"top_k\":50}").topK()).isEqualTo(50);
+  }
+
+  @Test
+  void nRange() {
+    rejected("{\"prompt\":\"Hi\",\"n\":0}", "n", "invalid_value", "between 1 and 8");
+    rejected("{\"prompt\":\"Hi\",\"n\":9}", "n", "invalid_value", "between 1 and 8");
+    rejected("{\"prompt\":\"Hi\",\"n\":2.0}", "n", "invalid_type", "expected an integer");
+    assertThat(valid("{\"prompt\":\"Hi\",\"n\":8}").n()).isEqualTo(8);
+  }
+
+  @Test
+  void stopAsOneString() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"stop\":\"\\n\"}").stop()).containsExactly("\n");
+  }
+
+  @Test
+  void stopNotStringOrArray() {
+    rejected("{\"prompt\":\"Hi\",\"stop\":5}", "stop", "invalid_type", "expected a string or an array of strings");
+    rejected("{\"prompt\":\"Hi\",\"stop\":[\"a\",5]}", "stop", "invalid_type", "expected strings");
+  }
+
+  @Test
+  void stopAtMostFourNonEmptyStrings() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"stop\":[\"a\",\"b\",\"c\",\"d\"]}").stop()).hasSize(4);
+    rejected("{\"prompt\":\"Hi\",\"stop\":[\"a\",\"b\",\"c\",\"d\",\"e\"]}", "stop", "invalid_value", "at most 4");
+    rejected("{\"prompt\":\"Hi\",\"stop\":\"\"}", "stop", "invalid_value", "must not be empty");
+    rejected("{\"prompt\":\"Hi\",\"stop\":[\"a\",\"\"]}", "stop", "invalid_value", "must not be empty");
+  }
+
+  @Test
+  void seedIsA64BitInteger() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"seed\":9223372036854775807}").seed()).isEqualTo(Long.MAX_VALUE);
+    rejected("{\"prompt\":\"Hi\",\"seed\":1.5}", "seed", "invalid_type", "expected an integer");
+    rejected("{\"prompt\":\"Hi\",\"seed\":\"7\"}", "seed", "invalid_type", "expected an integer");
+    rejected("{\"prompt\":\"Hi\",\"seed\":9223372036854775808}", "seed", "invalid_value", "64-bit");
+  }
+
+  @Test
+  void modelMustBeTheServedOne() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"model\":\"tiny-llama\"}").prompt()).isEqualTo("Hi");
+    rejected("{\"prompt\":\"Hi\",\"model\":\"gpt-4\"}", "model", "model_not_found", "'gpt-4' does not exist");
+    rejected("{\"prompt\":\"Hi\",\"model\":7}", "model", "invalid_type", "expected a string");
+  }
+
+  @Test
+  void streamingIsNotSupportedYet() {
+    rejected("{\"prompt\":\"Hi\",\"stream\":true}", "stream", "unsupported_parameter", "Streaming is not supported yet");
+    rejected("{\"prompt\":\"Hi\",\"stream\":\"no\"}", "stream", "invalid_type", "expected a boolean");
+    assertThat(valid("{\"prompt\":\"Hi\",\"stream\":false}").prompt()).isEqualTo("Hi");
+  }
+
+  @Test
+  void unimplementedParametersAcceptedAtTheirNeutralValues() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"n\":2,\"echo\":false,\"best_of\":2,\"presence_penalty\":0,"
+        + "\"frequency_penalty\":0.0,\"logit_bias\":{},\"suffix\":\"\"}"))
+        .isEqualTo(valid("{\"prompt\":\"Hi\",\"n\":2}"));
+  }
+
+  @Test
+  void unimplementedParametersRejectedOtherwise() {
+    rejected("{\"prompt\":\"Hi\",\"echo\":true}", "echo", "unsupported_parameter", "'echo' is not supported");
+    rejected("{\"prompt\":\"Hi\",\"logprobs\":1}", "logprobs", "unsupported_parameter", "'logprobs' is not supported");
+    rejected("{\"prompt\":\"Hi\",\"best_of\":3}", "best_of", "unsupported_parameter", "equal to n (1)");
+    rejected("{\"prompt\":\"Hi\",\"presence_penalty\":0.5}", "presence_penalty", "unsupported_parameter",
+        "only 0 is accepted");
+    rejected("{\"prompt\":\"Hi\",\"frequency_penalty\":-1}", "frequency_penalty", "unsupported_parameter",
+        "only 0 is accepted");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"50256\":-100}}", "logit_bias", "unsupported_parameter",
+        "only an empty object");
+    rejected("{\"prompt\":\"Hi\",\"suffix\":\"!\"}", "suffix", "unsupported_parameter", "only an empty string");
+  }
+
+  @Test
+  void unimplementedParametersOfTheWrongType() {
+    rejected("{\"prompt\":\"Hi\",\"echo\":1}", "echo", "invalid_type", "expected a boolean");
+    rejected("{\"prompt\":\"Hi\",\"logprobs\":true}", "logprobs", "invalid_type", "expected an integer");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":[]}", "logit_bias", "invalid_type", "expected an object");
+    rejected("{\"prompt\":\"Hi\",\"suffix\":1}", "suffix", "invalid_type", "expected a string");
+    rejected("{\"prompt\":\"Hi\",\"presence_penalty\":\"0\"}", "presence_penalty", "invalid_type", "expected a number");
+  }
+
+  @Test
+  void userIsCarriedAsMetadata() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"user\":\"alice\"}").metadata()).containsExactly(Map.entry("user", "alice"));
+    rejected("{\"prompt\":\"Hi\",\"user\":5}", "user", "invalid_type", "expected a string");
+    rejected("{\"prompt\":\"Hi\",\"user\":\"" + "u".repeat(257) + "\"}", "user", "invalid_value", "at most 256");
+    rejected("{\"prompt\":\"Hi\",\"user\":\"a\",\"metadata\":{\"user\":\"b\"}}", "metadata", "invalid_value",
+        "reserved");
+  }
+
+  @Test
+  void metadataIsAnObjectOfStrings() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"metadata\":{\"a\":\"1\",\"b\":\"\"}}").metadata())
+        .isEqualTo(Map.of("a", "1", "b", ""));
+    rejected("{\"prompt\":\"Hi\",\"metadata\":[\"a\"]}", "metadata", "invalid_type", "expected an object");
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"a\":1}}", "metadata", "invalid_type",
+        "Invalid type for 'metadata.a': expected a string");
+  }
+
+  @Test
+  void metadataIsBounded() {
+    StringBuilder many = new StringBuilder("{\"prompt\":\"Hi\",\"metadata\":{");
+    for (int i = 0; i < 17; i++) {
+      many.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":\"v\"");
+    }
+    rejected(many.append("}}").toString(), "metadata", "invalid_value", "at most 16 keys");
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"" + "k".repeat(65) + "\":\"v\"}}", "metadata", "invalid_value",
+        "1 to 64 characters");
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"\":\"v\"}}", "metadata", "invalid_value", "1 to 64 characters");
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"k\":\"" + "v".repeat(513) + "\"}}", "metadata", "invalid_value",
+        "at most 512 characters");
+  }
+
+  @Test
+  void timeoutSecondsIsAPositiveNumber() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"timeout_seconds\":30}").timeout()).isEqualTo(Duration.ofSeconds(30));
+    rejected("{\"prompt\":\"Hi\",\"timeout_seconds\":0}", "timeout_seconds", "invalid_value", "greater than 0");
+    rejected("{\"prompt\":\"Hi\",\"timeout_seconds\":-5}", "timeout_seconds", "invalid_value", "greater than 0");
+    rejected("{\"prompt\":\"Hi\",\"timeout_seconds\":86401}", "timeout_seconds", "invalid_value", "at most 86400");
+    rejected("{\"prompt\":\"Hi\",\"timeout_seconds\":\"30\"}", "timeout_seconds", "invalid_type", "expected a number");
+  }
+
+  @Test
+  void equalBodiesMakeEqualRequests() {
+    // An Idempotency-Key retry is compared by value: field order and spacing do not matter.
+    assertThat(valid("{\"prompt\":\"Hi\",\"n\":2,\"stop\":[\"x\"]}"))
+        .isEqualTo(valid("{ \"stop\" : [\"x\"], \"n\" : 2, \"prompt\" : \"Hi\" }"))
+        .isNotEqualTo(valid("{\"prompt\":\"Hi\",\"n\":3,\"stop\":[\"x\"]}"));
+  }
+}

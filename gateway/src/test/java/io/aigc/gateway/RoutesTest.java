@@ -1,0 +1,23 @@
+package io.aigc.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class RoutesTest {
+  @ParameterizedTest
+  @CsvSource(nullValues = "null", value = {
+      "/v1/completions,     /v1/completions, POST",
+      "/v1/jobs,            /v1/jobs,        POST",
+      "/v1/jobs/cmpl-abc,   /v1/jobs/{id},   GET",
+      "/metrics,            /metrics,        GET",
+      "/v1/jobs/a/b,        other,           null",
+      "/v1/jobs/,           other,           null",
+      "/v1/chat/completions, other,          null"})
+  void pathsFallUnderBoundedTemplates(String path, String template, String allowed) {
+    // Job ids never become metric labels: the label set stays bounded whatever clients send.
+    assertThat(Routes.template(path)).isEqualTo(template);
+    assertThat(Routes.allowedMethods(path)).isEqualTo(allowed);
+  }
+}
