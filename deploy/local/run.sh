@@ -59,15 +59,19 @@ fi
 
 BROKER_PID=""
 SERVICES_PID=""
+# If whatever reads our output goes away (a pipe to tee, a closed terminal), an echo must not kill the script
+# before it has stopped what it started.
+trap '' PIPE
 stop() {
   trap - INT TERM EXIT
+  set +e
   if [ -n "$SERVICES_PID" ] && kill -0 "$SERVICES_PID" 2>/dev/null; then
-    echo "stopping the services..."
+    echo "stopping the services..." 2>/dev/null
     kill -TERM "$SERVICES_PID" 2>/dev/null || true
     wait "$SERVICES_PID" 2>/dev/null || true
   fi
   if [ -n "$BROKER_PID" ] && kill -0 "$BROKER_PID" 2>/dev/null; then
-    echo "stopping the broker..."
+    echo "stopping the broker..." 2>/dev/null
     kill -TERM "$BROKER_PID" 2>/dev/null || true
     wait "$BROKER_PID" 2>/dev/null || true
   fi

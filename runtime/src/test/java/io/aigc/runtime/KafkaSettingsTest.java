@@ -47,5 +47,19 @@ class KafkaSettingsTest {
     assertThat(kafka.securityProtocol()).isEqualTo("PLAINTEXT");
     assertThat(kafka.consumer("g", "c")).containsEntry("isolation.level", "read_committed");
     assertThat(kafka.producer("p")).containsEntry("enable.idempotence", true).containsEntry("acks", "all");
+    assertThat(kafka.consumer("g", "c")).containsEntry("session.timeout.ms", 10_000);
+  }
+
+  @Test
+  void userSettingsTuneDefaultsButCannotWeakenTheGuarantees(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("client.properties");
+    Files.writeString(file, String.join("\n", "session.timeout.ms=30000", "linger.ms=5", "acks=1",
+        "isolation.level=read_uncommitted", "enable.auto.commit=true", "processing.guarantee=at_least_once"));
+    KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(Map.of("KAFKA_CLIENT_CONFIG_FILE", file.toString())));
+
+    assertThat(kafka.consumer("g", "c")).containsEntry("session.timeout.ms", "30000")
+        .containsEntry("isolation.level", "read_committed").containsEntry("enable.auto.commit", false);
+    assertThat(kafka.producer("p")).containsEntry("linger.ms", "5").containsEntry("acks", "all");
+    assertThat(kafka.streams("app", dir, 1, 20)).containsEntry("processing.guarantee", "exactly_once_v2");
   }
 }
