@@ -12,10 +12,11 @@ import java.util.Map;
  * exactly when they would generate the same job, which is what an {@code Idempotency-Key} retry is compared by.
  *
  * @param seed null when sampling need not be reproducible
+ * @param ignoreEos generate max_tokens tokens even past the end-of-sequence token
  * @param timeout null when the job has no deadline
  */
 record CompletionRequest(String prompt, int maxTokens, double temperature, double topP, int topK, int n,
-    List<String> stop, Long seed, Map<String, String> metadata, Duration timeout) {
+    List<String> stop, Long seed, boolean ignoreEos, Map<String, String> metadata, Duration timeout) {
 
   CompletionRequest {
     stop = List.copyOf(stop);
@@ -38,6 +39,7 @@ record CompletionRequest(String prompt, int maxTokens, double temperature, doubl
             .setN(n)
             .setSeed(seed)
             .setStop(stop)
+            .setIgnoreEos(ignoreEos)
             .build())
         .setMetadata(metadata)
         .build();

@@ -24,6 +24,8 @@ import java.util.Set;
  *   <li>{@code temperature}: number in [0, 2], default 1; {@code top_p}: number in (0, 1], default 1
  *   <li>{@code top_k} (extension): integer &gt;= 0, default 0 (off); {@code n}: integer in [1, max n], default 1
  *   <li>{@code stop}: a non-empty string or an array of at most 4 non-empty strings; {@code seed}: a 64-bit integer
+ *   <li>{@code ignore_eos} (extension, as in vLLM): a boolean, default false; true generates max_tokens tokens
+ *       even past the end-of-sequence token (benchmarks, fixed-length output)
  *   <li>{@code stream}: false only (streaming is not supported yet)
  *   <li>{@code echo}, {@code logprobs}, {@code best_of}, {@code presence_penalty}, {@code frequency_penalty},
  *       {@code logit_bias}, {@code suffix}: accepted only at their neutral values (false, null, n, 0, 0, {}, "")
@@ -45,7 +47,7 @@ final class RequestValidator {
   static final double MAX_TIMEOUT_SECONDS = 86_400;
 
   private static final Set<String> KNOWN_FIELDS = Set.of("model", "prompt", "max_tokens", "temperature", "top_p",
-      "top_k", "n", "stop", "seed", "stream", "user", "metadata", "timeout_seconds", "echo", "logprobs", "best_of",
+      "top_k", "n", "stop", "seed", "ignore_eos", "stream", "user", "metadata", "timeout_seconds", "echo", "logprobs", "best_of",
       "presence_penalty", "frequency_penalty", "logit_bias", "suffix");
 
   private static final JsonMapper JSON = JsonMapper.builder()
@@ -122,6 +124,7 @@ final class RequestValidator {
     int choices = n == null ? 1 : n;
     List<String> stop = stop(root);
     Long seed = longInteger(root, "seed");
+    Boolean ignoreEos = bool(root, "ignore_eos");
 
     rejectUnsupported(root, choices);
 
@@ -145,7 +148,7 @@ final class RequestValidator {
         temperature == null ? 1.0 : temperature,
         topP == null ? 1.0 : topP,
         topK == null ? 0 : topK,
-        choices, stop, seed, metadata, timeout);
+        choices, stop, seed, ignoreEos != null && ignoreEos, metadata, timeout);
   }
 
   private static String prompt(JsonNode root) {

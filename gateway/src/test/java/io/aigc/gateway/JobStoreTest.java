@@ -19,7 +19,7 @@ class JobStoreTest {
   private static final CompletionRequest REQUEST = request("Hi");
 
   private static CompletionRequest request(String prompt) {
-    return new CompletionRequest(prompt, 16, 1, 1, 0, 1, List.of(), null, Map.of(), null);
+    return new CompletionRequest(prompt, 16, 1, 1, 0, 1, List.of(), null, false, Map.of(), null);
   }
 
   private static Completion ok(String id, String text) {

@@ -37,15 +37,15 @@ class RequestValidatorTest {
   @Test
   void fillsOpenAiDefaults() {
     CompletionRequest r = valid("{\"prompt\":\"Hello\"}");
-    assertThat(r).isEqualTo(new CompletionRequest("Hello", 16, 1.0, 1.0, 0, 1, List.of(), null, Map.of(), null));
+    assertThat(r).isEqualTo(new CompletionRequest("Hello", 16, 1.0, 1.0, 0, 1, List.of(), null, false, Map.of(), null));
   }
 
   @Test
   void carriesEveryAcceptedField() {
     CompletionRequest r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
-        + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"stream\":false,"
+        + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"ignore_eos\":true,\"stream\":false,"
         + "\"user\":\"u-1\",\"metadata\":{\"article\":\"42\"},\"timeout_seconds\":2.5}");
-    assertThat(r).isEqualTo(new CompletionRequest("Hi", 32, 0.7, 0.9, 40, 2, List.of("\n", "END"), -7L,
+    assertThat(r).isEqualTo(new CompletionRequest("Hi", 32, 0.7, 0.9, 40, 2, List.of("\n", "END"), -7L, true,
         Map.of("article", "42", "user", "u-1"), Duration.ofMillis(2500)));
   }
 

@@ -425,7 +425,7 @@ public final class GenerationEngine implements AutoCloseable {
     Active a = s.owner;
     a.lastToken = System.nanoTime();
     SamplingParams params = a.task.params();
-    if (spec.eosTokenIds().contains(token)) {
+    if (!params.ignoreEos() && spec.eosTokenIds().contains(token)) {
       finish(s, "stop");
       return;
     }

@@ -12,9 +12,10 @@ import java.util.List;
  * @param n choices generated from the same prompt
  * @param seed makes sampling reproducible (choice i uses a stream derived from seed and i); null is random
  * @param stop generation stops once the text contains one of these
+ * @param ignoreEos generate maxTokens tokens even past the end-of-sequence token (benchmarks)
  */
 public record SamplingParams(int maxTokens, double temperature, double topP, int topK, int n, Long seed,
-    List<String> stop) {
+    List<String> stop, boolean ignoreEos) {
 
   public SamplingParams {
     if (maxTokens < 1) {
@@ -33,7 +34,7 @@ public record SamplingParams(int maxTokens, double temperature, double topP, int
   }
 
   public static SamplingParams greedy(int maxTokens) {
-    return new SamplingParams(maxTokens, 0, 1, 0, 1, null, List.of());
+    return new SamplingParams(maxTokens, 0, 1, 0, 1, null, List.of(), false);
   }
 
   public boolean isGreedy() {

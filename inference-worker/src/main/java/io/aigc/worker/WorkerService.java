@@ -255,7 +255,7 @@ public final class WorkerService implements Service {
 
   private static SamplingParams samplingParams(GenerationParams p) {
     return new SamplingParams(p.getMaxTokens(), p.getTemperature(), p.getTopP(), p.getTopK(), p.getN(),
-        p.getSeed(), p.getStop());
+        p.getSeed(), p.getStop(), p.getIgnoreEos());
   }
 
   private GeneratedSequence generated(TokenizedRequest tokenized, GenerationOutcome outcome) {

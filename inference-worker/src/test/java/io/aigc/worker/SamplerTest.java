@@ -10,7 +10,7 @@ class SamplerTest {
   private static final float[] LOGITS = {1.0f, 3.0f, 2.5f, -1.0f, 3.0f, 0.0f};
 
   private static SamplingParams params(double temperature, double topP, int topK) {
-    return new SamplingParams(16, temperature, topP, topK, 1, 7L, List.of());
+    return new SamplingParams(16, temperature, topP, topK, 1, 7L, List.of(), false);
   }
 
   @Test
