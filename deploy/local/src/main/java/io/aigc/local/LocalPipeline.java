@@ -10,8 +10,6 @@ import io.aigc.tokenizer.TokenizerConfig;
 import io.aigc.tokenizer.TokenizerService;
 import io.aigc.worker.WorkerConfig;
 import io.aigc.worker.WorkerService;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -95,11 +93,11 @@ public final class LocalPipeline implements AutoCloseable {
     started.clear();
   }
 
+  /** Runs the four services in this JVM until SIGTERM; the supervisor ({@link LocalProcesses}) says where. */
   public static void main(String[] args) throws Exception {
-    Env env = Env.system();
     LocalPipeline pipeline;
     try {
-      pipeline = start(env);
+      pipeline = start(Env.system());
     } catch (IllegalArgumentException e) {
       log.error("configuration error: {}", e.getMessage());
       System.exit(2);
@@ -110,23 +108,7 @@ public final class LocalPipeline implements AutoCloseable {
       pipeline.close();
       stopped.countDown();
     }, "local-pipeline-shutdown"));
-    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-    while (!pipeline.ready() && System.nanoTime() < deadline) {
-      Thread.sleep(200); // a startup probe, not a test: nothing to await but the services' own state
-    }
-    String model = Path.of(env.string("AIGC_MODEL_DIR", "models/tiny-llama")).getFileName().toString();
-    int port = pipeline.gatewayPort();
-    System.out.printf("""
-
-        aigc pipeline %s: model %s, Kafka %s
-          curl -s localhost:%d/v1/completions -H 'Content-Type: application/json' \\
-            -d '{"prompt": "This License applies to", "max_tokens": 24, "temperature": 0}'
-          async: POST /v1/jobs (same body), then GET /v1/jobs/{id}
-          health: /healthz /readyz; metrics: %s
-        Ctrl-C stops everything.
-
-        """, pipeline.ready() ? "ready" : "started (not ready yet: see the log)", model,
-        env.string("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), port, pipeline.metricsPorts());
+    log.info("all four services started");
     stopped.await();
   }
 }

@@ -1,0 +1,115 @@
+package io.aigc.local;
+
+import io.aigc.runtime.Env;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * What {@code deploy/local/run.sh} runs: a supervisor that starts a local Kafka broker and the services, waits
+ * until they are ready, says where to send requests, and on Ctrl-C stops the services and then the broker.
+ *
+ * <pre>
+ * run.sh [--model-dir DIR] [--processes]
+ * </pre>
+ *
+ * Environment: {@code AIGC_MODEL_DIR}, {@code AIGC_LOCAL_DIR} (.local), {@code AIGC_KAFKA_PORT} (9092; the
+ * controller takes the next port), {@code AIGC_HTTP_PORT} (8080), {@code AIGC_TOKENIZER_METRICS_PORT} (9101),
+ * {@code AIGC_WORKER_METRICS_PORT} (9102), {@code AIGC_POSTPROCESSOR_METRICS_PORT} (9103), and every service
+ * variable, which the services inherit.
+ */
+public final class LocalProcesses {
+  private LocalProcesses() {}
+
+  public static void main(String[] args) throws Exception {
+    Env env = Env.system();
+    Path modelDir = env.path("AIGC_MODEL_DIR", Path.of("models", "tiny-llama"));
+    ProcessCluster.Layout layout = ProcessCluster.Layout.ONE_JVM;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--processes" -> layout = ProcessCluster.Layout.PROCESSES;
+        case "--model-dir" -> modelDir = Path.of(i + 1 < args.length ? args[++i] : fail("--model-dir needs a folder"));
+        default -> fail("unknown argument " + args[i] + " (usage: run.sh [--model-dir DIR] [--processes])");
+      }
+    }
+    modelDir = modelDir.toAbsolutePath().normalize();
+    for (String file : List.of("model.onnx", "config.json", "tokenizer.json")) {
+      if (!Files.isRegularFile(modelDir.resolve(file))) {
+        fail(modelDir + " has no " + file + " (expected the Optimum decoder layout: model.onnx, config.json, "
+            + "tokenizer.json)");
+      }
+    }
+    int kafka = env.integer("AIGC_KAFKA_PORT", 9092);
+    int http = env.integer("AIGC_HTTP_PORT", 8080);
+    int tokenizer = env.integer("AIGC_TOKENIZER_METRICS_PORT", 9101);
+    int worker = env.integer("AIGC_WORKER_METRICS_PORT", 9102);
+    int postprocessor = env.integer("AIGC_POSTPROCESSOR_METRICS_PORT", 9103);
+    List<Integer> busy = new ArrayList<>();
+    for (int port : List.of(kafka, kafka + 1, http, tokenizer, worker, postprocessor)) {
+      if (!free(port)) {
+        busy.add(port);
+      }
+    }
+    if (!busy.isEmpty()) {
+      fail("port(s) " + busy + " already in use (is another pipeline running?)");
+    }
+
+    Path home = env.path("AIGC_LOCAL_DIR", Path.of(".local")).toAbsolutePath().normalize();
+    ProcessCluster.Settings settings = ProcessCluster.Settings
+        .defaults(home, System.getProperty("java.class.path"), layout)
+        .withPorts(kafka, http, tokenizer, worker, postprocessor)
+        .withEnv(Map.of("AIGC_MODEL_DIR", modelDir.toString()));
+    System.out.printf("starting Kafka on %s (data in %s) and the services (%s) with model %s...%n",
+        settings.bootstrapServers(), home.resolve("kafka"),
+        layout == ProcessCluster.Layout.ONE_JVM ? "in one JVM" : "one process each, logs in " + home.resolve("logs"),
+        modelDir.getFileName());
+    ProcessCluster cluster = ProcessCluster.start(settings);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("stopping the services, then the broker...");
+      cluster.close();
+      stopped.countDown();
+    }, "local-shutdown"));
+    try {
+      cluster.awaitReady(Duration.ofMinutes(3));
+    } catch (TimeoutException e) {
+      System.err.println("not ready: " + e.getMessage() + "; see the log" + (layout == ProcessCluster.Layout.PROCESSES
+          ? "s in " + home.resolve("logs") : " above"));
+    }
+    System.out.printf("""
+
+        aigc pipeline ready: model %s, Kafka %s
+          curl -s localhost:%d/v1/completions -H 'Content-Type: application/json' \\
+            -d '{"prompt": "You may make and give copies", "max_tokens": 32, "temperature": 0}'
+          async: POST /v1/jobs (same body), then GET /v1/jobs/{id}
+          health: /healthz /readyz; metrics: gateway :%d, tokenizer-service :%d, inference-worker :%d, postprocessor :%d
+        Ctrl-C stops everything.
+
+        """, modelDir.getFileName(), settings.bootstrapServers(), http, http, tokenizer, worker, postprocessor);
+    stopped.await();
+  }
+
+  private static boolean free(int port) {
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress("127.0.0.1", port));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static String fail(String message) {
+    System.err.println("run.sh: " + message);
+    System.exit(2);
+    return message;
+  }
+}
