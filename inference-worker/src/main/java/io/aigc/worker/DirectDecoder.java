@@ -20,6 +20,17 @@ public final class DirectDecoder {
    */
   public static List<int[]> greedy(OnnxModel model, List<int[]> prompts, int maxTokens, boolean stopAtEos)
       throws OrtException {
+    return timed(model, prompts, maxTokens, stopAtEos).tokens();
+  }
+
+  /** What {@link #timed} returns: the tokens, and how long the prefill and the whole run took. */
+  public record Run(List<int[]> tokens, long prefillNanos, long totalNanos) {}
+
+  /** {@link #greedy}, timed: the benchmark's measure of what the model itself can do. */
+  public static Run timed(OnnxModel model, List<int[]> prompts, int maxTokens, boolean stopAtEos)
+      throws OrtException {
+    long start = System.nanoTime();
+    long prefill = 0;
     int rows = prompts.size();
     int length = prompts.get(0).length;
     int[] tokens = new int[rows * length];
@@ -37,6 +48,9 @@ public final class DirectDecoder {
     try {
       for (int step = 0; step < maxTokens; step++) {
         OnnxModel.Forward forward = model.forward(tokens, seqLen, cache);
+        if (step == 0) {
+          prefill = System.nanoTime() - start;
+        }
         cache.close();
         cache = forward.present();
         tokens = new int[rows];
@@ -60,11 +74,12 @@ public final class DirectDecoder {
     } finally {
       cache.close();
     }
+    long total = System.nanoTime() - start;
     List<int[]> result = new ArrayList<>();
     for (int r = 0; r < rows; r++) {
       result.add(Arrays.copyOf(out[r], produced[r]));
     }
-    return result;
+    return new Run(result, prefill, total);
   }
 
   private static boolean allTrue(boolean[] values) {

@@ -1,7 +1,7 @@
 package io.aigc.worker;
 
 /** What the engine reports as it runs; the worker turns it into Prometheus metrics. Called on the engine thread. */
-interface EngineMetrics {
+public interface EngineMetrics {
   EngineMetrics NONE = new EngineMetrics() {};
 
   /** One decode step of {@code rows} sequences (in {@code groups} ONNX runs) took {@code nanos}. */
@@ -9,6 +9,9 @@ interface EngineMetrics {
 
   /** One prompt of {@code tokens} tokens was prefilled in {@code nanos}. */
   default void prefill(int tokens, long nanos) {}
+
+  /** Cache bytes copied to change the batch (a sequence joining or the batch being rebuilt). */
+  default void cacheCopied(long bytes) {}
 
   /** A request finished: {@code outcome} went to its listener. */
   default void finished(GenerationOutcome outcome, int generatedTokens) {}

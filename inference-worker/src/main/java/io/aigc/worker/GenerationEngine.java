@@ -194,14 +194,36 @@ public final class GenerationEngine implements AutoCloseable {
     }
   }
 
-  /** Sequences decoded by one ONNX run, and their cache. */
+  /**
+   * Sequences decoded by one ONNX run, and their cache. A slot is a row of the cache; a null slot is free: the
+   * sequence there finished, and the next one to join may take the row over in place.
+   */
   private static final class Group {
     KvBlock kv;
-    List<Sequence> rows;
+    Sequence[] slots;
 
     Group(KvBlock kv, List<Sequence> rows) {
       this.kv = kv;
-      this.rows = rows;
+      this.slots = rows.toArray(new Sequence[0]);
+    }
+
+    int running() {
+      int n = 0;
+      for (Sequence s : slots) {
+        if (s != null) {
+          n++;
+        }
+      }
+      return n;
+    }
+
+    int freeSlot() {
+      for (int i = 0; i < slots.length; i++) {
+        if (slots[i] == null) {
+          return i;
+        }
+      }
+      return -1;
     }
   }
 
@@ -351,7 +373,11 @@ public final class GenerationEngine implements AutoCloseable {
     return new SplittableRandom(base + 0x9E3779B97F4A7C15L * choice);
   }
 
-  /** Adds newly prefilled sequences to the batch: one group, or with no position_ids, the group of their length. */
+  /**
+   * Adds newly prefilled sequences to the batch. A sequence takes over a free row in place when its prompt fits the
+   * batch's length: only its own cache is copied. Otherwise the batch is rebuilt around it (every row copied,
+   * right-aligned to the longest). Without position_ids a sequence joins only the group of its own length.
+   */
   private void join(List<Join> joins) {
     for (Join j : joins) {
       Group target = null;
@@ -361,27 +387,44 @@ public final class GenerationEngine implements AutoCloseable {
           break;
         }
       }
-      List<KvBlock.Row> rows = new ArrayList<>();
-      List<Sequence> sequences = new ArrayList<>();
-      if (target != null) {
-        for (int r = 0; r < target.rows.size(); r++) {
-          rows.add(new KvBlock.Row(target.kv, r));
-        }
-        sequences.addAll(target.rows);
-      }
+      List<Sequence> rest = new ArrayList<>();
       for (Sequence s : j.sequences()) {
-        rows.add(new KvBlock.Row(j.prefill(), 0)); // choices of one prompt share its prefill
-        sequences.add(s);
+        int slot = target != null && spec.hasPositionIds() && j.prefill().rowLength(0) <= target.kv.length()
+            ? target.freeSlot() : -1;
+        if (slot >= 0) {
+          target.kv.overwriteRow(slot, j.prefill(), 0);
+          metrics.cacheCopied(j.prefill().rowLength(0) * spec.kvBytesPerToken());
+          target.slots[slot] = s;
+        } else {
+          rest.add(s);
+        }
       }
-      KvBlock merged = KvBlock.gather(spec, model.pool(), rows);
+      if (!rest.isEmpty()) {
+        List<KvBlock.Row> rows = new ArrayList<>();
+        List<Sequence> sequences = new ArrayList<>();
+        if (target != null) {
+          for (int r = 0; r < target.slots.length; r++) {
+            if (target.slots[r] != null) {
+              rows.add(new KvBlock.Row(target.kv, r));
+              sequences.add(target.slots[r]);
+            }
+          }
+        }
+        for (Sequence s : rest) {
+          rows.add(new KvBlock.Row(j.prefill(), 0)); // choices of one prompt share its prefill
+          sequences.add(s);
+        }
+        KvBlock merged = KvBlock.gather(spec, model.pool(), rows);
+        metrics.cacheCopied(merged.bytes());
+        if (target != null) {
+          target.kv.close();
+          target.kv = merged;
+          target.slots = sequences.toArray(new Sequence[0]);
+        } else {
+          groups.add(new Group(merged, sequences));
+        }
+      }
       j.prefill().close();
-      if (target != null) {
-        target.kv.close();
-        target.kv = merged;
-        target.rows = sequences;
-      } else {
-        groups.add(new Group(merged, sequences));
-      }
     }
   }
 
@@ -392,26 +435,32 @@ public final class GenerationEngine implements AutoCloseable {
     long start = System.nanoTime();
     int rows = 0;
     for (Group g : List.copyOf(groups)) {
-      int[] tokens = new int[g.rows.size()];
+      int[] tokens = new int[g.slots.length];
       for (int r = 0; r < tokens.length; r++) {
-        tokens[r] = g.rows.get(r).pending;
+        if (g.slots[r] != null) {
+          tokens[r] = g.slots[r].pending;
+        } else {
+          g.kv.clearRow(r); // a free row attends only to its own dummy input until a sequence takes it
+        }
       }
       OnnxModel.Forward forward;
       try {
         forward = model.forward(tokens, 1, g.kv);
       } catch (OrtException e) {
         log.error("decode step failed for {} sequences", tokens.length, e);
-        for (Sequence s : g.rows) {
-          fail(s.owner, ErrorCodes.INTERNAL_ERROR, "the model failed while decoding: " + e.getMessage());
+        for (Sequence s : g.slots) {
+          if (s != null) {
+            fail(s.owner, ErrorCodes.INTERNAL_ERROR, "the model failed while decoding: " + e.getMessage());
+          }
         }
         continue;
       }
       g.kv.close();
       g.kv = forward.present();
-      rows += tokens.length;
       for (int r = 0; r < tokens.length; r++) {
-        Sequence s = g.rows.get(r);
-        if (s.running()) {
+        Sequence s = g.slots[r];
+        if (s != null && s.running()) {
+          rows++;
           accept(s, Sampler.next(forward.logits()[r], s.owner.task.params(), s.random));
         }
       }
@@ -485,35 +534,51 @@ public final class GenerationEngine implements AutoCloseable {
     reservedBytes -= a.reserved;
   }
 
-  /** Removes rows that no longer run; copying the rest also trims padding no remaining row needs. */
+  /**
+   * Frees the rows of sequences that no longer run. A free row is taken over by the next sequence to join, so most
+   * joins and leaves copy nothing but the newcomer's own cache. The batch is rebuilt (every running row copied,
+   * padding no row needs trimmed) only when more than a quarter of its rows are free and nobody waits to fill them,
+   * or, for a model without position_ids, at once (its groups cannot take newcomers of other lengths).
+   */
   private void dropFinishedRows() {
     for (Group g : List.copyOf(groups)) {
-      List<KvBlock.Row> keep = new ArrayList<>();
-      List<Sequence> sequences = new ArrayList<>();
-      for (int r = 0; r < g.rows.size(); r++) {
-        if (g.rows.get(r).running()) {
-          keep.add(new KvBlock.Row(g.kv, r));
-          sequences.add(g.rows.get(r));
+      boolean freed = false;
+      for (int r = 0; r < g.slots.length; r++) {
+        if (g.slots[r] != null && !g.slots[r].running()) {
+          g.slots[r] = null;
+          freed = true;
         }
       }
-      if (keep.size() == g.rows.size()) {
+      int running = g.running();
+      if (running == 0) {
+        groups.remove(g);
+        g.kv.close();
         continue;
       }
-      KvBlock old = g.kv;
-      if (keep.isEmpty()) {
-        groups.remove(g);
-      } else {
+      boolean compact = !spec.hasPositionIds() ? freed
+          : running < g.slots.length && (g.slots.length - running) * 4 > g.slots.length && waiting.isEmpty();
+      if (compact) {
+        List<KvBlock.Row> keep = new ArrayList<>();
+        List<Sequence> sequences = new ArrayList<>();
+        for (int r = 0; r < g.slots.length; r++) {
+          if (g.slots[r] != null) {
+            keep.add(new KvBlock.Row(g.kv, r));
+            sequences.add(g.slots[r]);
+          }
+        }
+        KvBlock old = g.kv;
         g.kv = KvBlock.gather(spec, model.pool(), keep);
-        g.rows = sequences;
+        metrics.cacheCopied(g.kv.bytes());
+        g.slots = sequences.toArray(new Sequence[0]);
+        old.close();
       }
-      old.close();
     }
   }
 
   private int runningRowCount() {
     int rows = 0;
     for (Group g : groups) {
-      rows += g.rows.size();
+      rows += g.running();
     }
     return rows;
   }

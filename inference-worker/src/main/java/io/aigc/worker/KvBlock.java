@@ -81,6 +81,38 @@ final class KvBlock implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Writes row {@code srcRow} of {@code src} into row {@code dstRow} of this block, right-aligned, zeroing the
+   * positions before it: a new sequence takes over a finished one's row without copying the other rows. The source
+   * row must fit: {@code src.rowLength(srcRow) <= length()}.
+   */
+  void overwriteRow(int dstRow, KvBlock src, int srcRow) {
+    int real = src.rowLengths[srcRow];
+    if (real > length) {
+      throw new IllegalArgumentException("a row of " + real + " tokens does not fit a block of " + length);
+    }
+    int heads = spec.kvHeads();
+    int tokenBytes = spec.headDim() * spec.kvElementBytes();
+    int pad = length - real;
+    for (int t = 0; t < tensors.length; t++) {
+      for (int h = 0; h < heads; h++) {
+        int dstStart = ((dstRow * heads + h) * length) * tokenBytes;
+        zero(tensors[t], dstStart, pad * tokenBytes);
+        int srcStart = ((srcRow * heads + h) * src.length + (src.length - real)) * tokenBytes;
+        tensors[t].put(dstStart + pad * tokenBytes, src.tensors[t], srcStart, real * tokenBytes);
+      }
+    }
+    rowLengths[dstRow] = real;
+  }
+
+  /**
+   * Marks row {@code r} as holding no tokens. Its stale contents stay, but the attention mask hides every position
+   * before the row's next input, so they are never read.
+   */
+  void clearRow(int r) {
+    rowLengths[r] = 0;
+  }
+
   int rows() {
     return rows;
   }

@@ -16,6 +16,9 @@ final class WorkerMetrics implements EngineMetrics {
       .help("Requests finished, by outcome (ok or an error code)").labelNames("outcome").register(registry);
   private final Counter tokens = Counter.builder().name("aigc_worker_generated_tokens_total")
       .help("Tokens generated").register(registry);
+  private final Counter cacheCopied = Counter.builder().name("aigc_worker_kv_copied_bytes_total")
+      .help("KV-cache bytes copied to change the batch (joins and rebuilds; the model's own copy of each step is "
+          + "not counted)").register(registry);
   private final Counter deadLetters = Counter.builder().name("aigc_worker_dead_letters_total")
       .help("Records sent to the dead-letter topic, by reason").labelNames("reason").register(registry);
   private final Histogram batchRows = Histogram.builder().name("aigc_worker_batch_rows")
@@ -57,6 +60,11 @@ final class WorkerMetrics implements EngineMetrics {
   public void step(int rows, int groups, long nanos) {
     batchRows.observe(rows);
     stepSeconds.observe(nanos / 1e9);
+  }
+
+  @Override
+  public void cacheCopied(long bytes) {
+    cacheCopied.inc(bytes);
   }
 
   @Override

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -50,6 +51,7 @@ class GenerationEngineTest {
     final AtomicInteger maxGroupsPerStep = new AtomicInteger();
     final AtomicInteger prefills = new AtomicInteger();
     final AtomicInteger steps = new AtomicInteger();
+    final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
     final MovableClock clock = new MovableClock();
     volatile Runnable onStep = () -> {};
 
@@ -69,6 +71,11 @@ class GenerationEngineTest {
         @Override
         public void prefill(int tokens, long nanos) {
           prefills.incrementAndGet();
+        }
+
+        @Override
+        public void cacheCopied(long bytes) {
+          copied.addAndGet(bytes);
         }
       }, clock);
     }
@@ -186,6 +193,37 @@ class GenerationEngineTest {
       }
       assertThat(get(longOne).choices().get(0).tokens()).isEqualTo(longAlone);
       assertThat(h.maxRowsPerStep.get()).isEqualTo(6);
+    }
+  }
+
+  @Test
+  void aNewcomerTakesOverAFinishedSequencesRowCopyingOnlyItsOwnCache(@TempDir Path tmp) throws Exception {
+    try (Harness h = new Harness(endless(tmp), ROOMY)) {
+      // Five sequences start together; one finishes early, leaving one row in five free (too few to rebuild).
+      List<CompletableFuture<GenerationOutcome>> longOnes = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        longOnes.add(h.submit("long" + i, PROMPTS.get(i), SamplingParams.greedy(60), null));
+      }
+      CompletableFuture<GenerationOutcome> newcomer = new CompletableFuture<>();
+      int[] newcomerPrompt = h.tokenizer.encode(PROMPTS.get(6));
+      AtomicLong copiedBeforeNewcomer = new AtomicLong();
+      CompletableFuture<GenerationOutcome> early = h.submit("early", PROMPTS.get(5), SamplingParams.greedy(4), null)
+          .whenComplete((o, e) -> {
+            // Runs on the engine thread as "early" finishes: the newcomer joins at the next admission.
+            copiedBeforeNewcomer.set(h.copied.get());
+            h.engine.submit(new GenerationTask("newcomer", newcomerPrompt, SamplingParams.greedy(20),
+                h.clock.instant(), null, newcomer::complete));
+          });
+      h.engine.start();
+      assertThat(get(early).choices().get(0).tokens()).isEqualTo(h.alone(PROMPTS.get(5), 4));
+      assertThat(get(newcomer).choices().get(0).tokens()).isEqualTo(h.alone(PROMPTS.get(6), 20));
+      for (int i = 0; i < 4; i++) {
+        assertThat(get(longOnes.get(i)).choices().get(0).tokens()).isEqualTo(h.alone(PROMPTS.get(i), 60));
+      }
+      // Joining copied the newcomer's prompt cache into the free row, not the five rows of the batch.
+      long perToken = h.model.spec().kvBytesPerToken();
+      assertThat(h.copied.get() - copiedBeforeNewcomer.get()).isEqualTo(newcomerPrompt.length * perToken);
+      assertThat(h.maxRowsPerStep.get()).isEqualTo(5);
     }
   }
 
