@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The benchmark: the model's own limit, the worker alone and the whole pipeline (a real broker and the four
+# services as separate processes), side by side on the same models, in one run.
+#
+#   deploy/bench/run.sh [--seconds 20] [--tokens 64] [--levels 1,4,16,64] [--soak-seconds 600] [--model DIR ...]
+#
+# Default models: models/tiny-llama and target/models/bench-llama (77M parameters, random weights), which this
+# script builds on first use with Debian's Python (apt-get install python3-torch python3-onnx). Prints tables and
+# writes target/bench/summary.json. Takes about 10 minutes; --soak-seconds 600 adds a 10-minute run that watches
+# the worker's memory. Run it on an otherwise idle machine: every figure shares its CPUs.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+JAR=$(ls deploy/bench/target/bench-*.jar 2>/dev/null | head -1 || true)
+if [ -z "$JAR" ] || [ -n "$(find . \( -path ./.local -o -path '*/target' \) -prune -o \
+    \( -path '*/src/*' -o -name pom.xml -o -name '*.avsc' \) -newer "$JAR" -print -quit)" ]; then
+  echo "building (mvn package, tests skipped)..."
+  mvn -q -DskipTests package -pl deploy/bench -am
+  JAR=$(ls deploy/bench/target/bench-*.jar | head -1)
+fi
+
+models=()
+for arg in "$@"; do [ "$arg" = "--model" ] && models=(x); done
+if [ ${#models[@]} -eq 0 ]; then
+  if [ ! -f target/models/bench-llama/model.onnx ]; then
+    if ! /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
+      echo "run.sh: building the benchmark model needs Debian's python3-torch and python3-onnx:" >&2
+      echo "  apt-get install -y python3-torch python3-onnx" >&2
+      exit 2
+    fi
+    echo "building target/models/bench-llama (random weights, about a minute)..."
+    /usr/bin/python3 models/build_models.py --preset bench-llama --out target/models > target/models-build.log 2>&1
+  fi
+  set -- --model models/tiny-llama --model target/models/bench-llama "$@"
+fi
+
+export DJL_OFFLINE=true
+exec java -Xmx2g -XX:MaxDirectMemorySize=6g -cp "$JAR:deploy/bench/target/lib/*" io.aigc.bench.Benchmark "$@"

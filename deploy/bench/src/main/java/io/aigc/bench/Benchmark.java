@@ -1,0 +1,525 @@
+package io.aigc.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.aigc.local.ProcessCluster;
+import io.aigc.runtime.Env;
+import io.aigc.runtime.KafkaSettings;
+import io.aigc.runtime.model.ModelDirectory;
+import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.schemas.Completion;
+import io.aigc.schemas.Topics;
+import io.aigc.worker.DirectDecoder;
+import io.aigc.worker.EngineMetrics;
+import io.aigc.worker.EngineSettings;
+import io.aigc.worker.GenerationEngine;
+import io.aigc.worker.GenerationOutcome;
+import io.aigc.worker.GenerationTask;
+import io.aigc.worker.OnnxModel;
+import io.aigc.worker.SamplingParams;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Measures, in one run and on the same model, side by side:
+ * <ol>
+ *   <li><b>the limit</b>: the plainest KV-cached decode loop over a static batch ({@link DirectDecoder}), no Kafka,
+ *       no services, at each batch size: what the model itself can do on this machine;
+ *   <li><b>the worker alone</b>: the {@link GenerationEngine} fed in-process by a closed loop of callers;
+ *   <li><b>the whole pipeline</b>: a real broker and the four services as separate processes, fed over HTTP by a
+ *       closed loop of callers, with each service's peak heap and RSS.
+ * </ol>
+ * Every request has the same prompt and generates exactly {@code --tokens} tokens greedily ({@code ignore_eos}),
+ * so tokens per second compare across the three. Prints tables and writes {@code summary.json}.
+ *
+ * <pre>
+ * Benchmark --model DIR [--model DIR ...] [--levels 1,4,16,64] [--seconds 20] [--tokens 64]
+ *           [--soak-seconds 0] [--out target/bench]
+ * </pre>
+ */
+public final class Benchmark {
+  static final String PROMPT = "Licensed under the Apache License, Version 2.0, you may not use this file except in "
+      + "compliance with the License.";
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  record Options(List<Path> models, List<Integer> levels, Duration window, int tokens, Duration soak, Path out) {}
+
+  /** A row of the limit: a static batch of {@code batch} sequences. */
+  record LimitRow(int batch, double tokensPerSecond, double generationMs, double timeToFirstTokenMs) {}
+
+  /** A row of a closed-loop load. */
+  record LoadRow(int concurrency, double tokensPerSecond, double requestsPerSecond, double ttftP50, double ttftP99,
+      double latencyP50, double latencyP99, int requests) {
+    static LoadRow of(ClosedLoop.Measurement m, Map<String, Double> ttftById) {
+      List<Double> ttft = new ArrayList<>();
+      for (ClosedLoop.Done d : m.done()) {
+        Double t = ttftById.get(d.id());
+        if (t != null) {
+          ttft.add(t);
+        }
+      }
+      return new LoadRow(m.clients(), m.tokensPerSecond(), m.requestsPerSecond(), Stats.percentile(ttft, 50),
+          Stats.percentile(ttft, 99), m.latencyMs(50), m.latencyMs(99), m.done().size());
+    }
+  }
+
+  record Memory(String service, double peakHeapMb, double peakRssMb) {}
+
+  record Soak(double seconds, double firstMinuteRssMb, double lastMinuteRssMb, double firstMinuteHeapMb,
+      double lastMinuteHeapMb, long requests) {}
+
+  record ModelReport(String model, long parameters, int promptTokens, int tokensPerRequest, List<LimitRow> limit,
+      List<LoadRow> worker, List<LoadRow> pipeline, List<Memory> memory, Soak soak) {
+
+    LimitRow limitAt(int batch) {
+      return limit.stream().filter(r -> r.batch() == batch).findFirst().orElseThrow();
+    }
+
+    LoadRow pipelineAt(int concurrency) {
+      return pipeline.stream().filter(r -> r.concurrency() == concurrency).findFirst().orElseThrow();
+    }
+
+    double pipelineEfficiency() {
+      return pipelineAt(16).tokensPerSecond() / limitAt(16).tokensPerSecond();
+    }
+
+    double batchingSpeedup() {
+      return pipelineAt(16).tokensPerSecond() / pipelineAt(1).tokensPerSecond();
+    }
+
+    double addedLatencyMsP50() {
+      return pipelineAt(1).latencyP50() - limitAt(1).generationMs();
+    }
+  }
+
+  private Benchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    Options options = parse(args);
+    Files.createDirectories(options.out());
+    List<ModelReport> reports = new ArrayList<>();
+    for (int i = 0; i < options.models().size(); i++) {
+      boolean last = i == options.models().size() - 1;
+      ModelReport report = measure(options, options.models().get(i), last ? options.soak() : Duration.ZERO);
+      reports.add(report);
+      print(report);
+    }
+    Path summary = options.out().resolve("summary.json");
+    Files.writeString(summary, JSON.writeValueAsString(summary(reports)));
+    System.out.println("\nwrote " + summary);
+  }
+
+  static ModelReport measure(Options options, Path modelDir, Duration soak) throws Exception {
+    ModelDirectory dir = ModelDirectory.open(modelDir);
+    int tokens = options.tokens();
+    List<Integer> levels = options.levels();
+    System.out.printf("%n== %s: limit, worker alone, pipeline at concurrency %s, %d tokens per request%n",
+        dir.name(), levels, tokens);
+    List<LimitRow> limit = new ArrayList<>();
+    List<LoadRow> worker = new ArrayList<>();
+    int[] prompt;
+    long parameters = Files.size(dir.onnxFile()) / 4;
+    try (TextTokenizer tokenizer = TextTokenizer.load(dir);
+        OnnxModel model = OnnxModel.load(dir, OnnxModel.Device.CPU, 0, 0, 1L << 30)) {
+      prompt = tokenizer.encode(PROMPT);
+      // 1. The limit: a static batch, one ONNX run per token, nothing else.
+      for (int batch : levels) {
+        List<int[]> prompts = Collections.nCopies(batch, prompt);
+        // Warm up (the JIT compiles the loop, ONNX Runtime sizes its arenas), then measure for a while.
+        repeat(Duration.ofMillis(1500), 2, () -> DirectDecoder.timed(model, prompts, tokens, false));
+        List<DirectDecoder.Run> runs = repeat(Duration.ofSeconds(3), 3,
+            () -> DirectDecoder.timed(model, prompts, tokens, false));
+        double totalMs = runs.stream().mapToLong(DirectDecoder.Run::totalNanos).average().orElseThrow() / 1e6;
+        double prefillMs = runs.stream().mapToLong(DirectDecoder.Run::prefillNanos).average().orElseThrow() / 1e6;
+        limit.add(new LimitRow(batch, batch * tokens / (totalMs / 1000), totalMs, prefillMs));
+        System.out.printf("  limit    batch %3d: %8.1f tokens/s%n", batch, batch * tokens / (totalMs / 1000));
+      }
+      // 2. The worker alone: the engine, fed in-process.
+      GenerationEngine engine = new GenerationEngine(model, tokenizer,
+          new EngineSettings(Collections.max(levels), 2L << 30, 4096), EngineMetrics.NONE).start();
+      try {
+        SamplingParams params = new SamplingParams(tokens, 0, 1, 0, 1, null, List.of(), true);
+        for (int c : levels) {
+          Map<String, Double> ttft = new ConcurrentHashMap<>();
+          Duration requestTime = Duration.ofMillis((long) limitFor(limit, c).generationMs());
+          ClosedLoop.Measurement m = ClosedLoop.run(c, warmup(requestTime), window(options, requestTime),
+              requestTime, () -> {
+                String id = java.util.UUID.randomUUID().toString();
+                CompletableFuture<GenerationOutcome> outcome = new CompletableFuture<>();
+                engine.submit(new GenerationTask(id, prompt, params, Instant.now(), null, outcome::complete));
+                GenerationOutcome o = outcome.get(10, TimeUnit.MINUTES);
+                if (o.isError()) {
+                  throw new IllegalStateException(o.errorCode() + ": " + o.errorMessage());
+                }
+                ttft.put(id, (double) o.queueMs() + o.timeToFirstTokenMs());
+                return new ClosedLoop.Result(o.choices().get(0).tokens().length, id);
+              });
+          worker.add(LoadRow.of(m, ttft));
+          System.out.printf("  worker   conc  %3d: %8.1f tokens/s%n", c, m.tokensPerSecond());
+        }
+      } finally {
+        engine.close();
+      }
+    }
+    // 3. The whole pipeline, each service its own process, over HTTP.
+    PipelineResult pipeline = measurePipeline(options, dir, limit, soak);
+    return new ModelReport(dir.name(), parameters, prompt.length, tokens, limit, worker, pipeline.rows(),
+        pipeline.memory(), pipeline.soak());
+  }
+
+  record PipelineResult(List<LoadRow> rows, List<Memory> memory, Soak soak) {}
+
+  static PipelineResult measurePipeline(Options options, ModelDirectory dir, List<LimitRow> limit, Duration soak)
+      throws Exception {
+    Path home = options.out().resolve(dir.name()).resolve("cluster");
+    deleteRecursively(home);
+    int[] ports = freePorts(6);
+    ProcessCluster.Settings settings = ProcessCluster.Settings
+        .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
+        .withPorts(ports[0], ports[2], ports[3], ports[4], ports[5])
+        .withRestart(false)
+        .withEnv(Map.of(
+            "AIGC_MODEL_DIR", dir.path().toString(),
+            "AIGC_MAX_BATCH", String.valueOf(Collections.max(options.levels())),
+            "AIGC_SYNC_TIMEOUT", "10m",
+            "AIGC_AUTH", "none",
+            "AIGC_TOPIC_PARTITIONS", "4"));
+    List<LoadRow> rows = new ArrayList<>();
+    Map<String, Double> ttft = new ConcurrentHashMap<>();
+    try (ProcessCluster cluster = ProcessCluster.start(settings);
+        CompletionTimings timings = new CompletionTimings(settings.bootstrapServers(), ttft)) {
+      cluster.awaitReady(Duration.ofMinutes(3));
+      List<MemorySampler.Target> targets = new ArrayList<>();
+      for (String service : ProcessCluster.SERVICES) {
+        int port = service.equals("gateway") ? settings.httpPort() : settings.metricsPorts().get(service);
+        targets.add(new MemorySampler.Target(service, () -> cluster.pid(service).stream().boxed().findFirst()
+            .orElse(null), port));
+      }
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(5)).build();
+      String body = JSON.writeValueAsString(Map.of("prompt", PROMPT, "max_tokens", options.tokens(),
+          "temperature", 0, "ignore_eos", true));
+      ClosedLoop.Call call = () -> {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions"))
+            .timeout(Duration.ofMinutes(10)).header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+          throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
+        }
+        JsonNode json = JSON.readTree(r.body());
+        return new ClosedLoop.Result(json.at("/usage/completion_tokens").asInt(), json.get("id").asText());
+      };
+      for (int i = 0; i < 3; i++) {
+        call.call(); // warm-up: first requests load classes, fill caches, settle consumer groups
+      }
+      List<Memory> memory = new ArrayList<>();
+      try (MemorySampler sampler = new MemorySampler(targets, Duration.ofMillis(500))) {
+        for (int c : options.levels()) {
+          Duration requestTime = Duration.ofMillis((long) limitFor(limit, c).generationMs());
+          ClosedLoop.Measurement m = ClosedLoop.run(c, warmup(requestTime), window(options, requestTime),
+              requestTime, call);
+          timings.awaitAll(m.done().stream().map(ClosedLoop.Done::id).toList(), Duration.ofSeconds(30));
+          rows.add(LoadRow.of(m, ttft));
+          System.out.printf("  pipeline conc  %3d: %8.1f tokens/s%n", c, m.tokensPerSecond());
+        }
+        for (String service : ProcessCluster.SERVICES) {
+          long rss = MemorySampler.peakRss(cluster.pid(service).orElse(-1));
+          memory.add(new Memory(service, sampler.peakHeapBytes(service) / 1048576.0, rss / 1048576.0));
+        }
+      }
+      Soak soakResult = null;
+      if (!soak.isZero()) {
+        soakResult = soak(cluster, targets, call, soak);
+      }
+      return new PipelineResult(rows, memory, soakResult);
+    }
+  }
+
+  /** Runs the pipeline at concurrency 16 for {@code length}, watching the worker's memory every five seconds. */
+  private static Soak soak(ProcessCluster cluster, List<MemorySampler.Target> targets, ClosedLoop.Call call,
+      Duration length) throws InterruptedException {
+    System.out.printf("  soak: concurrency 16 for %d s, sampling the worker's memory%n", length.toSeconds());
+    List<MemorySampler.Target> worker = targets.stream().filter(t -> t.name().equals("inference-worker")).toList();
+    try (MemorySampler sampler = new MemorySampler(worker, Duration.ofSeconds(5))) {
+      ClosedLoop.Measurement m = ClosedLoop.run(16, Duration.ZERO, length, Duration.ofSeconds(1), call);
+      List<MemorySampler.Sample> series = sampler.series("inference-worker");
+      long endMs = series.get(series.size() - 1).atMillis();
+      List<MemorySampler.Sample> first = series.stream().filter(s -> s.atMillis() <= 60_000).toList();
+      List<MemorySampler.Sample> lastMinute = series.stream().filter(s -> s.atMillis() >= endMs - 60_000).toList();
+      return new Soak(length.toSeconds(), mb(first, MemorySampler.Sample::rssBytes),
+          mb(lastMinute, MemorySampler.Sample::rssBytes), mb(first, MemorySampler.Sample::heapBytes),
+          mb(lastMinute, MemorySampler.Sample::heapBytes), m.done().size());
+    }
+  }
+
+  private static double mb(List<MemorySampler.Sample> samples, java.util.function.ToLongFunction<MemorySampler.Sample> f) {
+    return samples.stream().mapToLong(f).average().orElse(Double.NaN) / 1048576.0;
+  }
+
+  /** Reads every completion's timings: time to first token is queue time plus the prefill, as the worker saw them. */
+  private static final class CompletionTimings implements AutoCloseable {
+    private final Map<String, Double> ttft;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    CompletionTimings(String bootstrap, Map<String, Double> ttft) {
+      this.ttft = ttft;
+      Topics topics = Topics.defaults();
+      this.consumer = new KafkaConsumer<>(KafkaSettings.fromEnv(Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap)))
+          .consumer("bench-" + System.nanoTime(), "bench"), new StringDeserializer(), new ByteArrayDeserializer());
+      this.thread = new Thread(() -> {
+        consumer.subscribe(List.of(topics.completions().name()));
+        while (running) {
+          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+            Completion c = topics.completions().valueSerde().decode(r.value());
+            if (c.getTimings() != null) {
+              ttft.put(c.getRequestId(), (double) c.getTimings().getQueueMs() + c.getTimings().getTimeToFirstTokenMs());
+            }
+          }
+        }
+        consumer.close();
+      }, "completion-timings");
+      thread.start();
+    }
+
+    void awaitAll(List<String> ids, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!ttft.keySet().containsAll(ids) && System.nanoTime() < deadline) {
+        Thread.sleep(100); // the consumer thread fills the map: nothing to await but its progress
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      thread.join(5_000);
+    }
+  }
+
+  interface Timed {
+    DirectDecoder.Run run() throws Exception;
+  }
+
+  /** Runs {@code what} at least {@code times} times and for at least {@code atLeast}. */
+  private static List<DirectDecoder.Run> repeat(Duration atLeast, int times, Timed what) throws Exception {
+    List<DirectDecoder.Run> runs = new ArrayList<>();
+    long end = System.nanoTime() + atLeast.toNanos();
+    while (runs.size() < times || System.nanoTime() < end) {
+      runs.add(what.run());
+    }
+    return runs;
+  }
+
+  private static LimitRow limitFor(List<LimitRow> limit, int batch) {
+    return limit.stream().filter(r -> r.batch() == batch).findFirst().orElseThrow();
+  }
+
+  /** Long enough for the loop to settle: one request's time, and at least two seconds. */
+  private static Duration warmup(Duration requestTime) {
+    return Duration.ofMillis(Math.max(2_000, requestTime.toMillis()));
+  }
+
+  /** The window, and at least three requests long, so every client finishes several requests in it. */
+  private static Duration window(Options options, Duration requestTime) {
+    return Duration.ofMillis(Math.max(options.window().toMillis(), 3 * requestTime.toMillis()));
+  }
+
+  // ---- output ----
+
+  static void print(ModelReport r) {
+    System.out.printf(Locale.ROOT, "%n%s (%,d parameters; prompt %d tokens; %d generated tokens per request)%n",
+        r.model(), r.parameters(), r.promptTokens(), r.tokensPerRequest());
+    System.out.println("conc | limit tok/s | worker tok/s | pipeline tok/s  req/s | TTFT p50/p99 ms | "
+        + "latency p50/p99 ms | pipeline/limit");
+    for (LoadRow p : r.pipeline()) {
+      LimitRow l = r.limitAt(p.concurrency());
+      LoadRow w = r.worker().stream().filter(x -> x.concurrency() == p.concurrency()).findFirst().orElseThrow();
+      System.out.printf(Locale.ROOT, "%4d | %11.1f | %12.1f | %14.1f %6.2f | %7.0f /%6.0f | %8.0f /%8.0f | %6.2f%n",
+          p.concurrency(), l.tokensPerSecond(), w.tokensPerSecond(), p.tokensPerSecond(), p.requestsPerSecond(),
+          p.ttftP50(), p.ttftP99(), p.latencyP50(), p.latencyP99(), p.tokensPerSecond() / l.tokensPerSecond());
+    }
+    System.out.println("service           | peak heap MB | peak RSS MB");
+    for (Memory m : r.memory()) {
+      System.out.printf(Locale.ROOT, "%-17s | %12.0f | %11.0f%n", m.service(), m.peakHeapMb(), m.peakRssMb());
+    }
+    System.out.printf(Locale.ROOT, "pipeline efficiency at 16: %.2f; batching speedup 16 vs 1: %.2fx; added latency "
+        + "p50 at 1: %.0f ms (pipeline %.0f ms - model %.0f ms)%n", r.pipelineEfficiency(), r.batchingSpeedup(),
+        r.addedLatencyMsP50(), r.pipelineAt(1).latencyP50(), r.limitAt(1).generationMs());
+    if (r.soak() != null) {
+      Soak s = r.soak();
+      System.out.printf(Locale.ROOT, "soak %.0f s (%d requests): worker RSS %.0f MB in the first minute, %.0f MB in the "
+          + "last; heap %.0f MB, %.0f MB%n", s.seconds(), s.requests(), s.firstMinuteRssMb(), s.lastMinuteRssMb(),
+          s.firstMinuteHeapMb(), s.lastMinuteHeapMb());
+    }
+  }
+
+  /** summary.json: the last (largest) model's figures at the top, every model's rows below. */
+  static Map<String, Object> summary(List<ModelReport> reports) {
+    ModelReport main = reports.get(reports.size() - 1);
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("model", main.model());
+    summary.put("pipeline_efficiency", round(main.pipelineEfficiency()));
+    summary.put("batching_speedup", round(main.batchingSpeedup()));
+    summary.put("added_latency_ms_p50", round(main.addedLatencyMsP50()));
+    summary.put("rows", rows(main));
+    summary.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
+        "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
+            + System.getProperty("os.arch"), "date", Instant.now().toString()));
+    List<Map<String, Object>> models = new ArrayList<>();
+    for (ModelReport r : reports) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("model", r.model());
+      m.put("parameters", r.parameters());
+      m.put("prompt_tokens", r.promptTokens());
+      m.put("tokens_per_request", r.tokensPerRequest());
+      m.put("pipeline_efficiency", round(r.pipelineEfficiency()));
+      m.put("batching_speedup", round(r.batchingSpeedup()));
+      m.put("added_latency_ms_p50", round(r.addedLatencyMsP50()));
+      m.put("rows", rows(r));
+      m.put("memory", r.memory().stream().map(x -> Map.of("service", x.service(),
+          "peak_heap_mb", round(x.peakHeapMb()), "peak_rss_mb", round(x.peakRssMb()))).toList());
+      if (r.soak() != null) {
+        Soak s = r.soak();
+        m.put("soak", Map.of("seconds", s.seconds(), "requests", s.requests(),
+            "worker_rss_mb_first_minute", round(s.firstMinuteRssMb()),
+            "worker_rss_mb_last_minute", round(s.lastMinuteRssMb()),
+            "worker_heap_mb_first_minute", round(s.firstMinuteHeapMb()),
+            "worker_heap_mb_last_minute", round(s.lastMinuteHeapMb())));
+      }
+      models.add(m);
+    }
+    summary.put("models", models);
+    return summary;
+  }
+
+  private static List<Map<String, Object>> rows(ModelReport r) {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (LoadRow p : r.pipeline()) {
+      LimitRow l = r.limitAt(p.concurrency());
+      LoadRow w = r.worker().stream().filter(x -> x.concurrency() == p.concurrency()).findFirst().orElseThrow();
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("concurrency", p.concurrency());
+      row.put("limit_tokens_per_s", round(l.tokensPerSecond()));
+      row.put("limit_generation_ms", round(l.generationMs()));
+      row.put("limit_ttft_ms", round(l.timeToFirstTokenMs()));
+      row.put("worker_tokens_per_s", round(w.tokensPerSecond()));
+      row.put("worker_ttft_ms_p50", round(w.ttftP50()));
+      row.put("worker_latency_ms_p50", round(w.latencyP50()));
+      row.put("pipeline_tokens_per_s", round(p.tokensPerSecond()));
+      row.put("pipeline_requests_per_s", round(p.requestsPerSecond()));
+      row.put("pipeline_ttft_ms_p50", round(p.ttftP50()));
+      row.put("pipeline_ttft_ms_p99", round(p.ttftP99()));
+      row.put("pipeline_latency_ms_p50", round(p.latencyP50()));
+      row.put("pipeline_latency_ms_p99", round(p.latencyP99()));
+      row.put("pipeline_requests_measured", p.requests());
+      row.put("pipeline_efficiency", round(p.tokensPerSecond() / l.tokensPerSecond()));
+      rows.add(row);
+    }
+    return rows;
+  }
+
+  private static double round(double v) {
+    return Double.isNaN(v) ? v : Math.round(v * 100) / 100.0;
+  }
+
+  // ---- plumbing ----
+
+  static Options parse(String[] args) {
+    List<Path> models = new ArrayList<>();
+    List<Integer> levels = List.of(1, 4, 16, 64);
+    Duration window = Duration.ofSeconds(20);
+    int tokens = 64;
+    Duration soak = Duration.ZERO;
+    Path out = Path.of("target", "bench");
+    for (int i = 0; i < args.length; i++) {
+      String value = i + 1 < args.length ? args[i + 1] : null;
+      switch (args[i]) {
+        case "--model" -> models.add(Path.of(value));
+        case "--levels" -> levels = Stream.of(value.split(",")).map(String::trim).map(Integer::valueOf).sorted().toList();
+        case "--seconds" -> window = Duration.ofSeconds(Long.parseLong(value));
+        case "--tokens" -> tokens = Integer.parseInt(value);
+        case "--soak-seconds" -> soak = Duration.ofSeconds(Long.parseLong(value));
+        case "--out" -> out = Path.of(value);
+        default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+      }
+      i++;
+    }
+    if (models.isEmpty()) {
+      models = List.of(Path.of("models", "tiny-llama"));
+    }
+    if (!levels.contains(1) || !levels.contains(16)) {
+      throw new IllegalArgumentException("--levels must include 1 and 16: the summary compares them");
+    }
+    return new Options(models, levels, window, tokens, soak, out);
+  }
+
+  private static int[] freePorts(int count) throws IOException {
+    int[] ports = new int[count];
+    List<ServerSocket> open = new ArrayList<>();
+    try {
+      // Two consecutive ports first: the broker's and its controller's.
+      int base;
+      do {
+        try (ServerSocket probe = new ServerSocket(0)) {
+          base = probe.getLocalPort();
+        }
+      } while (base >= 65_534 || !bindable(base) || !bindable(base + 1));
+      ports[0] = base;
+      ports[1] = base + 1;
+      for (int i = 2; i < count; i++) {
+        ServerSocket s = new ServerSocket(0);
+        open.add(s);
+        ports[i] = s.getLocalPort();
+      }
+    } finally {
+      for (ServerSocket s : open) {
+        s.close();
+      }
+    }
+    return ports;
+  }
+
+  private static boolean bindable(int port) {
+    try (ServerSocket s = new ServerSocket(port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (Files.exists(dir)) {
+      try (Stream<Path> files = Files.walk(dir)) {
+        for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+}
