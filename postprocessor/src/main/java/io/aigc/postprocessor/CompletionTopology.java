@@ -81,6 +81,7 @@ final class CompletionTopology {
 
     private final Topics topics;
     private final String servedModel;
+    private final int vocabSize;
     private final TextTokenizer tokenizer;
     private final PostprocessorMetrics metrics;
     private final Duration retention;
@@ -90,6 +91,7 @@ final class CompletionTopology {
     Complete(PostprocessorConfig config, ModelDirectory model, TextTokenizer tokenizer, PostprocessorMetrics metrics) {
       this.topics = config.topics();
       this.servedModel = model.name();
+      this.vocabSize = model.vocabSize().orElse(Integer.MAX_VALUE);
       this.tokenizer = tokenizer;
       this.metrics = metrics;
       this.retention = config.dedupRetention();
@@ -116,7 +118,14 @@ final class CompletionTopology {
             "generated sequence has no key; every record must be keyed by its request id");
       }
 
-      // 2. Exactly one completion per request id: the first record wins, whether a result or an error, and a
+      // 2. Any producer can write to this topic: values no worker writes are that producer's bug, kept as a dead
+      //    letter, and the caller still gets an error. (Checked before the dedup, so a broken record is always kept.)
+      String problem = problemWith(sequence);
+      if (problem != null) {
+        throw new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.POISON_RECORD, problem);
+      }
+
+      // 3. Exactly one completion per request id: the first record wins, whether a result or an error, and a
       //    worker's duplicate after a crash is dropped.
       if (completed.get(key) != null) {
         metrics.duplicates.inc();
@@ -124,14 +133,42 @@ final class CompletionTopology {
         return List.of();
       }
 
-      // 3. An error from an earlier stage is passed on as it is; 4. a result becomes text.
+      // 4. An error from an earlier stage is passed on as it is; 5. a result becomes text.
       Completion completion = sequence.getStatus() == CompletionStatus.ERROR
           ? failed(key, sequence.getRequest(), modelOf(sequence), errorOf(sequence), sequence, now)
           : succeeded(key, sequence, now);
 
-      // 5. Remembered only once the completion is built and encoded: a failure before this point leaves the id
+      // 6. Remembered only once the completion is built and encoded: a failure before this point leaves the id
       //    free for the error completion that the dead letter brings.
       return List.of(remember(key, completion, now, true));
+    }
+
+    /** What makes a generated sequence impossible to turn into a completion, or null. */
+    private String problemWith(GeneratedSequence sequence) {
+      if (sequence.getStatus() == CompletionStatus.ERROR) {
+        return sequence.getError() == null ? "status ERROR without an error" : null;
+      }
+      int n = sequence.getRequest().getParams().getN();
+      if (sequence.getChoices().size() != n) {
+        return "expected " + n + " choices, got " + sequence.getChoices().size();
+      }
+      java.util.Set<Integer> indexes = new java.util.HashSet<>();
+      List<Integer> ids = new ArrayList<>(sequence.getPromptTokenIds());
+      for (GeneratedChoice choice : sequence.getChoices()) {
+        if (choice.getIndex() < 0 || choice.getIndex() >= n || !indexes.add(choice.getIndex())) {
+          return "choice index " + choice.getIndex() + " is out of range or repeated";
+        }
+        if (!choice.getFinishReason().equals("stop") && !choice.getFinishReason().equals("length")) {
+          return "finish_reason must be stop or length, got '" + choice.getFinishReason() + "'";
+        }
+        ids.addAll(choice.getTokenIds());
+      }
+      for (int id : ids) {
+        if (id < 0 || id >= vocabSize) {
+          return "token id " + id + " is outside the vocabulary [0, " + vocabSize + ")";
+        }
+      }
+      return null;
     }
 
     /** The caller's error for a dead-lettered record, unless the caller already has its completion. */

@@ -115,8 +115,10 @@ class CompletionTopologyTest {
   }
 
   private static GeneratedSequence ok(String id, List<String> stop, GeneratedChoice... choices) {
+    GenerationRequest request = request(id, stop);
+    request.getParams().setN(choices.length); // the worker always writes one choice per n
     return GeneratedSequence.newBuilder()
-        .setRequest(request(id, stop))
+        .setRequest(request)
         .setModel("tiny-llama")
         .setPromptTokenIds(PROMPT)
         .setStatus(CompletionStatus.OK)
@@ -324,6 +326,29 @@ class CompletionTopologyTest {
 
     assertThat(dlq.readValue().getRequestId()).isEqualTo("r-1");
     assertThat(completions.readValuesToList()).hasSize(1);
+  }
+
+  @Test
+  void valuesNoWorkerWritesAreDeadLetteredAsInvalidAndThePartitionKeepsFlowing() {
+    start();
+    send("r-vocab", ok("r-vocab", List.of(), choice(0, List.of(5, 99_999), "length")));
+    send("r-reason", ok("r-reason", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "because")));
+    GeneratedSequence missing = ok("r-missing", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+    missing.getRequest().getParams().setN(2);
+    send("r-missing", missing);
+    send("r-good", ok("r-good", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    List<DeadLetter> letters = dlq.readValuesToList();
+    assertThat(letters).extracting(DeadLetter::getReasonCode).containsOnly("invalid_value");
+    assertThat(letters).extracting(DeadLetter::getRequestId).containsExactly("r-vocab", "r-reason", "r-missing");
+    assertThat(letters.get(0).getReason()).contains("token id 99999 is outside the vocabulary [0, 1024)");
+    assertThat(letters.get(1).getReason()).contains("finish_reason must be stop or length");
+    assertThat(letters.get(2).getReason()).contains("expected 2 choices, got 1");
+
+    List<KeyValue<String, Completion>> all = completions.readKeyValuesToList();
+    assertThat(all).extracting(kv -> kv.key).containsExactly("r-vocab", "r-reason", "r-missing", "r-good");
+    assertThat(all.subList(0, 3)).extracting(kv -> kv.value.getError().getCode()).containsOnly("poison_record");
+    assertThat(all.get(3).value.getStatus()).isEqualTo(CompletionStatus.OK);
   }
 
   @Test

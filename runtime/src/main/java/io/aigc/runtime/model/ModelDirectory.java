@@ -91,6 +91,12 @@ public final class ModelDirectory {
         + String.join(", ", CONTEXT_KEYS) + ")");
   }
 
+  /** Number of token ids the model knows (config.json's vocab_size), or empty when it does not say. */
+  public OptionalInt vocabSize() {
+    JsonNode v = config.get("vocab_size");
+    return v != null && v.canConvertToInt() && v.asInt() > 0 ? OptionalInt.of(v.asInt()) : OptionalInt.empty();
+  }
+
   /** Token ids that end generation: generation_config.json's eos_token_id (a number or a list), else config.json's. */
   public List<Integer> eosTokenIds() {
     JsonNode v = generationConfig.has("eos_token_id") ? generationConfig.get("eos_token_id") : config.get("eos_token_id");
