@@ -19,7 +19,6 @@ import io.aigc.worker.GenerationTask;
 import io.aigc.worker.OnnxModel;
 import io.aigc.worker.SamplingParams;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -197,10 +196,9 @@ public final class Benchmark {
       throws Exception {
     Path home = options.out().resolve(dir.name()).resolve("cluster");
     deleteRecursively(home);
-    int[] ports = freePorts(6);
     ProcessCluster.Settings settings = ProcessCluster.Settings
         .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
-        .withPorts(ports[0], ports[2], ports[3], ports[4], ports[5])
+        .withFreePorts()
         .withRestart(false)
         .withEnv(Map.of(
             "AIGC_MODEL_DIR", dir.path().toString(),
@@ -477,40 +475,6 @@ public final class Benchmark {
       throw new IllegalArgumentException("--levels must include 1 and 16: the summary compares them");
     }
     return new Options(models, levels, window, tokens, soak, out);
-  }
-
-  private static int[] freePorts(int count) throws IOException {
-    int[] ports = new int[count];
-    List<ServerSocket> open = new ArrayList<>();
-    try {
-      // Two consecutive ports first: the broker's and its controller's.
-      int base;
-      do {
-        try (ServerSocket probe = new ServerSocket(0)) {
-          base = probe.getLocalPort();
-        }
-      } while (base >= 65_534 || !bindable(base) || !bindable(base + 1));
-      ports[0] = base;
-      ports[1] = base + 1;
-      for (int i = 2; i < count; i++) {
-        ServerSocket s = new ServerSocket(0);
-        open.add(s);
-        ports[i] = s.getLocalPort();
-      }
-    } finally {
-      for (ServerSocket s : open) {
-        s.close();
-      }
-    }
-    return ports;
-  }
-
-  private static boolean bindable(int port) {
-    try (ServerSocket s = new ServerSocket(port)) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
   }
 
   private static void deleteRecursively(Path dir) throws IOException {

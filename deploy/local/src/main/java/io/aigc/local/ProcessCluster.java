@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -90,6 +91,45 @@ public final class ProcessCluster implements AutoCloseable {
       return new Settings(home, classpath, layout, kafka, http,
           Map.of("tokenizer-service", tokenizer, "inference-worker", worker, "postprocessor", postprocessor), env,
           serviceJvmOptions, restart);
+    }
+
+    /**
+     * The same settings on ports nothing listens on (the broker's two consecutive ones included), so a test or the
+     * benchmark can run next to whatever else runs on this machine.
+     */
+    public Settings withFreePorts() throws IOException {
+      int kafka;
+      do {
+        kafka = anyFreePort();
+      } while (kafka >= 65_534 || !bindable(kafka + 1));
+      List<ServerSocket> held = new ArrayList<>();
+      try {
+        int[] others = new int[4];
+        for (int i = 0; i < others.length; i++) {
+          ServerSocket socket = new ServerSocket(0);
+          held.add(socket);
+          others[i] = socket.getLocalPort();
+        }
+        return withPorts(kafka, others[0], others[1], others[2], others[3]);
+      } finally {
+        for (ServerSocket socket : held) {
+          socket.close();
+        }
+      }
+    }
+
+    private static int anyFreePort() throws IOException {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        return socket.getLocalPort();
+      }
+    }
+
+    private static boolean bindable(int port) {
+      try (ServerSocket socket = new ServerSocket(port)) {
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
     }
 
     public Settings withEnv(Map<String, String> more) {
