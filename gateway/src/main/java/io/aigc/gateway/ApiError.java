@@ -19,6 +19,9 @@ final class ApiError extends RuntimeException {
   static final String INVALID_REQUEST = "invalid_request_error";
   static final String SERVER_ERROR = "server_error";
   static final String RATE_LIMIT = "rate_limit_error";
+  /** Netty's defaults, set explicitly where the server is built so the messages below stay true. */
+  static final int MAX_REQUEST_LINE_BYTES = 4096;
+  static final int MAX_HEADER_BYTES = 8192;
 
   private record Rule(int status, String type) {}
 
@@ -74,6 +77,40 @@ final class ApiError extends RuntimeException {
             + " for its result.", jobId, null);
   }
 
+  static ApiError missingApiKey() {
+    return new ApiError(401, INVALID_REQUEST, null, "missing_api_key",
+        "You didn't provide an API key. Send it in an Authorization header as 'Bearer YOUR_KEY'.", null, null);
+  }
+
+  /** A key that is not configured. The key is not repeated back: error bodies end up in logs too. */
+  static ApiError invalidApiKey() {
+    return new ApiError(401, INVALID_REQUEST, null, "invalid_api_key",
+        "Incorrect API key provided. Check the key sent in the Authorization header.", null, null);
+  }
+
+  /** An Authorization header that does not carry exactly one bearer token. */
+  static ApiError malformedAuthorization() {
+    return new ApiError(401, INVALID_REQUEST, null, "invalid_api_key",
+        "Incorrect API key provided: send exactly one Authorization header, as 'Bearer YOUR_KEY'.", null, null);
+  }
+
+  static ApiError rateLimited(double rate, int burst, int retryAfterSeconds) {
+    return new ApiError(429, RATE_LIMIT, null, "rate_limit_exceeded",
+        "Rate limit reached for this API key: " + rate + " requests per second on average, " + burst
+            + " at once. Retry after " + retryAfterSeconds + "s.", null, retryAfterSeconds);
+  }
+
+  static ApiError backlogFull(long backlog, long limit, int retryAfterSeconds) {
+    return new ApiError(429, RATE_LIMIT, null, "rate_limit_exceeded",
+        "The pipeline is behind: " + backlog + " requests are waiting, more than this gateway queues (" + limit
+            + "). Retry after " + retryAfterSeconds + "s.", null, retryAfterSeconds);
+  }
+
+  static ApiError unsupportedCharset(String charset) {
+    return new ApiError(415, INVALID_REQUEST, null, "unsupported_media_type",
+        "The request body must be JSON in UTF-8, but Content-Type declares charset '" + charset + "'.", null, null);
+  }
+
   static ApiError tooManyInFlight(int limit) {
     return new ApiError(429, RATE_LIMIT, null, "rate_limit_exceeded",
         "This gateway is holding its maximum of " + limit + " requests in flight. Retry shortly.", null, 1);
@@ -105,6 +142,10 @@ final class ApiError extends RuntimeException {
       // A body over the limit is the caller's mistake like any other invalid request: 400, as the API documents.
       case 413 -> invalid(null, "request_too_large", "The request body exceeds " + maxBodyBytes + " bytes.");
       case 400 -> invalid(null, "bad_request", "The request could not be read.");
+      case 414 -> new ApiError(414, INVALID_REQUEST, null, "uri_too_long",
+          "The request line is longer than " + MAX_REQUEST_LINE_BYTES + " bytes.", null, null);
+      case 431 -> new ApiError(431, INVALID_REQUEST, null, "request_header_fields_too_large",
+          "The request headers are larger than " + MAX_HEADER_BYTES + " bytes.", null, null);
       default -> status >= 400 && status < 500
           ? new ApiError(status, INVALID_REQUEST, null, null, "The request was rejected (HTTP " + status + ").", null,
               null)

@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -16,8 +17,8 @@ final class Bodies {
     return body == null ? new byte[0] : body.getBytes();
   }
 
-  static void json(RoutingContext ctx, int status, JsonObject body) {
-    ctx.response()
+  static Future<Void> json(RoutingContext ctx, int status, JsonObject body) {
+    return ctx.response()
         .setStatusCode(status)
         .putHeader("Content-Type", JSON)
         .end(body.encode());

@@ -29,7 +29,7 @@ final class CompletionsHandler implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     long arrived = System.nanoTime();
-    CompletionRequest request = validator.validate(Bodies.bytes(ctx));
+    CompletionRequest request = validator.validate(Bodies.bytes(ctx)).ownedBy(ApiKeyHandler.caller(ctx));
     String id = JobIds.random();
     submitter.submit(id, request)
         .onSuccess(submitted -> new Wait(ctx, id, arrived).start())

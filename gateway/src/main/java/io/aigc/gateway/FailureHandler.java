@@ -1,39 +1,61 @@
 package io.aigc.gateway;
 
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.impl.VertxConnection;
 import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The one place errors become responses: an {@link ApiError} a handler threw or failed with, a status Vert.x-Web
- * failed with (404, 405, 413, 415), or an unexpected exception (a 500 that says nothing about the cause).
+ * failed with (404, 405, 413, 415), a request Vert.x could not read (a 400), or an unexpected exception (a 500 that
+ * says nothing about the cause).
  */
 final class FailureHandler implements Handler<RoutingContext> {
   private static final Logger log = LoggerFactory.getLogger(FailureHandler.class);
 
   private final long maxBodyBytes;
+  private final Connections connections;
 
-  FailureHandler(long maxBodyBytes) {
+  FailureHandler(long maxBodyBytes, Connections connections) {
     this.maxBodyBytes = maxBodyBytes;
+    this.connections = connections;
   }
 
   @Override
   public void handle(RoutingContext ctx) {
     Throwable failure = ctx.failure();
+    HttpServerResponse response = ctx.response();
+    if (response.closed()) {
+      // The client left (or idled out) mid-request: nobody to answer, and nothing of ours went wrong.
+      log.debug("connection closed during {} {}: {}", ctx.request().method(), Routes.normalizedPath(ctx),
+          String.valueOf(failure));
+      return;
+    }
     ApiError error;
+    String path = Routes.normalizedPath(ctx);
+    boolean undecodable = failure != null && thrownByTheHttpDecoder(failure);
     if (failure instanceof ApiError apiError) {
       error = apiError;
+    } else if (undecodable) {
+      // The client's garbage, not our bug: no stack trace for anyone who can send bytes to fill the log with.
+      log.debug("undecodable request on {} {}: {}", ctx.request().method(), path, failure.toString());
+      error = ApiError.invalid(null, "bad_request", "The request could not be read: "
+          + (failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage()) + ".");
+    } else if (failure != null && missingHost(ctx.request())) {
+      // Vert.x refuses such a request by failing it, not by status.
+      error = ApiError.invalid(null, "bad_request", "An HTTP/1.1 request must have a Host header.");
     } else if (failure != null) {
-      log.error("unexpected failure on {} {}", ctx.request().method(), ctx.normalizedPath(), failure);
+      log.error("unexpected failure on {} {}", ctx.request().method(), path, failure);
       error = ApiError.internal();
     } else {
-      error = ApiError.fromHttpStatus(ctx.statusCode(), ctx.request().method().name(), ctx.normalizedPath(),
-          maxBodyBytes);
+      error = ApiError.fromHttpStatus(ctx.statusCode(), ctx.request().method().name(), path, maxBodyBytes);
     }
-    HttpServerResponse response = ctx.response();
-    if (response.ended() || response.closed()) {
+    if (response.ended()) {
       return;
     }
     if (response.headWritten()) {
@@ -41,16 +63,44 @@ final class FailureHandler implements Handler<RoutingContext> {
       response.reset();
       return;
     }
+    if (error.status() == 401) {
+      // RFC 6750: a 401 names the scheme the client should use.
+      response.putHeader("WWW-Authenticate", "Bearer");
+    }
     if (error.retryAfterSeconds() != null) {
       response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
     }
-    if (error.status() == 405 && Routes.allowedMethods(ctx.normalizedPath()) != null) {
-      response.putHeader("Allow", Routes.allowedMethods(ctx.normalizedPath()));
+    if (error.status() == 405 && Routes.allowedMethods(path) != null) {
+      response.putHeader("Allow", Routes.allowedMethods(path));
     }
-    if (ctx.statusCode() == 413) {
-      // The rest of the oversized body is not read: the connection cannot carry another request.
+    boolean closing = ctx.statusCode() == 413 || undecodable;
+    if (closing) {
+      // The rest of the body is not wanted (or cannot be read): the connection carries no other request.
       response.putHeader("Connection", "close");
     }
-    Bodies.json(ctx, error.status(), JsonViews.error(error));
+    Future<Void> answered = Bodies.json(ctx, error.status(), JsonViews.error(error));
+    if (closing) {
+      connections.closeAfter(answered, ctx.request().connection());
+    }
+    if (undecodable && ctx.request().connection() instanceof VertxConnection connection) {
+      // A decoder failure: Vert.x closes the connection as soon as this returns, and writes made while it reads
+      // are flushed only when the read completes, so the answer would be dropped. Flush it now. (An internal
+      // class of Vert.x: if it moves, the connection still closes, only without the answer.)
+      connection.flush();
+    }
+  }
+
+  /**
+   * A body whose framing the HTTP decoder rejects (a chunk size that is not hex, say) reaches us as the exception
+   * the decoder threw, not as a status; Vert.x closes the connection after it. Thrown inside the codec, it is the
+   * request's fault: our own handlers never run there.
+   */
+  private static boolean thrownByTheHttpDecoder(Throwable failure) {
+    StackTraceElement[] thrownAt = failure.getStackTrace();
+    return thrownAt.length > 0 && thrownAt[0].getClassName().startsWith("io.netty.handler.codec.");
+  }
+
+  private static boolean missingHost(HttpServerRequest request) {
+    return request.version() == HttpVersion.HTTP_1_1 && request.getHeader("Host") == null;
   }
 }

@@ -5,8 +5,14 @@ import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.TopicSetup;
 import io.aigc.runtime.model.ModelDirectory;
 import io.aigc.schemas.Topics;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The gateway's configuration, read once from the environment.
@@ -24,6 +30,9 @@ import java.time.Duration;
  *   <li>{@code AIGC_MAX_BODY_BYTES} (default 1048576): larger request bodies are rejected before they are read
  *   <li>{@code AIGC_SYNC_TIMEOUT} (default 60s): how long {@code POST /v1/completions} may take, from the request's
  *       arrival to its completion; then 504 with the job id, and the job continues
+ *   <li>{@code AIGC_HTTP_IDLE_TIMEOUT} (default {@code AIGC_SYNC_TIMEOUT} + 30s; more than {@code AIGC_SYNC_TIMEOUT}):
+ *       a connection with nothing read or written for this long is closed, so a client that opens connections
+ *       and never finishes a request cannot hold them forever
  *   <li>{@code AIGC_MAX_IN_FLIGHT} (default 1024): jobs accepted by this instance and not yet complete, synchronous
  *       or not; past it, 429
  *   <li>{@code AIGC_JOB_RETENTION} (default 24h): on start, completions this recent are read back so jobs stay
@@ -34,7 +43,47 @@ import java.time.Duration;
  *       (the producer's {@code max.block.ms} and {@code delivery.timeout.ms}); then 503
  *   <li>{@code AIGC_READY_INTERVAL} (default 5s): how often the broker and the five topics are checked for
  *       {@code /readyz}
- *   <li>Kafka: {@code KAFKA_BOOTSTRAP_SERVERS} and the rest of {@link KafkaSettings}; topics: {@code AIGC_TOPIC_*}
+ * </ul>
+ *
+ * <p>Access control (everything under {@code /v1/}; {@code /healthz}, {@code /readyz} and {@code /metrics} stay
+ * open for probes and scrapers). Exactly one of the two modes must be configured, or the gateway refuses to start:
+ * <ul>
+ *   <li>{@code AIGC_API_KEYS} (no default): comma-separated {@code name:sha256hex} entries, where {@code sha256hex}
+ *       is the SHA-256 of the key (64 hex digits, e.g. {@code printf %s "$KEY" | sha256sum}) and {@code name}
+ *       (1 to 64 of {@code [A-Za-z0-9._-]}) names the caller in logs, metrics and the job's metadata. Keys are never
+ *       configured, stored or logged in plain text. Clients send {@code Authorization: Bearer <key>}
+ *   <li>{@code AIGC_API_KEYS_FILE} (no default): instead of {@code AIGC_API_KEYS}, a UTF-8 file with one
+ *       {@code name:sha256hex} per line; blank lines and lines starting with {@code #} are skipped. Read at start
+ *       (a changed file takes a restart). Setting both variables is an error
+ *   <li>{@code AIGC_AUTH} (default {@code api_key}): {@code none} serves {@code /v1/} without keys (one WARN line at
+ *       start says so); it cannot be combined with keys
+ *   <li>{@code AIGC_RATE_LIMIT} (default 10; 0 = unlimited): requests per second per API key, on average, to
+ *       everything under {@code /v1/} (polls included); past it, 429 with {@code Retry-After}. Why 10: each
+ *       generation takes a worker seconds, so a client that sends more than ten a second for long is queueing work,
+ *       not waiting for it; the limit stops one client stuck in a retry loop from taking the whole in-flight budget
+ *       in a fraction of a second, and a batch caller that needs more is given a higher limit (or 0). Not applied
+ *       with {@code AIGC_AUTH=none}: without keys there is no caller to count
+ *   <li>{@code AIGC_RATE_BURST} (default: twice {@code AIGC_RATE_LIMIT}, at least 1): requests a key may send at
+ *       once after being idle
+ * </ul>
+ *
+ * <p>Overload, besides {@code AIGC_MAX_IN_FLIGHT}:
+ * <ul>
+ *   <li>{@code AIGC_MAX_BACKLOG} (default 10000; 0 = off): when the requests waiting in the pipeline (consumer lag
+ *       of the tokenizer on the requests topic plus the workers' on the tokenized topic) exceed it, new requests get
+ *       429 with a {@code Retry-After} until it drains. Why 10000: enough to absorb a burst of batch jobs, yet at
+ *       the few to tens of requests a second a handful of workers serve, already minutes to an hour of queued work:
+ *       past that, a new request waits longer than any caller will, so refusing it at once is kinder. The gateway's
+ *       Kafka principal needs {@code Describe} on both groups and on the two topics
+ *   <li>{@code AIGC_BACKLOG_INTERVAL} (default 1s): how often the backlog is read
+ *   <li>{@code AIGC_TOKENIZER_GROUP} (default {@code aigc-tokenizer}, the tokenizer's {@code AIGC_APPLICATION_ID})
+ *       and {@code AIGC_WORKER_GROUP} (default {@code aigc-inference-worker}, as the worker reads it): the groups
+ *       whose lag is the backlog
+ * </ul>
+ *
+ * <p>Kafka:
+ * <ul>
+ *   <li>{@code KAFKA_BOOTSTRAP_SERVERS} and the rest of {@link KafkaSettings}; topics: {@code AIGC_TOPIC_*}
  *       ({@link Topics}); topic creation: {@code AIGC_CREATE_TOPICS}, {@code AIGC_TOPIC_PARTITIONS},
  *       {@code AIGC_TOPIC_REPLICATION} ({@link TopicSetup})
  * </ul>
@@ -47,17 +96,32 @@ public record GatewayConfig(
     int maxN,
     int maxBodyBytes,
     Duration syncTimeout,
+    Duration httpIdleTimeout,
     int maxInFlight,
     Duration jobRetention,
     int jobStoreSize,
     Duration publishTimeout,
     Duration readyInterval,
+    ApiKeys apiKeys,
+    boolean openAccess,
+    double rateLimit,
+    int rateBurst,
+    long maxBacklog,
+    Duration backlogInterval,
+    String tokenizerGroup,
+    String workerGroup,
     KafkaSettings kafka,
     TopicSetup topicSetup,
     Topics topics) {
 
   static final String DEFAULT_MODEL_DIR = "models/tiny-llama";
   static final int FALLBACK_MAX_TOKENS_LIMIT = 4096;
+  static final double DEFAULT_RATE_LIMIT = 10;
+  static final long DEFAULT_MAX_BACKLOG = 10_000;
+  /** One request per 1000 s: slower than that, a limit is a typo for 0. */
+  static final double MIN_RATE_LIMIT = 0.001;
+  private static final String AUTH_API_KEY = "api_key";
+  private static final String AUTH_NONE = "none";
 
   public GatewayConfig {
     require(httpPort >= 0 && httpPort <= 65535, "AIGC_HTTP_PORT must be between 0 and 65535, got " + httpPort);
@@ -66,17 +130,37 @@ public record GatewayConfig(
     require(maxN >= 1, "AIGC_MAX_N must be at least 1, got " + maxN);
     require(maxBodyBytes >= 1, "AIGC_MAX_BODY_BYTES must be at least 1, got " + maxBodyBytes);
     require(!syncTimeout.isNegative() && !syncTimeout.isZero(), "AIGC_SYNC_TIMEOUT must be positive");
+    require(httpIdleTimeout.compareTo(syncTimeout) > 0, "AIGC_HTTP_IDLE_TIMEOUT (" + httpIdleTimeout
+        + ") must be longer than AIGC_SYNC_TIMEOUT (" + syncTimeout + "): a request waiting for its completion has "
+        + "an idle connection");
     require(maxInFlight >= 1, "AIGC_MAX_IN_FLIGHT must be at least 1, got " + maxInFlight);
     require(!jobRetention.isNegative(), "AIGC_JOB_RETENTION must not be negative");
     require(jobStoreSize >= maxInFlight, "AIGC_JOB_STORE_SIZE (" + jobStoreSize
         + ") must be at least AIGC_MAX_IN_FLIGHT (" + maxInFlight + ")");
     require(publishTimeout.toMillis() >= 2, "AIGC_PUBLISH_TIMEOUT must be at least 2ms");
     require(!readyInterval.isNegative() && !readyInterval.isZero(), "AIGC_READY_INTERVAL must be positive");
+    require(apiKeys != null, "apiKeys must not be null (ApiKeys.none() for none)");
+    require(!openAccess || apiKeys.isEmpty(), "AIGC_AUTH=none serves without API keys, but AIGC_API_KEYS or "
+        + "AIGC_API_KEYS_FILE configures " + apiKeys.names().size() + ": remove one or the other");
+    require(openAccess || !apiKeys.isEmpty(), "No API keys are configured: set AIGC_API_KEYS (or "
+        + "AIGC_API_KEYS_FILE) to name:sha256hex entries, or set AIGC_AUTH=none to serve without keys");
+    require(rateLimit == 0 || (rateLimit >= MIN_RATE_LIMIT && Double.isFinite(rateLimit)),
+        "AIGC_RATE_LIMIT must be 0 (unlimited) or a number of requests per second of at least " + MIN_RATE_LIMIT
+            + ", got " + rateLimit);
+    require(rateBurst >= 1, "AIGC_RATE_BURST must be at least 1, got " + rateBurst);
+    require(maxBacklog >= 0, "AIGC_MAX_BACKLOG must be at least 0 (0 = off), got " + maxBacklog);
+    require(!backlogInterval.isNegative() && !backlogInterval.isZero(), "AIGC_BACKLOG_INTERVAL must be positive");
+    require(tokenizerGroup != null && !tokenizerGroup.isBlank(), "AIGC_TOKENIZER_GROUP must not be blank");
+    require(workerGroup != null && !workerGroup.isBlank(), "AIGC_WORKER_GROUP must not be blank");
+    require(!tokenizerGroup.equals(workerGroup), "AIGC_TOKENIZER_GROUP and AIGC_WORKER_GROUP must differ, both are '"
+        + workerGroup + "'");
   }
 
   public static GatewayConfig fromEnv(Env env) {
     Path modelDir = env.path("AIGC_MODEL_DIR", Path.of(DEFAULT_MODEL_DIR));
     String folderName = String.valueOf(modelDir.toAbsolutePath().normalize().getFileName());
+    double rateLimit = env.decimal("AIGC_RATE_LIMIT", DEFAULT_RATE_LIMIT);
+    Duration syncTimeout = env.duration("AIGC_SYNC_TIMEOUT", Duration.ofSeconds(60));
     return new GatewayConfig(
         env.string("AIGC_HTTP_HOST", "0.0.0.0"),
         env.integer("AIGC_HTTP_PORT", 8080),
@@ -86,15 +170,60 @@ public record GatewayConfig(
             : contextLengthOr(modelDir, FALLBACK_MAX_TOKENS_LIMIT),
         env.integer("AIGC_MAX_N", 8),
         env.integer("AIGC_MAX_BODY_BYTES", 1024 * 1024),
-        env.duration("AIGC_SYNC_TIMEOUT", Duration.ofSeconds(60)),
+        syncTimeout,
+        env.duration("AIGC_HTTP_IDLE_TIMEOUT", syncTimeout.plusSeconds(30)),
         env.integer("AIGC_MAX_IN_FLIGHT", 1024),
         env.duration("AIGC_JOB_RETENTION", Duration.ofHours(24)),
         env.integer("AIGC_JOB_STORE_SIZE", 100_000),
         env.duration("AIGC_PUBLISH_TIMEOUT", Duration.ofSeconds(10)),
         env.duration("AIGC_READY_INTERVAL", Duration.ofSeconds(5)),
+        apiKeys(env),
+        openAccess(env),
+        rateLimit,
+        env.integer("AIGC_RATE_BURST", (int) Math.max(1, Math.min(Integer.MAX_VALUE, Math.ceil(2 * rateLimit)))),
+        env.longValue("AIGC_MAX_BACKLOG", DEFAULT_MAX_BACKLOG),
+        env.duration("AIGC_BACKLOG_INTERVAL", Duration.ofSeconds(1)),
+        env.string("AIGC_TOKENIZER_GROUP", "aigc-tokenizer"),
+        env.string("AIGC_WORKER_GROUP", "aigc-inference-worker"),
         KafkaSettings.fromEnv(env),
         TopicSetup.fromEnv(env),
         Topics.fromEnvironment(env.asMap()));
+  }
+
+  private static boolean openAccess(Env env) {
+    String auth = env.string("AIGC_AUTH", AUTH_API_KEY).toLowerCase(Locale.ROOT);
+    return switch (auth) {
+      case AUTH_NONE -> true;
+      case AUTH_API_KEY -> false;
+      default -> throw new IllegalArgumentException("AIGC_AUTH must be " + AUTH_API_KEY + " (the default) or "
+          + AUTH_NONE + ", got '" + auth + "'");
+    };
+  }
+
+  /** The configured keys; the values themselves never appear in an error message (they may be keys by mistake). */
+  private static ApiKeys apiKeys(Env env) {
+    Optional<String> inline = env.optional("AIGC_API_KEYS");
+    Optional<Path> file = env.optional("AIGC_API_KEYS_FILE").map(Path::of);
+    if (inline.isPresent() && file.isPresent()) {
+      throw new IllegalArgumentException("Set AIGC_API_KEYS or AIGC_API_KEYS_FILE, not both");
+    }
+    if (inline.isPresent()) {
+      return ApiKeys.parse("AIGC_API_KEYS entry", List.of(inline.get().split(",", -1)));
+    }
+    if (file.isEmpty()) {
+      return ApiKeys.none();
+    }
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file.get(), StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      throw new IllegalArgumentException("AIGC_API_KEYS_FILE " + file.get() + " cannot be read: " + e, e);
+    }
+    ApiKeys keys = ApiKeys.parse("AIGC_API_KEYS_FILE line", lines);
+    if (keys.isEmpty()) {
+      throw new IllegalArgumentException("AIGC_API_KEYS_FILE " + file.get() + " has no name:sha256hex line");
+    }
+    return keys;
   }
 
   /** The gateway runs without the model's weights; its folder only tells how long a generation may be. */

@@ -8,9 +8,14 @@ import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
-/** The gateway's Prometheus metrics, in a registry the service owns (several services may share one JVM). */
+/**
+ * The gateway's Prometheus metrics, in a registry the service owns (several services may share one JVM). Callers
+ * appear by their API key's name, never by the key; the names are configured, so their label values are bounded.
+ */
 final class GatewayMetrics {
   private final PrometheusRegistry registry;
   private final Counter httpRequests;
@@ -19,8 +24,13 @@ final class GatewayMetrics {
   private final Counter duplicateCompletions;
   private final Counter published;
   private final Counter publishFailures;
+  private final Counter keyRequests;
+  private final Counter unauthorized;
+  private final Counter rejected;
+  private final AtomicInteger connections = new AtomicInteger();
 
-  GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs) {
+  /** {@code backlog} is negative when unknown (or not checked): the gauge then has no sample. */
+  GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs, LongSupplier backlog) {
     this.registry = registry;
     httpRequests = Counter.builder()
         .name("aigc_gateway_http_requests_total")
@@ -62,6 +72,37 @@ final class GatewayMetrics {
         .name("aigc_gateway_publish_failures_total")
         .help("Generation requests that could not be put on the requests topic (answered 503)")
         .register(registry);
+    keyRequests = Counter.builder()
+        .name("aigc_gateway_key_requests_total")
+        .help("Requests under /v1/ made with a valid API key, by key name and HTTP status (499: the client left)")
+        .labelNames("key", "status")
+        .register(registry);
+    unauthorized = Counter.builder()
+        .name("aigc_gateway_unauthorized_total")
+        .help("Requests under /v1/ answered 401, by code (missing_api_key, invalid_api_key)")
+        .labelNames("code")
+        .register(registry);
+    rejected = Counter.builder()
+        .name("aigc_gateway_rejected_total")
+        .help("Requests answered 429, by reason: rate_limit (the key's), in_flight (this instance's), backlog "
+            + "(the pipeline's)")
+        .labelNames("reason")
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("aigc_gateway_http_connections")
+        .help("HTTP connections open, idle ones included (closed after AIGC_HTTP_IDLE_TIMEOUT)")
+        .callback(cb -> cb.call(connections.get()))
+        .register(registry);
+    GaugeWithCallback.builder()
+        .name("aigc_gateway_backlog")
+        .help("Requests waiting in the pipeline: consumer lag of the tokenizer and worker groups, at the last check")
+        .callback(cb -> {
+          long value = backlog.getAsLong();
+          if (value >= 0) {
+            cb.call(value);
+          }
+        })
+        .register(registry);
     JvmMetrics.builder().register(registry);
   }
 
@@ -92,5 +133,25 @@ final class GatewayMetrics {
 
   void publishFailed() {
     publishFailures.inc();
+  }
+
+  void keyRequest(String keyName, int status) {
+    keyRequests.labelValues(keyName, Integer.toString(status)).inc();
+  }
+
+  void unauthorized(String code) {
+    unauthorized.labelValues(code).inc();
+  }
+
+  void connectionOpened() {
+    connections.incrementAndGet();
+  }
+
+  void connectionClosed() {
+    connections.decrementAndGet();
+  }
+
+  void rejected(String reason) {
+    rejected.labelValues(reason).inc();
   }
 }

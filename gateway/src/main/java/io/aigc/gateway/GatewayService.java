@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
  * ({@link RequestPublisher}); one thread reads completions ({@link CompletionFeed}) into the {@link JobStore}; one
- * checks readiness ({@link Readiness}). See {@link GatewayConfig} for the environment variables.
+ * checks readiness ({@link Readiness}) and one the pipeline's {@link Backlog}. See {@link GatewayConfig} for the
+ * environment variables.
  */
 public final class GatewayService implements Service {
   private static final Logger log = LoggerFactory.getLogger(GatewayService.class);
@@ -48,13 +49,15 @@ public final class GatewayService implements Service {
   private KafkaProducer<String, GenerationRequest> producer;
   private CompletionFeed feed;
   private Readiness readiness;
+  private volatile Backlog backlog;
   private Vertx vertx;
   private GatewayVerticle verticle;
 
   public GatewayService(GatewayConfig config) {
     this.config = config;
     this.store = new JobStore(config.jobStoreSize(), config.maxInFlight());
-    this.metrics = new GatewayMetrics(registry, store::inFlight, store::size);
+    this.metrics = new GatewayMetrics(registry, store::inFlight, store::size,
+        () -> backlog == null ? -1 : backlog.state().backlog());
   }
 
   @Override
@@ -82,9 +85,16 @@ public final class GatewayService implements Service {
           config.readyInterval());
       readiness.start();
 
+      if (config.maxBacklog() > 0) {
+        backlog = new Backlog(admin, requests.name(), config.tokenizerGroup(), config.topics().tokenized().name(),
+            config.workerGroup(), config.maxBacklog(), config.backlogInterval());
+        backlog.start();
+      }
+
       vertx = Vertx.vertx();
       JobSubmitter submitter = new JobSubmitter(store, new RequestPublisher(vertx, producer, requests.name()),
-          metrics, config.modelName(), Clock.systemUTC());
+          metrics, config.modelName(), Clock.systemUTC(),
+          backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog());
       verticle = new GatewayVerticle(config, store, submitter, metrics, readiness::ready);
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
@@ -98,6 +108,15 @@ public final class GatewayService implements Service {
       log.info("gateway {} serving on {}:{}, model {} (max_tokens <= {}), Kafka {} ({})", instance,
           config.httpHost(), verticle.port(), config.modelName(), config.maxTokensLimit(),
           config.kafka().bootstrapServers(), config.kafka().securityProtocol());
+      if (config.openAccess()) {
+        log.warn("AIGC_AUTH=none: /v1/ is served without API keys; anyone who can reach port {} can generate text "
+            + "and read any job created without a key", verticle.port());
+      } else {
+        // Names only: keys are never held in plain text, and hashes have no business in a log either.
+        log.info("accepting {} API keys {}, rate limit {}", config.apiKeys().names().size(),
+            config.apiKeys().names(), config.rateLimit() == 0 ? "off"
+                : config.rateLimit() + " requests/s per key (burst " + config.rateBurst() + ")");
+      }
     } catch (Exception e) {
       close();
       throw e;
@@ -125,6 +144,9 @@ public final class GatewayService implements Service {
     }
     if (readiness != null) {
       readiness.close();
+    }
+    if (backlog != null) {
+      backlog.close();
     }
     if (feed != null) {
       quietly("completions consumer", feed::close);

@@ -6,6 +6,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /** Wires the routes to their handlers and serves them. Nothing else happens here. */
@@ -29,16 +30,26 @@ final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     RequestValidator validator = new RequestValidator(config.modelName(), config.maxTokensLimit(), config.maxN());
+    JsonCharsetHandler utf8 = new JsonCharsetHandler();
     // Rejects a declared Content-Length over the limit before reading, and stops buffering a chunked body at it.
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
-    FailureHandler failures = new FailureHandler(config.maxBodyBytes());
+    Connections connections = new Connections(vertx, metrics);
+    FailureHandler failures = new FailureHandler(config.maxBodyBytes(), connections);
     String model = config.modelName();
 
     Router router = Router.router(vertx);
     router.route().handler(new HttpMetricsHandler(metrics));
-    router.post(Routes.COMPLETIONS).consumes(Bodies.JSON).handler(body)
+    router.route().handler(new PathCheckHandler());
+    if (!config.openAccess()) {
+      // Before any other /v1/ handler, on the same normalized path the routes match: no path reaches the API
+      // without a key, and a caller without one learns nothing about what exists. Probes and /metrics stay open.
+      router.route(Routes.API + "*").handler(new ApiKeyHandler(config.apiKeys(),
+          new RateLimiter(config.apiKeys().names(), config.rateLimit(), config.rateBurst(), System::nanoTime),
+          config.rateLimit(), config.rateBurst(), metrics));
+    }
+    router.post(Routes.COMPLETIONS).consumes(Bodies.JSON).handler(body).handler(utf8)
         .handler(new CompletionsHandler(validator, submitter, store, config.syncTimeout(), model));
-    router.post(Routes.JOBS).consumes(Bodies.JSON).handler(body)
+    router.post(Routes.JOBS).consumes(Bodies.JSON).handler(body).handler(utf8)
         .handler(new SubmitJobHandler(validator, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));
@@ -50,8 +61,18 @@ final class GatewayVerticle extends VerticleBase {
       router.errorHandler(status, failures);
     }
 
-    return vertx.createHttpServer(new HttpServerOptions().setHost(config.httpHost()).setPort(config.httpPort()))
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.httpHost())
+        .setPort(config.httpPort())
+        .setMaxInitialLineLength(ApiError.MAX_REQUEST_LINE_BYTES)
+        .setMaxHeaderSize(ApiError.MAX_HEADER_BYTES)
+        .setIdleTimeout((int) Math.min(Integer.MAX_VALUE, config.httpIdleTimeout().toMillis()))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+    return vertx.createHttpServer(options)
+        .connectionHandler(connections)
         .requestHandler(router)
+        // What the HTTP decoder cannot read never reaches the router: it gets the same error bodies here.
+        .invalidRequestHandler(new InvalidRequestHandler(connections, metrics))
         .listen()
         .onSuccess(server -> port = server.actualPort());
   }

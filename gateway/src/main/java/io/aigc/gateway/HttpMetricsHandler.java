@@ -19,7 +19,7 @@ final class HttpMetricsHandler implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     long start = System.nanoTime();
-    String route = Routes.template(ctx.normalizedPath());
+    String route = Routes.template(Routes.normalizedPath(ctx));
     String method = KNOWN_METHODS.contains(ctx.request().method()) ? ctx.request().method().name() : "OTHER";
     ctx.addBodyEndHandler(v ->
         metrics.http(route, method, ctx.response().getStatusCode(), System.nanoTime() - start));

@@ -24,13 +24,16 @@ final class JobIds {
   }
 
   /**
-   * The id a job submitted with this {@code Idempotency-Key} gets on every gateway instance, so a retry that lands
-   * on another instance names the same job and the postprocessor's per-id dedup yields one completion.
+   * The id a job submitted with this {@code Idempotency-Key} by this caller gets on every gateway instance, so a
+   * retry that lands on another instance names the same job and the postprocessor's per-id dedup yields one
+   * completion. The caller's key name is part of it: two callers who happen to pick the same key get two jobs, and
+   * neither can reach the other's. {@code owner} is null without API keys ({@code AIGC_AUTH=none}); the two
+   * prefixes differ and names contain no {@code :}, so no owner and key spell another's.
    */
-  static String fromIdempotencyKey(String key) {
+  static String fromIdempotencyKey(String owner, String key) {
+    String scoped = owner == null ? "aigc-idempotency-key:" + key : "aigc-idempotency-key/" + owner + ":" + key;
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256")
-          .digest(("aigc-idempotency-key:" + key).getBytes(StandardCharsets.UTF_8));
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(scoped.getBytes(StandardCharsets.UTF_8));
       return PREFIX + BASE64.encodeToString(Arrays.copyOf(digest, ID_BYTES));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);

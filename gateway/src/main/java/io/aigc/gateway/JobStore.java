@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -21,6 +23,10 @@ import java.util.function.Consumer;
  * (or it is {@linkplain #abandon abandoned}, or {@linkplain #releaseStale released} as stale), whether a client is
  * waiting for it synchronously or will poll for it. That is the gateway's back-pressure.
  *
+ * <p>Every job has an owner: the name of the API key that created it ({@link CompletionRequest#API_KEY_NAME} in its
+ * request's metadata, or in its completion's for a job read back from the completions topic), null without keys.
+ * {@link #find(String, String)} shows a job to its owner only.
+ *
  * <p>Thread-safe: HTTP handlers call it from the event loop, the completions consumer from its own thread.
  * Listeners are called without the lock held, on the thread that completes the job; callers hop back onto their
  * own context.
@@ -28,8 +34,8 @@ import java.util.function.Consumer;
 final class JobStore {
   enum Status { QUEUED, DONE, FAILED }
 
-  /** What a client can learn about a job. The completion is null while the job is queued. */
-  record Job(String id, Instant created, Status status, Completion completion) {}
+  /** What a client can learn about a job. The completion is null while it is queued, the owner without keys. */
+  record Job(String id, String owner, Instant created, Status status, Completion completion) {}
 
   sealed interface Admission permits Accepted, Existing, Conflict, Full {}
 
@@ -39,7 +45,7 @@ final class JobStore {
   /** The job is already known with the same request; {@code published} completes once it is safely queued. */
   record Existing(Job job, CompletionStage<Void> published) implements Admission {}
 
-  /** The job is known with a different request. */
+  /** The job is known with a different request (or another owner). */
   record Conflict(Job job) implements Admission {}
 
   /** Every in-flight slot is taken. */
@@ -47,6 +53,7 @@ final class JobStore {
 
   private static final class Entry {
     final String id;
+    final String owner;
     final Instant created;
     /** The request as accepted here; null for a job known only from its completion. */
     final CompletionRequest request;
@@ -55,9 +62,10 @@ final class JobStore {
     Completion completion;
     List<Consumer<Job>> listeners;
 
-    Entry(String id, Instant created, CompletionRequest request, CompletableFuture<Void> published,
+    Entry(String id, String owner, Instant created, CompletionRequest request, CompletableFuture<Void> published,
         boolean holdsSlot) {
       this.id = id;
+      this.owner = owner;
       this.created = created;
       this.request = request;
       this.published = published;
@@ -67,7 +75,7 @@ final class JobStore {
     Job snapshot() {
       Status status = completion == null ? Status.QUEUED
           : completion.getStatus() == CompletionStatus.OK ? Status.DONE : Status.FAILED;
-      return new Job(id, created, status, completion);
+      return new Job(id, owner, created, status, completion);
     }
 
     boolean evictable() {
@@ -95,7 +103,8 @@ final class JobStore {
   synchronized Admission admit(String id, CompletionRequest request, Instant created) {
     Entry existing = entries.get(id);
     if (existing != null) {
-      if (existing.request != null && !existing.request.equals(request)) {
+      if (!Objects.equals(existing.owner, request.owner())
+          || existing.request != null && !existing.request.equals(request)) {
         return new Conflict(existing.snapshot());
       }
       return new Existing(existing.snapshot(), existing.published.minimalCompletionStage());
@@ -103,7 +112,7 @@ final class JobStore {
     if (inFlight >= maxInFlight) {
       return new Full(maxInFlight);
     }
-    Entry entry = new Entry(id, created, request, new CompletableFuture<>(), true);
+    Entry entry = new Entry(id, request.owner(), created, request, new CompletableFuture<>(), true);
     entries.put(id, entry);
     inFlight++;
     evictOverCapacity();
@@ -140,6 +149,14 @@ final class JobStore {
   synchronized Optional<Job> find(String id) {
     Entry entry = entries.get(id);
     return entry == null ? Optional.empty() : Optional.of(entry.snapshot());
+  }
+
+  /**
+   * The job, when {@code caller} owns it (null: the anonymous caller without keys). Another caller's job is as
+   * absent as an unknown one, so its existence does not leak.
+   */
+  synchronized Optional<Job> find(String id, String caller) {
+    return find(id).filter(job -> Objects.equals(job.owner(), caller));
   }
 
   /**
@@ -185,8 +202,10 @@ final class JobStore {
         return false;
       }
       if (entry == null) {
-        entry = new Entry(completion.getRequestId(), Instant.ofEpochMilli(completion.getCreatedAt()), null,
-            CompletableFuture.completedFuture(null), false);
+        Map<String, String> metadata = completion.getMetadata();
+        entry = new Entry(completion.getRequestId(),
+            metadata == null ? null : metadata.get(CompletionRequest.API_KEY_NAME),
+            Instant.ofEpochMilli(completion.getCreatedAt()), null, CompletableFuture.completedFuture(null), false);
         entries.put(entry.id, entry);
         evictOverCapacity();
       }

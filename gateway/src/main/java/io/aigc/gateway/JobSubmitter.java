@@ -5,13 +5,15 @@ import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Accepts a validated request as job {@code id}: takes an in-flight slot in the {@link JobStore}, then publishes
- * the {@code GenerationRequest}. Shared by {@code POST /v1/completions} and {@code POST /v1/jobs}. Called on the
- * event loop; its futures complete there.
+ * Accepts a validated request as job {@code id}: checks the pipeline's {@link Backlog}, takes an in-flight slot in
+ * the {@link JobStore}, then publishes the {@code GenerationRequest}. Shared by {@code POST /v1/completions} and
+ * {@code POST /v1/jobs}: the one place that decides whether the gateway takes on more work. Called on the event
+ * loop; its futures complete there.
  */
 final class JobSubmitter {
   private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
@@ -24,23 +26,36 @@ final class JobSubmitter {
   private final GatewayMetrics metrics;
   private final String model;
   private final Clock clock;
+  private final Supplier<Backlog.State> backlog;
+  private final long maxBacklog;
 
-  JobSubmitter(JobStore store, RequestPublisher publisher, GatewayMetrics metrics, String model, Clock clock) {
+  /** {@code backlog} gives the last check's answer ({@link Backlog.State#UNKNOWN} when not checked). */
+  JobSubmitter(JobStore store, RequestPublisher publisher, GatewayMetrics metrics, String model, Clock clock,
+      Supplier<Backlog.State> backlog, long maxBacklog) {
     this.store = store;
     this.publisher = publisher;
     this.metrics = metrics;
     this.model = model;
     this.clock = clock;
+    this.backlog = backlog;
+    this.maxBacklog = maxBacklog;
   }
 
   /**
-   * Fails with an {@link ApiError}: 429 when every in-flight slot is taken, 409 when {@code id} is known with
-   * another request, 503 when the request could not be published (nothing stays pending then).
+   * Fails with an {@link ApiError}: 429 when the pipeline's backlog is over its bound or every in-flight slot is
+   * taken, 409 when {@code id} is known with another request, 503 when the request could not be published (nothing
+   * stays pending then). A retry of a job already known is answered whatever the load: it adds no work.
    */
   Future<Submitted> submit(String id, CompletionRequest request) {
+    Backlog.State pipeline = backlog.get();
+    if (pipeline.overloaded() && store.find(id).isEmpty()) {
+      metrics.rejected("backlog");
+      return Future.failedFuture(ApiError.backlogFull(pipeline.backlog(), maxBacklog, pipeline.retryAfterSeconds()));
+    }
     Instant created = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     JobStore.Admission admission = store.admit(id, request, created);
     if (admission instanceof JobStore.Full full) {
+      metrics.rejected("in_flight");
       return Future.failedFuture(ApiError.tooManyInFlight(full.limit()));
     }
     if (admission instanceof JobStore.Conflict) {

@@ -5,6 +5,14 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.CharArrayReader;
+import java.io.Reader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,7 +24,7 @@ import java.util.Set;
  * Checks an OpenAI {@code /v1/completions} request body and turns it into a {@link CompletionRequest}, or throws
  * the {@link ApiError} (400, {@code invalid_request_error}) that names the first problem found.
  *
- * <p>Rules, beyond JSON well-formedness (duplicate keys are malformed too) and a JSON object at the top:
+ * <p>Rules, beyond well-formed JSON in UTF-8 (duplicate keys are malformed too) and a JSON object at the top:
  * <ul>
  *   <li>{@code prompt}: required, a non-empty string (or an array of exactly one string)
  *   <li>{@code model}: optional; when present, the served model's name
@@ -31,7 +39,10 @@ import java.util.Set;
  *       {@code logit_bias}, {@code suffix}: accepted only at their neutral values (false, null, n, 0, 0, {}, "")
  *   <li>{@code user}: a string of at most 256 characters, carried as metadata {@code user}
  *   <li>{@code metadata}: an object of at most 16 string values, keys of 1 to 64 characters, values of at most 512
- *       (OpenAI's limits), carried unchanged into the completion
+ *       (OpenAI's limits), carried unchanged into the completion; the key {@code api_key_name} is reserved (the
+ *       gateway sets it to the caller's key name)
+ *   <li>the strings passed on ({@code prompt}, {@code stop}, {@code user}, {@code metadata}) must be text: an
+ *       escaped half of a UTF-16 surrogate pair is refused
  *   <li>{@code timeout_seconds} (extension): a number in (0, 86400]; sets the job's deadline
  *   <li>any other field: "Unrecognized request argument supplied: X"
  * </ul>
@@ -45,6 +56,7 @@ final class RequestValidator {
   static final int MAX_METADATA_VALUE_LENGTH = 512;
   static final int MAX_USER_LENGTH = 256;
   static final double MAX_TIMEOUT_SECONDS = 86_400;
+  private static final int MAX_SHOWN_LENGTH = 64;
 
   private static final Set<String> KNOWN_FIELDS = Set.of("model", "prompt", "max_tokens", "temperature", "top_p",
       "top_k", "n", "stop", "seed", "ignore_eos", "stream", "user", "metadata", "timeout_seconds", "echo", "logprobs", "best_of",
@@ -65,11 +77,15 @@ final class RequestValidator {
     this.maxN = maxN;
   }
 
-  /** Validates a raw request body (JSON, any Unicode encoding Jackson detects). */
+  /**
+   * Validates a raw request body: JSON in UTF-8, as RFC 8259 requires between systems (a leading byte order mark is
+   * ignored). Bytes that are not UTF-8 are refused before JSON is parsed, overlong forms and encoded surrogates
+   * included: a lenient decoder would turn them into characters the client never sent.
+   */
   CompletionRequest validate(byte[] body) {
     JsonNode root;
     try {
-      root = body == null || body.length == 0 ? null : JSON.readTree(body);
+      root = body == null || body.length == 0 ? null : JSON.readTree(utf8(body));
     } catch (JacksonException e) {
       throw ApiError.invalid(null, "invalid_json",
           "The request body is not valid JSON: " + e.getOriginalMessage());
@@ -86,7 +102,8 @@ final class RequestValidator {
     for (Map.Entry<String, JsonNode> field : root.properties()) {
       String name = field.getKey();
       if (!KNOWN_FIELDS.contains(name)) {
-        throw ApiError.invalid(name, "unknown_parameter", "Unrecognized request argument supplied: " + name);
+        throw ApiError.invalid(shown(name), "unknown_parameter",
+            "Unrecognized request argument supplied: " + shown(name));
       }
     }
 
@@ -97,7 +114,7 @@ final class RequestValidator {
     String model = string(root, "model");
     if (model != null && !model.equals(modelName)) {
       throw ApiError.invalid("model", "model_not_found",
-          "The model '" + model + "' does not exist. This server serves '" + modelName + "'.");
+          "The model '" + shown(model) + "' does not exist. This server serves '" + modelName + "'.");
     }
     String prompt = prompt(root);
 
@@ -139,7 +156,7 @@ final class RequestValidator {
         throw ApiError.invalid("metadata", "invalid_value",
             "Invalid 'metadata': the key 'user' is reserved for the 'user' field when that field is set.");
       }
-      metadata.put("user", user);
+      metadata.put("user", text("user", user));
     }
     Duration timeout = timeout(root);
 
@@ -170,7 +187,7 @@ final class RequestValidator {
     if (v.textValue().isEmpty()) {
       throw ApiError.invalid("prompt", "invalid_value", "Invalid 'prompt': must not be empty.");
     }
-    return v.textValue();
+    return text("prompt", v.textValue());
   }
 
   private static List<String> stop(JsonNode root) {
@@ -200,7 +217,7 @@ final class RequestValidator {
       if (item.textValue().isEmpty()) {
         throw ApiError.invalid("stop", "invalid_value", "Invalid 'stop': stop sequences must not be empty.");
       }
-      stop.add(item.textValue());
+      stop.add(text("stop", item.textValue()));
     }
     return stop;
   }
@@ -255,7 +272,12 @@ final class RequestValidator {
           "Invalid 'metadata': at most " + MAX_METADATA_ENTRIES + " keys, got " + v.size() + ".");
     }
     for (Map.Entry<String, JsonNode> e : v.properties()) {
-      String key = e.getKey();
+      String key = text("metadata", e.getKey());
+      if (key.equals(CompletionRequest.API_KEY_NAME)) {
+        throw ApiError.invalid("metadata", "invalid_value", "Invalid 'metadata': the key '"
+            + CompletionRequest.API_KEY_NAME + "' is reserved; the gateway sets it to the name of the caller's API "
+            + "key.");
+      }
       if (key.isEmpty() || key.length() > MAX_METADATA_KEY_LENGTH) {
         throw ApiError.invalid("metadata", "invalid_value", "Invalid 'metadata': keys must be 1 to "
             + MAX_METADATA_KEY_LENGTH + " characters long.");
@@ -268,7 +290,7 @@ final class RequestValidator {
         throw ApiError.invalid("metadata", "invalid_value", "Invalid 'metadata." + key + "': at most "
             + MAX_METADATA_VALUE_LENGTH + " characters.");
       }
-      metadata.put(key, e.getValue().textValue());
+      metadata.put(key, text("metadata", e.getValue().textValue()));
     }
     return metadata;
   }
@@ -284,6 +306,49 @@ final class RequestValidator {
     }
     // Deadlines travel in milliseconds; anything positive gets at least one.
     return Duration.ofMillis(Math.max(1, Math.round(seconds * 1000)));
+  }
+
+  /** The body's text, or a 400 naming the first byte that is not UTF-8. */
+  private static Reader utf8(byte[] body) {
+    int start = body.length >= 3 && body[0] == (byte) 0xEF && body[1] == (byte) 0xBB && body[2] == (byte) 0xBF ? 3 : 0;
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body, start, body.length - start);
+    // UTF-8 never decodes to more chars than it has bytes.
+    CharBuffer out = CharBuffer.allocate(body.length);
+    CoderResult result = decoder.decode(in, out, true);
+    if (!result.isError()) {
+      result = decoder.flush(out);
+    }
+    if (result.isError()) {
+      throw ApiError.invalid(null, "invalid_json",
+          "The request body is not valid UTF-8 (at byte " + in.position() + ").");
+    }
+    return new CharArrayReader(out.array(), 0, out.position());
+  }
+
+  /** A client's string as error messages repeat it: short, since error bodies and logs are no place for a novel. */
+  private static String shown(String value) {
+    return value.length() <= MAX_SHOWN_LENGTH ? value : value.substring(0, MAX_SHOWN_LENGTH) + "...";
+  }
+
+  /**
+   * {@code value}, if it is text: JSON's escapes (e.g. {@code \\uD800}) can spell half of a UTF-16 surrogate pair,
+   * which no UTF-8 byte sequence encodes, so it would reach the model as a '?' nobody sent.
+   */
+  private static String text(String field, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw ApiError.invalid(field, "invalid_value", "Invalid '" + field + "': contains an unpaired UTF-16 "
+            + "surrogate (a \\u" + Integer.toHexString(c).toUpperCase(java.util.Locale.ROOT)
+            + " escape without its pair), which is not text.");
+      }
+    }
+    return value;
   }
 
   private static JsonNode present(JsonNode root, String field) {

@@ -1,9 +1,12 @@
 package io.aigc.gateway;
 
+import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
 
 /** The gateway's routes, in one table: the verticle wires them, metrics label by them, 405s list their methods. */
 final class Routes {
+  /** Everything under it needs an API key (unless the gateway serves without keys). */
+  static final String API = "/v1/";
   static final String COMPLETIONS = "/v1/completions";
   static final String JOBS = "/v1/jobs";
   static final String JOB = "/v1/jobs/:id";
@@ -22,10 +25,26 @@ final class Routes {
 
   private Routes() {}
 
+  /**
+   * The request's path with dot segments and escaped unreserved characters resolved, as routes match it; null when
+   * it cannot be resolved (a malformed escape such as {@code %zz}), which Vert.x reports by throwing.
+   */
+  static String normalizedPath(RoutingContext ctx) {
+    try {
+      return ctx.normalizedPath();
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
   /** The route template {@code path} falls under ({@code /v1/jobs/{id}} for any job), or {@code other}. */
   static String template(String path) {
     if (path == null) {
       return "other";
+    }
+    // Vert.x routes a path with a trailing slash as the path without it.
+    if (path.length() > 1 && path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
     }
     if (METHODS.containsKey(path)) {
       return path;

@@ -5,8 +5,9 @@ import io.vertx.ext.web.RoutingContext;
 
 /**
  * {@code POST /v1/jobs}: validates, queues the job and answers 202 at once. With an {@code Idempotency-Key} the job
- * id derives from the key, so a retry (on any instance) names the same job; this instance answers a retry from
- * what it knows without publishing again, and a different body under the same key with 409.
+ * id derives from the key and the caller's key name, so a retry (on any instance) names the same job; this
+ * instance answers a retry from what it knows without publishing again, and a different body under the same key
+ * with 409.
  */
 final class SubmitJobHandler implements Handler<RoutingContext> {
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
@@ -23,9 +24,10 @@ final class SubmitJobHandler implements Handler<RoutingContext> {
 
   @Override
   public void handle(RoutingContext ctx) {
+    String caller = ApiKeyHandler.caller(ctx);
     String key = ctx.request().getHeader(IDEMPOTENCY_KEY);
-    String id = key == null ? JobIds.random() : JobIds.fromIdempotencyKey(JobIds.checkIdempotencyKey(key));
-    CompletionRequest request = validator.validate(Bodies.bytes(ctx));
+    String id = key == null ? JobIds.random() : JobIds.fromIdempotencyKey(caller, JobIds.checkIdempotencyKey(key));
+    CompletionRequest request = validator.validate(Bodies.bytes(ctx)).ownedBy(caller);
     submitter.submit(id, request)
         .onSuccess(submitted -> {
           ctx.response().putHeader("Location", "/v1/jobs/" + id);

@@ -95,10 +95,15 @@ final class FakePipeline implements AutoCloseable {
 
   /** How many times {@code id} was published, once everything published so far has been read. */
   long timesPublished(String id) {
+    return timesPublished(r -> r.getRequestId().equals(id));
+  }
+
+  /** How many published requests match, once everything published so far has been read. */
+  long timesPublished(Predicate<GenerationRequest> which) {
     Map<TopicPartition, Long> ends = producerEnds();
     await().atMost(Duration.ofSeconds(15))
         .until(() -> ends.entrySet().stream().allMatch(e -> positions.getOrDefault(e.getKey(), 0L) >= e.getValue()));
-    return published.stream().filter(p -> p.request().getRequestId().equals(id)).count();
+    return published.stream().filter(p -> which.test(p.request())).count();
   }
 
   /** Every request was published with its request id as the key. */

@@ -5,14 +5,28 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.aigc.runtime.Env;
 import io.aigc.runtime.testing.TestModels;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GatewayConfigTest {
+  private static final String KEYS = TestKeys.aliceAndBob();
+
+  /** {@code vars} plus the API keys every gateway needs unless it serves without them. */
+  private static GatewayConfig config(Map<String, String> vars) {
+    Map<String, String> all = new HashMap<>(Map.of("AIGC_API_KEYS", KEYS));
+    all.putAll(vars);
+    return GatewayConfig.fromEnv(Env.of(all));
+  }
+
   @Test
   void documentedDefaults() {
-    GatewayConfig c = GatewayConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", "/nowhere/tiny-llama")));
+    GatewayConfig c = config(Map.of("AIGC_MODEL_DIR", "/nowhere/tiny-llama"));
     assertThat(c.httpHost()).isEqualTo("0.0.0.0");
     assertThat(c.httpPort()).isEqualTo(8080);
     assertThat(c.modelName()).isEqualTo("tiny-llama");
@@ -20,60 +34,150 @@ class GatewayConfigTest {
     assertThat(c.maxN()).isEqualTo(8);
     assertThat(c.maxBodyBytes()).isEqualTo(1024 * 1024);
     assertThat(c.syncTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(c.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(c.maxInFlight()).isEqualTo(1024);
     assertThat(c.jobRetention()).isEqualTo(Duration.ofHours(24));
     assertThat(c.jobStoreSize()).isEqualTo(100_000);
     assertThat(c.publishTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.readyInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.openAccess()).isFalse();
+    assertThat(c.rateLimit()).isEqualTo(10.0);
+    assertThat(c.rateBurst()).isEqualTo(20);
+    assertThat(c.maxBacklog()).isEqualTo(10_000);
+    assertThat(c.backlogInterval()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(c.tokenizerGroup()).isEqualTo("aigc-tokenizer");
+    assertThat(c.workerGroup()).isEqualTo("aigc-inference-worker");
     assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092");
     assertThat(c.topics().requests().name()).isEqualTo("generation.requests");
   }
 
   @Test
   void modelNameDefaultsToTheFolderName() {
-    assertThat(GatewayConfig.fromEnv(Env.of(Map.of())).modelName()).isEqualTo("tiny-llama");
-    assertThat(GatewayConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", "/models/other/"))).modelName())
-        .isEqualTo("other");
-    assertThat(GatewayConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_NAME", "served"))).modelName()).isEqualTo("served");
+    assertThat(config(Map.of()).modelName()).isEqualTo("tiny-llama");
+    assertThat(config(Map.of("AIGC_MODEL_DIR", "/models/other/")).modelName()).isEqualTo("other");
+    assertThat(config(Map.of("AIGC_MODEL_NAME", "served")).modelName()).isEqualTo("served");
   }
 
   @Test
   void maxTokensLimitIsTheModelsContextLength() {
     String dir = TestModels.dir(TestModels.TINY_LLAMA).toString();
-    assertThat(GatewayConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", dir))).maxTokensLimit()).isEqualTo(256);
-    assertThat(GatewayConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", dir, "AIGC_MAX_TOKENS_LIMIT", "100")))
-        .maxTokensLimit()).isEqualTo(100);
+    assertThat(config(Map.of("AIGC_MODEL_DIR", dir)).maxTokensLimit()).isEqualTo(256);
+    assertThat(config(Map.of("AIGC_MODEL_DIR", dir, "AIGC_MAX_TOKENS_LIMIT", "100")).maxTokensLimit())
+        .isEqualTo(100);
   }
 
   @Test
   void readsEveryVariable() {
-    GatewayConfig c = GatewayConfig.fromEnv(Env.of(Map.ofEntries(
+    GatewayConfig c = config(Map.ofEntries(
         Map.entry("AIGC_HTTP_HOST", "127.0.0.1"), Map.entry("AIGC_HTTP_PORT", "0"),
         Map.entry("AIGC_MAX_TOKENS_LIMIT", "64"), Map.entry("AIGC_MAX_N", "2"),
         Map.entry("AIGC_MAX_BODY_BYTES", "4096"), Map.entry("AIGC_SYNC_TIMEOUT", "5s"),
         Map.entry("AIGC_MAX_IN_FLIGHT", "3"), Map.entry("AIGC_JOB_RETENTION", "1h"),
         Map.entry("AIGC_JOB_STORE_SIZE", "10"), Map.entry("AIGC_PUBLISH_TIMEOUT", "2s"),
         Map.entry("AIGC_READY_INTERVAL", "250ms"), Map.entry("AIGC_TOPIC_REQUESTS", "r"),
-        Map.entry("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092"))));
+        Map.entry("AIGC_RATE_LIMIT", "2.5"), Map.entry("AIGC_RATE_BURST", "7"),
+        Map.entry("AIGC_MAX_BACKLOG", "500"), Map.entry("AIGC_HTTP_IDLE_TIMEOUT", "6s"),
+        Map.entry("AIGC_BACKLOG_INTERVAL", "300ms"),
+        Map.entry("AIGC_TOKENIZER_GROUP", "tok"), Map.entry("AIGC_WORKER_GROUP", "work"),
+        Map.entry("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")));
     assertThat(c).extracting(GatewayConfig::httpHost, GatewayConfig::httpPort, GatewayConfig::maxTokensLimit,
             GatewayConfig::maxN, GatewayConfig::maxBodyBytes, GatewayConfig::syncTimeout, GatewayConfig::maxInFlight,
             GatewayConfig::jobRetention, GatewayConfig::jobStoreSize, GatewayConfig::publishTimeout,
             GatewayConfig::readyInterval)
         .containsExactly("127.0.0.1", 0, 64, 2, 4096, Duration.ofSeconds(5), 3, Duration.ofHours(1), 10,
             Duration.ofSeconds(2), Duration.ofMillis(250));
+    assertThat(c).extracting(GatewayConfig::rateLimit, GatewayConfig::rateBurst, GatewayConfig::maxBacklog,
+            GatewayConfig::backlogInterval, GatewayConfig::tokenizerGroup, GatewayConfig::workerGroup)
+        .containsExactly(2.5, 7, 500L, Duration.ofMillis(300), "tok", "work");
+    assertThat(c.apiKeys().names()).containsExactlyInAnyOrder("alice", "bob");
+    assertThat(c.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(6));
     assertThat(c.topics().requests().name()).isEqualTo("r");
     assertThat(c.kafka().bootstrapServers()).isEqualTo("kafka:9092");
   }
 
   @Test
   void invalidValuesNameTheVariable() {
-    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_MAX_IN_FLIGHT", "0"))))
+    assertThatThrownBy(() -> config(Map.of("AIGC_MAX_IN_FLIGHT", "0")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_MAX_IN_FLIGHT");
-    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_HTTP_PORT", "http"))))
+    assertThatThrownBy(() -> config(Map.of("AIGC_HTTP_PORT", "http")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_PORT");
-    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_SYNC_TIMEOUT", "0s"))))
+    assertThatThrownBy(() -> config(Map.of("AIGC_SYNC_TIMEOUT", "0s")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_SYNC_TIMEOUT");
-    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_JOB_STORE_SIZE", "10"))))
+    assertThatThrownBy(() -> config(Map.of("AIGC_JOB_STORE_SIZE", "10")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_JOB_STORE_SIZE");
+    assertThatThrownBy(() -> config(Map.of("AIGC_SYNC_TIMEOUT", "30s", "AIGC_HTTP_IDLE_TIMEOUT", "30s")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_IDLE_TIMEOUT");
+    assertThatThrownBy(() -> config(Map.of("AIGC_RATE_LIMIT", "-1")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_RATE_LIMIT");
+    assertThatThrownBy(() -> config(Map.of("AIGC_RATE_BURST", "0")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_RATE_BURST");
+    assertThatThrownBy(() -> config(Map.of("AIGC_MAX_BACKLOG", "-5")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_MAX_BACKLOG");
+    assertThatThrownBy(() -> config(Map.of("AIGC_BACKLOG_INTERVAL", "0ms")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_BACKLOG_INTERVAL");
+    assertThatThrownBy(() -> config(Map.of("AIGC_TOKENIZER_GROUP", "same", "AIGC_WORKER_GROUP", "same")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_TOKENIZER_GROUP")
+        .hasMessageContaining("AIGC_WORKER_GROUP");
+  }
+
+  // ---- access control ----
+
+  @Test
+  void refusesToStartWithoutKeysUnlessOpenAccessIsExplicit() {
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of())))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("AIGC_API_KEYS").hasMessageContaining("AIGC_AUTH=none");
+    GatewayConfig open = GatewayConfig.fromEnv(Env.of(Map.of("AIGC_AUTH", "none")));
+    assertThat(open.openAccess()).isTrue();
+    assertThat(open.apiKeys().isEmpty()).isTrue();
+    assertThat(GatewayConfig.fromEnv(Env.of(Map.of("AIGC_AUTH", "api_key", "AIGC_API_KEYS", KEYS))).openAccess())
+        .isFalse();
+  }
+
+  @Test
+  void openAccessAndKeysAreExclusive() {
+    assertThatThrownBy(() -> config(Map.of("AIGC_AUTH", "none")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_AUTH=none")
+        .hasMessageContaining("AIGC_API_KEYS");
+    assertThatThrownBy(() -> config(Map.of("AIGC_AUTH", "off")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_AUTH");
+  }
+
+  @Test
+  void keysFromAFileWithComments(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("keys");
+    Files.write(file, List.of("# callers of the staging gateway", "", TestKeys.entry("ci", "sk-ci"),
+        "  " + TestKeys.entry("batch-2", "sk-batch") + "  ", "   # retired: old:0000"));
+    GatewayConfig c = GatewayConfig.fromEnv(Env.of(Map.of("AIGC_API_KEYS_FILE", file.toString())));
+    assertThat(c.apiKeys().names()).containsExactlyInAnyOrder("ci", "batch-2");
+    assertThat(c.apiKeys().nameOf("sk-batch")).hasValue("batch-2");
+
+    assertThatThrownBy(() -> config(Map.of("AIGC_API_KEYS_FILE", file.toString())))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not both");
+    Path empty = Files.write(dir.resolve("empty"), List.of("# nobody yet"));
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_API_KEYS_FILE", empty.toString()))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_API_KEYS_FILE");
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_API_KEYS_FILE", dir.resolve("absent")
+        .toString())))).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot be read");
+  }
+
+  @Test
+  void aKeyConfiguredInPlainTextIsRefusedWithoutRepeatingIt() {
+    String plain = "sk-live-0123456789abcdef";
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_API_KEYS",
+            TestKeys.entry("alice", TestKeys.ALICE) + ",ci:" + plain))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("AIGC_API_KEYS entry 2").hasMessageContaining("'ci'")
+        .hasMessageNotContaining(plain);
+    assertThatThrownBy(() -> GatewayConfig.fromEnv(Env.of(Map.of("AIGC_API_KEYS", plain))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("AIGC_API_KEYS entry 1").hasMessageNotContaining(plain);
+  }
+
+  @Test
+  void rateBurstDefaultsToTwiceTheRate() {
+    assertThat(config(Map.of("AIGC_RATE_LIMIT", "3")).rateBurst()).isEqualTo(6);
+    assertThat(config(Map.of("AIGC_RATE_LIMIT", "0.2")).rateBurst()).isEqualTo(1);
+    assertThat(config(Map.of("AIGC_RATE_LIMIT", "0")).rateLimit()).isZero();
   }
 }

@@ -81,6 +81,10 @@ class GatewayHttpTest {
     vars.put("AIGC_TOPIC_PARTITIONS", "2");
     vars.put("AIGC_SYNC_TIMEOUT", "15s");
     vars.put("AIGC_READY_INTERVAL", "200ms");
+    // Every request below is alice's (access control itself is AccessControlHttpTest's); unlimited, because
+    // this class fires requests as fast as it can.
+    vars.put("AIGC_API_KEYS", TestKeys.aliceAndBob());
+    vars.put("AIGC_RATE_LIMIT", "0");
     vars.putAll(overrides);
     GatewayService service = new GatewayService(GatewayConfig.fromEnv(Env.of(vars)));
     service.start();
@@ -105,7 +109,7 @@ class GatewayHttpTest {
     assertThat(request.getDeadline()).isEqualTo(request.getCreatedAt() + 30_000);
     assertThat(request.getParams()).isEqualTo(GenerationParams.newBuilder().setMaxTokens(5).setTemperature(0)
         .setTopP(1).setTopK(0).setN(1).setSeed(42L).setStop(List.of("\n")).build());
-    assertThat(request.getMetadata()).isEqualTo(Map.of("article", "42", "user", "u-1"));
+    assertThat(request.getMetadata()).isEqualTo(Map.of("article", "42", "user", "u-1", "api_key_name", "alice"));
     assertThat(pipeline.keyMismatches()).isEmpty();
     assertThat(pending).isNotDone();
 
@@ -236,7 +240,7 @@ class GatewayHttpTest {
     HttpResponse<String> first = HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
         BodyHandlers.ofString());
     String id = json(first, 202).getString("id");
-    assertThat(id).isEqualTo(JobIds.fromIdempotencyKey(key));
+    assertThat(id).isEqualTo(JobIds.fromIdempotencyKey("alice", key));
     assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
 
     HttpResponse<String> retry = HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
@@ -282,7 +286,8 @@ class GatewayHttpTest {
         .setRequestId("cmpl-elsewhere-" + UUID.randomUUID())
         .setCreatedAt(System.currentTimeMillis())
         .setDeadline(null).setModel("tiny-llama").setPrompt("p")
-        .setParams(GenerationParams.newBuilder().build()).setMetadata(Map.of()).build();
+        // Accepted from alice by another instance: its completion says whose it is.
+        .setParams(GenerationParams.newBuilder().build()).setMetadata(Map.of("api_key_name", "alice")).build();
     double duplicatesBefore = metric("aigc_gateway_completions_duplicate_total");
     pipeline.complete(FakePipeline.ok(elsewhere, " first", "stop"));
     pipeline.complete(FakePipeline.ok(elsewhere, " second", "stop"));
@@ -382,7 +387,7 @@ class GatewayHttpTest {
     assertThat(wrong.headers().firstValue("Allow")).hasValue("POST");
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
-    HttpResponse<String> delete = HTTP.send(HttpRequest.newBuilder(uri(gateway, "/v1/jobs/cmpl-x")).timeout(WAIT)
+    HttpResponse<String> delete = HTTP.send(authorized(uri(gateway, "/v1/jobs/cmpl-x")).timeout(WAIT)
         .DELETE().build(), BodyHandlers.ofString());
     assertThat(delete.headers().firstValue("Allow")).hasValue("GET");
     assertThat(json(delete, 405).getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
@@ -390,18 +395,18 @@ class GatewayHttpTest {
 
   @Test
   void postWithoutJsonContentTypeIs415() throws Exception {
-    HttpRequest plain = HttpRequest.newBuilder(uri(gateway, "/v1/completions")).timeout(WAIT)
+    HttpRequest plain = authorized(uri(gateway, "/v1/completions")).timeout(WAIT)
         .header("Content-Type", "text/plain").POST(BodyPublishers.ofString(body("Hi"))).build();
     JsonObject error = json(HTTP.send(plain, BodyHandlers.ofString()), 415);
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("unsupported_media_type");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
 
-    HttpRequest none = HttpRequest.newBuilder(uri(gateway, "/v1/jobs")).timeout(WAIT)
+    HttpRequest none = authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
         .POST(BodyPublishers.ofString(body("Hi"))).build();
     json(HTTP.send(none, BodyHandlers.ofString()), 415);
 
     // Parameters of the media type are fine.
-    HttpRequest charset = HttpRequest.newBuilder(uri(gateway, "/v1/jobs")).timeout(WAIT)
+    HttpRequest charset = authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
         .header("Content-Type", "application/json; charset=utf-8").POST(BodyPublishers.ofString("{")).build();
     assertThat(json(HTTP.send(charset, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
         .isEqualTo("invalid_json");
@@ -412,7 +417,7 @@ class GatewayHttpTest {
     int limit = 1024 * 1024;
     // Declared length over the limit: refused on the headers, before any of the body is read. (Not sent with
     // Expect: 100-continue, which the server honours, because JDK 17's client hangs on a final answer to it.)
-    HttpRequest declared = HttpRequest.newBuilder(uri(gateway, "/v1/completions")).timeout(WAIT)
+    HttpRequest declared = authorized(uri(gateway, "/v1/completions")).timeout(WAIT)
         .header("Content-Type", "application/json")
         .POST(BodyPublishers.ofByteArray(new byte[2 * limit])).build();
     JsonObject error = json(HTTP.send(declared, BodyHandlers.ofString()), 400);
@@ -421,7 +426,7 @@ class GatewayHttpTest {
         .putNull("param").put("code", "request_too_large")));
 
     // Chunked, no declared length: cut off once past the limit, whatever follows.
-    HttpRequest chunked = HttpRequest.newBuilder(uri(gateway, "/v1/jobs")).timeout(WAIT)
+    HttpRequest chunked = authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
         .header("Content-Type", "application/json")
         .POST(endless(16L * limit)).build();
     assertThat(json(HTTP.send(chunked, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
@@ -466,6 +471,11 @@ class GatewayHttpTest {
     return new JsonObject().put("prompt", prompt).put("max_tokens", 4).encode();
   }
 
+  /** A request with alice's key. */
+  private static HttpRequest.Builder authorized(URI uri) {
+    return HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + TestKeys.ALICE);
+  }
+
   private static URI uri(GatewayService service, String path) {
     return URI.create("http://127.0.0.1:" + service.httpPort() + path);
   }
@@ -475,7 +485,7 @@ class GatewayHttpTest {
   }
 
   private static HttpRequest post(GatewayService service, String path, String json, String... headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri(service, path)).timeout(WAIT)
+    HttpRequest.Builder b = authorized(uri(service, path)).timeout(WAIT)
         .header("Content-Type", "application/json").POST(BodyPublishers.ofString(json));
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
@@ -488,7 +498,7 @@ class GatewayHttpTest {
   }
 
   private static HttpResponse<String> get(GatewayService service, String path) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(uri(service, path)).timeout(WAIT).GET().build(), BodyHandlers.ofString());
+    return HTTP.send(authorized(uri(service, path)).timeout(WAIT).GET().build(), BodyHandlers.ofString());
   }
 
   /** The body as JSON, after checking the status and that it is JSON. */

@@ -19,10 +19,21 @@ class JobIdsTest {
 
   @Test
   void idempotencyKeyGivesTheSameIdEverywhere() {
-    // Deterministic across instances and restarts: a pure function of the key.
-    assertThat(JobIds.fromIdempotencyKey("order-42")).isEqualTo(JobIds.fromIdempotencyKey("order-42"))
-        .isNotEqualTo(JobIds.fromIdempotencyKey("order-43"))
+    // Deterministic across instances and restarts: a pure function of the caller and the key.
+    assertThat(JobIds.fromIdempotencyKey("alice", "order-42")).isEqualTo(JobIds.fromIdempotencyKey("alice", "order-42"))
+        .isNotEqualTo(JobIds.fromIdempotencyKey("alice", "order-43"))
         .matches("cmpl-[A-Za-z0-9_-]{24}");
+    assertThat(JobIds.fromIdempotencyKey(null, "order-42")).isEqualTo(JobIds.fromIdempotencyKey(null, "order-42"));
+  }
+
+  @Test
+  void callersWhoPickTheSameIdempotencyKeyGetDifferentJobs() {
+    assertThat(JobIds.fromIdempotencyKey("alice", "order-42"))
+        .isNotEqualTo(JobIds.fromIdempotencyKey("bob", "order-42"))
+        .isNotEqualTo(JobIds.fromIdempotencyKey(null, "order-42"));
+    // No caller can choose a key that spells another caller's job: the anonymous caller's keys included.
+    assertThat(JobIds.fromIdempotencyKey(null, "alice:order-42"))
+        .isNotEqualTo(JobIds.fromIdempotencyKey("alice", "order-42"));
   }
 
   @Test

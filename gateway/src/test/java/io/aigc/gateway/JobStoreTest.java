@@ -185,4 +185,39 @@ class JobStoreTest {
   void capacityBelowTheInFlightLimitIsRefused() {
     assertThatThrownBy(() -> new JobStore(1, 2)).isInstanceOf(IllegalArgumentException.class);
   }
+
+  // ---- owners ----
+
+  @Test
+  void aJobIsVisibleToItsOwnerOnly() {
+    JobStore store = new JobStore(10, 10);
+    store.admit("a", REQUEST.ownedBy("alice"), T0);
+    assertThat(store.find("a", "alice")).get().extracting(JobStore.Job::owner).isEqualTo("alice");
+    assertThat(store.find("a", "bob")).isEmpty();
+    // Nor to the anonymous caller of a gateway that would serve without keys.
+    assertThat(store.find("a", null)).isEmpty();
+
+    store.admit("anonymous", REQUEST, T0);
+    assertThat(store.find("anonymous", null)).isPresent();
+    assertThat(store.find("anonymous", "alice")).isEmpty();
+  }
+
+  @Test
+  void aCompletionReadBackCarriesItsOwnerInItsMetadata() {
+    JobStore store = new JobStore(10, 10);
+    store.complete(Completion.newBuilder(ok("restarted", "x"))
+        .setMetadata(Map.of("api_key_name", "alice", "article", "42")).build());
+    assertThat(store.find("restarted", "alice")).isPresent();
+    assertThat(store.find("restarted", "bob")).isEmpty();
+    store.complete(ok("no-owner", "x"));
+    assertThat(store.find("no-owner", "alice")).isEmpty();
+  }
+
+  @Test
+  void anotherOwnersJobUnderTheSameIdConflicts() {
+    JobStore store = new JobStore(10, 10);
+    store.complete(Completion.newBuilder(ok("a", "x")).setMetadata(Map.of("api_key_name", "alice")).build());
+    assertThat(store.admit("a", REQUEST.ownedBy("bob"), T0)).isInstanceOf(JobStore.Conflict.class);
+    assertThat(store.admit("a", REQUEST.ownedBy("alice"), T0)).isInstanceOf(JobStore.Existing.class);
+  }
 }

@@ -297,4 +297,59 @@ class RequestValidatorTest {
         .isEqualTo(valid("{ \"stop\" : [\"x\"], \"n\" : 2, \"prompt\" : \"Hi\" }"))
         .isNotEqualTo(valid("{\"prompt\":\"Hi\",\"n\":3,\"stop\":[\"x\"]}"));
   }
+
+  // ---- text: UTF-8 bodies, well-formed strings ----
+
+  @Test
+  void bodyMustBeUtf8() {
+    byte[] prefix = "{\"prompt\":\"".getBytes(StandardCharsets.UTF_8);
+    byte[] suffix = "\"}".getBytes(StandardCharsets.UTF_8);
+    // An overlong '/', an encoded surrogate, a byte no UTF-8 has, a truncated sequence: none is text.
+    for (byte[] bad : new byte[][] {{(byte) 0xC0, (byte) 0xAF}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+        {(byte) 0xFF}, {(byte) 0xE2, (byte) 0x82}}) {
+      byte[] body = new byte[prefix.length + bad.length + suffix.length];
+      System.arraycopy(prefix, 0, body, 0, prefix.length);
+      System.arraycopy(bad, 0, body, prefix.length, bad.length);
+      System.arraycopy(suffix, 0, body, prefix.length + bad.length, suffix.length);
+      rejected(body, null, "invalid_json", "not valid UTF-8 (at byte " + prefix.length + ")");
+    }
+    rejected("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_16LE), null, "invalid_json", "not valid JSON");
+  }
+
+  @Test
+  void aLeadingByteOrderMarkIsIgnoredAndMultiByteTextKept() {
+    byte[] json = "{\"prompt\":\"caf\u00e9 \ud83e\udd99\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] body = new byte[json.length + 3];
+    body[0] = (byte) 0xEF;
+    body[1] = (byte) 0xBB;
+    body[2] = (byte) 0xBF;
+    System.arraycopy(json, 0, body, 3, json.length);
+    assertThat(validator.validate(body).prompt()).isEqualTo("caf\u00e9 \ud83e\udd99");
+  }
+
+  @Test
+  void escapedHalvesOfSurrogatePairsAreRefusedWherePassedOn() {
+    assertThat(valid("{\"prompt\":\"\\ud83e\\udd99\"}").prompt()).isEqualTo("\ud83e\udd99");
+    rejected("{\"prompt\":\"a\\ud800\"}", "prompt", "invalid_value", "unpaired UTF-16 surrogate");
+    rejected("{\"prompt\":\"\\udc00b\"}", "prompt", "invalid_value", "unpaired UTF-16 surrogate");
+    rejected("{\"prompt\":\"Hi\",\"stop\":[\"\\ud800\"]}", "stop", "invalid_value", "unpaired");
+    rejected("{\"prompt\":\"Hi\",\"user\":\"\\ud800\"}", "user", "invalid_value", "unpaired");
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"k\":\"\\ud800\"}}", "metadata", "invalid_value", "unpaired");
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"\\ud800\":\"v\"}}", "metadata", "invalid_value", "unpaired");
+  }
+
+  @Test
+  void apiKeyNameIsReservedInMetadata() {
+    rejected("{\"prompt\":\"Hi\",\"metadata\":{\"api_key_name\":\"admin\"}}", "metadata", "invalid_value",
+        "'api_key_name' is reserved");
+  }
+
+  @Test
+  void longStringsAreNotRepeatedInFull() {
+    String model = "m".repeat(10_000);
+    assertThatThrownBy(() -> valid("{\"prompt\":\"Hi\",\"model\":\"" + model + "\"}"))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.getMessage()).hasSizeLessThan(200));
+    assertThatThrownBy(() -> valid("{\"prompt\":\"Hi\",\"" + model + "\":1}"))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.getMessage()).hasSizeLessThan(200));
+  }
 }

@@ -13,7 +13,9 @@ class RoutesTest {
       "/v1/jobs/cmpl-abc,   /v1/jobs/{id},   GET",
       "/metrics,            /metrics,        GET",
       "/v1/jobs/a/b,        other,           null",
-      "/v1/jobs/,           other,           null",
+      "/v1/jobs/,           /v1/jobs,        POST",
+      "/v1/jobs/cmpl-abc/,  /v1/jobs/{id},   GET",
+      "/v1/jobs//,          other,           null",
       "/v1/chat/completions, other,          null"})
   void pathsFallUnderBoundedTemplates(String path, String template, String allowed) {
     // Job ids never become metric labels: the label set stays bounded whatever clients send.
