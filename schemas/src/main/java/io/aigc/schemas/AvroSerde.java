@@ -155,6 +155,15 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
    * complete, self-contained writer schema, exactly as it was released.
    */
   static <T> List<Schema> releasedVersions(Class<T> type) {
+    List<Schema> versions = releasedVersionsIfAny(type);
+    if (versions.isEmpty()) {
+      throw new IllegalStateException("no released schema for " + type.getSimpleName() + " on the classpath");
+    }
+    return versions;
+  }
+
+  /** The released versions of {@code type}, none for a type never released. */
+  static <T> List<Schema> releasedVersionsIfAny(Class<T> type) {
     List<Schema> versions = new ArrayList<>();
     ClassLoader loader = AvroSerde.class.getClassLoader();
     for (int v = 1; ; v++) {
@@ -167,9 +176,6 @@ public final class AvroSerde<T extends SpecificRecord> implements Serde<T>, Seri
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read released schema " + path, e);
       }
-    }
-    if (versions.isEmpty()) {
-      throw new IllegalStateException("no released schema for " + type.getSimpleName() + " on the classpath");
     }
     return versions;
   }

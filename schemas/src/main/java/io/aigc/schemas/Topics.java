@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The pipeline's five topics, defined once. Names default to {@code generation.*} and can each be changed
+ * The pipeline's topics, defined once: the five of a request's way, and one to cancel jobs. Names default to {@code generation.*} and can each be changed
  * through an environment variable, so several pipelines can share one cluster.
  *
  * <pre>
@@ -13,6 +13,7 @@ import java.util.Map;
  * generated   GeneratedSequence   inference-worker (and errors from earlier stages) -> postprocessor
  * completions Completion          postprocessor            -> gateway and any consumer
  * dlq         DeadLetter          every service, for records it could not process
+ * cancellations Cancellation      gateway or any producer  -> every inference worker (a control topic)
  * </pre>
  */
 public final class Topics {
@@ -21,12 +22,14 @@ public final class Topics {
   public static final String GENERATED_ENV = "AIGC_TOPIC_GENERATED";
   public static final String COMPLETIONS_ENV = "AIGC_TOPIC_COMPLETIONS";
   public static final String DLQ_ENV = "AIGC_TOPIC_DLQ";
+  public static final String CANCELLATIONS_ENV = "AIGC_TOPIC_CANCELLATIONS";
 
   private final Topic<GenerationRequest> requests;
   private final Topic<TokenizedRequest> tokenized;
   private final Topic<GeneratedSequence> generated;
   private final Topic<Completion> completions;
   private final Topic<DeadLetter> dlq;
+  private final Topic<Cancellation> cancellations;
 
   private Topics(Map<String, String> env) {
     requests = new Topic<>(env.getOrDefault(REQUESTS_ENV, "generation.requests"), AvroSerde.of(GenerationRequest.class));
@@ -34,6 +37,8 @@ public final class Topics {
     generated = new Topic<>(env.getOrDefault(GENERATED_ENV, "generation.generated"), AvroSerde.of(GeneratedSequence.class));
     completions = new Topic<>(env.getOrDefault(COMPLETIONS_ENV, "generation.completions"), AvroSerde.of(Completion.class));
     dlq = new Topic<>(env.getOrDefault(DLQ_ENV, "generation.dlq"), AvroSerde.of(DeadLetter.class));
+    cancellations = new Topic<>(env.getOrDefault(CANCELLATIONS_ENV, "generation.cancellations"),
+        AvroSerde.of(Cancellation.class));
   }
 
   public static Topics defaults() {
@@ -65,7 +70,11 @@ public final class Topics {
     return dlq;
   }
 
+  public Topic<Cancellation> cancellations() {
+    return cancellations;
+  }
+
   public List<Topic<?>> all() {
-    return List.of(requests, tokenized, generated, completions, dlq);
+    return List.of(requests, tokenized, generated, completions, dlq, cancellations);
   }
 }

@@ -30,15 +30,16 @@ class ReleasedSchemasTest {
 
   @ParameterizedTest
   @ValueSource(classes = {GenerationRequest.class, TokenizedRequest.class, GeneratedSequence.class,
-      Completion.class, DeadLetter.class})
+      Completion.class, DeadLetter.class, Cancellation.class})
   void currentSchemaIsTheLatestReleaseAndReadsEveryRelease(Class<? extends SpecificRecord> type) throws IOException {
-    AvroSerde<? extends SpecificRecord> serde = AvroSerde.of(type);
-    List<Schema> released = serde.writerSchemas();
-    boolean unreleased = AvroSerde.fingerprint(released.get(released.size() - 1))
-        != AvroSerde.fingerprint(serde.schema());
+    Schema current = org.apache.avro.specific.SpecificData.get().getSchema(type);
+    List<Schema> released = AvroSerde.releasedVersionsIfAny(type);
+    boolean unreleased = released.isEmpty()
+        || AvroSerde.fingerprint(released.get(released.size() - 1)) != AvroSerde.fingerprint(current);
     if (unreleased && Boolean.getBoolean("schemas.release")) {
       Path file = Path.of("released", type.getSimpleName(), "v" + (released.size() + 1) + ".avsc");
-      Files.writeString(file, serde.schema().toString(true) + "\n");
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, current.toString(true) + "\n");
       return;
     }
 
@@ -46,6 +47,7 @@ class ReleasedSchemasTest {
         .as("%s.avsc changed without a release: run `mvn -pl schemas test -Dschemas.release=true`",
             type.getSimpleName())
         .isFalse();
+    AvroSerde<? extends SpecificRecord> serde = AvroSerde.of(type);
     // Logical types stay out of the contract: Avro libraries disagree on their canonical form (Python's keeps
     // {"type":"long"} where Java reduces it to "long"), so producers in other languages would compute another
     // fingerprint and every record of theirs would be rejected as an unknown schema.

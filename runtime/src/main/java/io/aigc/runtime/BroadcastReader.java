@@ -1,7 +1,6 @@
-package io.aigc.gateway;
+package io.aigc.runtime;
 
 import io.aigc.schemas.AvroSerde;
-import io.aigc.schemas.Completion;
 import io.aigc.schemas.Topic;
 import io.aigc.schemas.UnreadableRecordException;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +17,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -27,70 +27,71 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads every completion on the completions topic, on a thread of its own, and hands them to a {@link Sink}.
+ * Reads every record of a topic, on a thread of its own, for a service of which every instance must see every
+ * record: the gateways read every completion (the caller may wait on any instance), the workers every cancellation
+ * (the job may run on any of them).
  *
  * <ul>
- *   <li>No consumer group: it {@code assign}s all partitions, because every gateway instance must see every
- *       completion (the caller waiting for one may be connected to any instance). Nothing is committed.
- *   <li>{@code read_committed}: the postprocessor writes transactionally; an aborted completion never existed.
- *   <li>It starts at the first completion written at or after {@code replayFrom}, so a restarted gateway still
- *       answers for recent jobs. Partitions added later are picked up within 30 seconds.
- *   <li>A record that is not a readable {@link Completion} is reported to the sink with its request id (the key) so
- *       a caller waiting for it gets an error instead of a timeout. It is not dead-lettered from here: every gateway
- *       instance reads every completion and replays them on each start, so each would write its own copy. The
- *       record itself stays in the completions topic.
+ *   <li>No consumer group: it {@code assign}s all partitions. Nothing is committed.
+ *   <li>{@code read_committed} (from {@link KafkaSettings#consumer}): an aborted transaction's records never existed.
+ *   <li>It starts at the first record written at or after {@code replayFrom}, so a restarted instance knows what
+ *       happened recently. Partitions added later are picked up within 30 seconds.
+ *   <li>A record that does not decode is reported to the sink with its key. It is not dead-lettered from here: every
+ *       instance reads every record and replays them on each start, so each would write its own copy. The record
+ *       itself stays in its topic.
  * </ul>
  */
-final class CompletionFeed implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(CompletionFeed.class);
+public final class BroadcastReader<V extends SpecificRecord> implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(BroadcastReader.class);
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(5);
   private static final long DISCOVERY_NANOS = Duration.ofSeconds(30).toNanos();
   private static final long DISCOVERY_WHEN_UNASSIGNED_NANOS = Duration.ofSeconds(1).toNanos();
 
-  /** Where completions go. Called on the feed's thread; must not block for long. */
-  interface Sink {
-    void completions(List<Completion> completions);
+  /** Where records go. Called on the reader's thread; must not block for long. */
+  public interface Sink<V> {
+    void records(List<V> records);
 
-    /** {@code requestId} is the record's key, or null when it has none. */
-    void unreadable(String requestId, ConsumerRecord<byte[], byte[]> record, UnreadableRecordException error);
+    /** {@code key} is the record's key (a request id), or null when it has none. */
+    void unreadable(String key, ConsumerRecord<byte[], byte[]> record, UnreadableRecordException error);
   }
 
   private final Consumer<byte[], byte[]> consumer;
   private final String topic;
-  private final AvroSerde<Completion> serde;
+  private final AvroSerde<V> serde;
   private final long replayFromMs;
-  private final Sink sink;
+  private final Sink<V> sink;
   private final Thread thread;
   private final Set<TopicPartition> assigned = new HashSet<>();
   private volatile boolean running = true;
   private volatile boolean healthy = true;
 
-  CompletionFeed(Map<String, Object> consumerConfig, Topic<Completion> topic, Instant replayFrom, Sink sink) {
+  public BroadcastReader(Map<String, Object> consumerConfig, Topic<V> topic, Instant replayFrom, Sink<V> sink,
+      String threadName) {
     this.consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topic = topic.name();
     this.serde = topic.valueSerde();
     this.replayFromMs = replayFrom.toEpochMilli();
     this.sink = sink;
-    this.thread = new Thread(this::run, "gateway-completions");
+    this.thread = new Thread(this::run, threadName);
     this.thread.setDaemon(true);
   }
 
   /**
-   * Positions on the topic's current partitions before returning, so no completion written from now on can be
-   * missed, then starts reading. If the topic cannot be seen yet, the thread keeps looking.
+   * Positions on the topic's current partitions before returning, so no record written from now on can be missed,
+   * then starts reading. If the topic cannot be seen yet, the thread keeps looking.
    */
-  void start() {
+  public void start() {
     try {
       discoverPartitions();
     } catch (KafkaException e) {
-      log.warn("completions topic {} not readable yet ({}); will keep trying", topic, e.toString());
+      log.warn("topic {} not readable yet ({}); will keep trying", topic, e.toString());
     }
     thread.start();
   }
 
   /** The thread runs and its last poll succeeded. */
-  boolean healthy() {
+  public boolean healthy() {
     return thread.isAlive() && healthy;
   }
 
@@ -119,9 +120,9 @@ final class CompletionFeed implements AutoCloseable {
           return;
         } catch (KafkaException e) {
           // The client retries connections by itself; what reaches here (authorization, a fenced position) is
-          // logged, and the loop tries again rather than leaving the gateway without completions.
+          // logged, and the loop tries again rather than leaving the service without the topic's records.
           healthy = false;
-          log.warn("reading completions from {} failed; retrying: {}", topic, e.toString());
+          log.warn("reading {} failed; retrying: {}", topic, e.toString());
           nextDiscovery = System.nanoTime() + DISCOVERY_WHEN_UNASSIGNED_NANOS;
         }
       }
@@ -134,7 +135,7 @@ final class CompletionFeed implements AutoCloseable {
     if (records.isEmpty()) {
       return;
     }
-    List<Completion> batch = new ArrayList<>(records.count());
+    List<V> batch = new ArrayList<>(records.count());
     for (ConsumerRecord<byte[], byte[]> record : records) {
       try {
         batch.add(serde.decode(record.value()));
@@ -144,14 +145,14 @@ final class CompletionFeed implements AutoCloseable {
       }
     }
     if (!batch.isEmpty()) {
-      sink.completions(batch);
+      sink.records(batch);
     }
   }
 
   /**
    * Assigns partitions not assigned yet and positions each at the first record at or after {@code replayFrom}, or
-   * at its end when there is none. The end offsets are read first: a completion written between the two lookups is
-   * then read, not skipped.
+   * at its end when there is none. The end offsets are read first: a record written between the two lookups is then
+   * read, not skipped.
    */
   private void discoverPartitions() {
     Set<TopicPartition> all = new HashSet<>();
@@ -175,7 +176,7 @@ final class CompletionFeed implements AutoCloseable {
       consumer.seek(tp, first != null ? first.offset() : ends.get(tp));
     }
     assigned.addAll(fresh);
-    log.debug("reading completions from {} ({} partitions)", topic, assigned.size());
+    log.debug("reading {} ({} partitions)", topic, assigned.size());
   }
 
   @Override
