@@ -23,12 +23,14 @@ import java.time.Duration;
  *   <li>{@code AIGC_WORKER_GROUP} (default {@code aigc-inference-worker}): the consumer group workers share
  *   <li>{@code AIGC_WORKER_ID} (default host-pid): names this instance in records and client ids
  *   <li>{@code AIGC_OFFSET_COMMIT_INTERVAL} (default 200ms): how often finished offsets are committed
+ *   <li>{@code AIGC_CANCELLATION_LOOKBACK} (default 1h): how far back a starting worker reads the cancellations
+ *       topic, so a job cancelled while it waited in Kafka is refused when it arrives
  *   <li>{@code AIGC_METRICS_HOST} (default 0.0.0.0), {@code AIGC_METRICS_PORT} (default 9102): /healthz, /readyz, /metrics
  * </ul>
  */
 public record WorkerConfig(Env env, Path modelDir, OnnxModel.Device device, int cudaDevice, int ortThreads,
     EngineSettings engine, int maxWaiting, String group, String workerId, Duration commitInterval,
-    String metricsHost, int metricsPort) {
+    Duration cancellationLookback, String metricsHost, int metricsPort) {
 
   public static WorkerConfig fromEnv(Env env) {
     String device = env.string("AIGC_DEVICE", "cpu").toLowerCase(java.util.Locale.ROOT);
@@ -48,6 +50,7 @@ public record WorkerConfig(Env env, Path modelDir, OnnxModel.Device device, int 
         env.string("AIGC_WORKER_GROUP", "aigc-inference-worker"),
         env.string("AIGC_WORKER_ID", ManagementFactory.getRuntimeMXBean().getName().replace('@', '-')),
         env.duration("AIGC_OFFSET_COMMIT_INTERVAL", Duration.ofMillis(200)),
+        env.duration("AIGC_CANCELLATION_LOOKBACK", Duration.ofHours(1)),
         env.string("AIGC_METRICS_HOST", "0.0.0.0"),
         env.integer("AIGC_METRICS_PORT", 9102));
   }

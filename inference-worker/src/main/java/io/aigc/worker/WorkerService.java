@@ -80,6 +80,7 @@ public final class WorkerService implements Service {
   private GenerationEngine engine;
   private KafkaProducer<String, byte[]> producer;
   private KafkaConsumer<String, byte[]> consumer;
+  private Cancellations cancellations;
   private HealthServer health;
   private Thread pollThread;
   private volatile boolean running;
@@ -110,6 +111,9 @@ public final class WorkerService implements Service {
     metrics.register(engine, model, config.engine());
 
     producer = new KafkaProducer<>(kafka.producer(config.workerId()), new StringSerializer(), new ByteArraySerializer());
+    cancellations = new Cancellations(kafka, config.workerId(), topics.cancellations(), config.cancellationLookback(),
+        100_000, id -> engine.cancel(id, true));
+    cancellations.start();
     Map<String, Object> consumerProps = kafka.consumer(config.group(), config.workerId());
     consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(100, config.maxWaiting()));
     consumer = new KafkaConsumer<>(consumerProps, new StringDeserializer(), new ByteArrayDeserializer());
@@ -205,6 +209,12 @@ public final class WorkerService implements Service {
     String problem = problemWith(record.key(), tokenized);
     if (problem != null) {
       deadLetter(record, ticket, DeadLetterReason.INVALID_VALUE, problem, request, ErrorCodes.INVALID_REQUEST);
+      return;
+    }
+    if (cancellations.contains(request.getRequestId())) {
+      // Cancelled while it waited in Kafka: its caller gets the cancellation, the model does no work.
+      publish(Events.failed(request, tokenized.getModel(), tokenized.getPromptTokenIds(), ErrorCodes.CANCELLED,
+          "the request was cancelled", config.workerId()), ticket);
       return;
     }
     if (!tokenized.getModel().equals(modelDir.name())) {
@@ -375,6 +385,9 @@ public final class WorkerService implements Service {
     }
     if (producer != null) {
       producer.close(Duration.ofSeconds(5));
+    }
+    if (cancellations != null) {
+      cancellations.close();
     }
     if (health != null) {
       health.close();

@@ -9,6 +9,7 @@ import io.aigc.runtime.model.ModelDirectory;
 import io.aigc.runtime.model.TextTokenizer;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.runtime.testing.TestModels;
+import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.ErrorCodes;
@@ -143,6 +144,55 @@ class WorkerServiceTest {
         .contains("aigc_worker_kv_budget_bytes");
     assertThat(worker.ready()).isTrue();
     worker.close();
+  }
+
+  @Test
+  void cancelledJobsAreDroppedOrRefusedAndTheirCallersTold() throws Exception {
+    Env env = env().with(Map.of("AIGC_WORKER_GROUP", "cancel-test", "AIGC_WORKER_ID", "worker-cancel"));
+    int[] prompt;
+    try (TextTokenizer tokenizer = TextTokenizer.load(ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA)))) {
+      prompt = tokenizer.encode(GenerationEngineTest.PROMPTS.get(0));
+    }
+    WorkerService worker = new WorkerService(WorkerConfig.fromEnv(env));
+    worker.start();
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
+        KafkaSettings.fromEnv(env).producer("test"), new StringSerializer(), new ByteArraySerializer())) {
+      // "early" is cancelled before it reaches the worker; "late" after it was submitted; "kept" is not.
+      cancel(producer, "early");
+      await().atMost(Duration.ofSeconds(30)).until(() -> worker.ready());
+      for (String id : List.of("early", "late", "kept")) {
+        TokenizedRequest request = tokenized(id, prompt, 200);
+        request.getRequest().getParams().setIgnoreEos(true);
+        producer.send(new ProducerRecord<>(topics.tokenized().name(), 1, id,
+            topics.tokenized().valueSerde().encode(request))).get();
+      }
+      cancel(producer, "late");
+    }
+    Map<String, GeneratedSequence> generated = new HashMap<>();
+    try (KafkaConsumer<String, byte[]> consumer = consumer()) {
+      consumer.subscribe(List.of(topics.generated().name()));
+      await().atMost(Duration.ofSeconds(60)).until(() -> {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          GeneratedSequence g = topics.generated().valueSerde().decode(r.value());
+          if ("worker-cancel".equals(g.getProducer())) {
+            generated.put(r.key(), g);
+          }
+        }
+        return generated.keySet().containsAll(List.of("early", "late", "kept"));
+      });
+    } finally {
+      worker.close();
+    }
+    assertThat(generated.get("early").getError().getCode()).isEqualTo(ErrorCodes.CANCELLED);
+    assertThat(generated.get("late").getStatus()).isEqualTo(CompletionStatus.ERROR);
+    assertThat(generated.get("late").getError().getCode()).isEqualTo(ErrorCodes.CANCELLED);
+    assertThat(generated.get("kept").getStatus()).isEqualTo(CompletionStatus.OK);
+    assertThat(generated.get("kept").getChoices().get(0).getTokenIds()).hasSize(200);
+  }
+
+  private static void cancel(KafkaProducer<String, byte[]> producer, String id) throws Exception {
+    producer.send(new ProducerRecord<>(topics.cancellations().name(), id, topics.cancellations().valueSerde()
+        .encode(new Cancellation(id, System.currentTimeMillis(), "test")))).get();
   }
 
   static TokenizedRequest tokenized(String id, int[] ids, int maxTokens) {
