@@ -35,6 +35,7 @@ final class ApiError extends RuntimeException {
       ErrorCodes.INVALID_REQUEST, new Rule(400, INVALID_REQUEST),
       ErrorCodes.MODEL_NOT_FOUND, new Rule(400, INVALID_REQUEST),
       ErrorCodes.DEADLINE_EXCEEDED, new Rule(504, SERVER_ERROR),
+      ErrorCodes.CANCELLED, new Rule(409, INVALID_REQUEST),
       ErrorCodes.POISON_RECORD, new Rule(500, SERVER_ERROR),
       ErrorCodes.INTERNAL_ERROR, new Rule(500, SERVER_ERROR));
   private static final Rule UNKNOWN_PIPELINE_ERROR = new Rule(500, SERVER_ERROR);
@@ -124,6 +125,11 @@ final class ApiError extends RuntimeException {
   static ApiError idempotencyConflict(String jobId) {
     return new ApiError(409, INVALID_REQUEST, "Idempotency-Key", "idempotency_key_reused",
         "This Idempotency-Key was already used with a different request body.", jobId, null);
+  }
+
+  static ApiError jobFinished(String jobId) {
+    return new ApiError(409, INVALID_REQUEST, "id", "job_finished",
+        "Job '" + jobId + "' has already finished; there is nothing to cancel.", jobId, null);
   }
 
   static ApiError jobNotFound(String jobId) {

@@ -73,9 +73,10 @@ final class FailureHandler implements Handler<RoutingContext> {
     if (error.status() == 405 && Routes.allowedMethods(path) != null) {
       response.putHeader("Allow", Routes.allowedMethods(path));
     }
-    boolean closing = ctx.statusCode() == 413 || undecodable;
+    // HTTP/1.x: the rest of the body is not wanted (or cannot be read), so the connection carries no other request.
+    // HTTP/2 multiplexes other requests on the connection: the answer ends this stream only (RFC 9113 8.1).
+    boolean closing = (ctx.statusCode() == 413 || undecodable) && ctx.request().version() != HttpVersion.HTTP_2;
     if (closing) {
-      // The rest of the body is not wanted (or cannot be read): the connection carries no other request.
       response.putHeader("Connection", "close");
     }
     Future<Void> answered = Bodies.json(ctx, error.status(), JsonViews.error(error));

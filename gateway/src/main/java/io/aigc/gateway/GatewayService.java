@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.BroadcastReader;
 import io.aigc.runtime.Service;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionStatus;
@@ -23,6 +24,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.KafkaException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * and answers from the completions topic. It never generates text.
  *
  * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
- * ({@link RequestPublisher}); one thread reads completions ({@link CompletionFeed}) into the {@link JobStore}; one
+ * ({@link RecordPublisher}); one thread reads every completion ({@link BroadcastReader}) into the {@link JobStore}; one
  * checks readiness ({@link Readiness}) and one the pipeline's {@link Backlog}. See {@link GatewayConfig} for the
  * environment variables.
  */
@@ -46,8 +49,8 @@ public final class GatewayService implements Service {
   private final JobStore store;
   private final GatewayMetrics metrics;
   private Admin admin;
-  private KafkaProducer<String, GenerationRequest> producer;
-  private CompletionFeed feed;
+  private KafkaProducer<String, byte[]> producer;
+  private BroadcastReader<Completion> feed;
   private Readiness readiness;
   private volatile Backlog backlog;
   private Vertx vertx;
@@ -72,13 +75,15 @@ public final class GatewayService implements Service {
       config.topicSetup().ensure(admin, config.topics().all());
 
       Topic<GenerationRequest> requests = config.topics().requests();
-      producer = new KafkaProducer<>(producerConfig(), requests.keySerde().serializer(),
-          requests.valueSerde().serializer());
+      producer = new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer());
       warmUp(requests.name());
+      warmUp(config.topics().cancellations().name());
 
       // Positioned before the HTTP server opens, so the completion of any job accepted from now on is read.
-      feed = new CompletionFeed(config.kafka().consumer(null, "aigc-gateway-completions-" + instance),
-          config.topics().completions(), Instant.now().minus(config.jobRetention()), new StoreSink());
+      // Every instance reads every completion: the caller waiting for one may be connected to any instance.
+      feed = new BroadcastReader<>(config.kafka().consumer(null, "aigc-gateway-completions-" + instance),
+          config.topics().completions(), Instant.now().minus(config.jobRetention()), new StoreSink(),
+          "gateway-completions");
       feed.start();
 
       readiness = new Readiness(admin, config.topics().all().stream().map(Topic::name).toList(), feed::healthy,
@@ -92,10 +97,10 @@ public final class GatewayService implements Service {
       }
 
       vertx = Vertx.vertx();
-      JobSubmitter submitter = new JobSubmitter(store, new RequestPublisher(vertx, producer, requests.name()),
-          metrics, config.modelName(), Clock.systemUTC(),
+      RecordPublisher publisher = new RecordPublisher(vertx, producer);
+      JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.modelName(), Clock.systemUTC(),
           backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog());
-      verticle = new GatewayVerticle(config, store, submitter, metrics, readiness::ready);
+      verticle = new GatewayVerticle(config, store, submitter, publisher, metrics, readiness::ready);
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
       vertx.setPeriodic(sweepMs, t -> {
@@ -180,9 +185,9 @@ public final class GatewayService implements Service {
   }
 
   /** Completions from the feed's thread into the store, which wakes whoever waits for them. */
-  private final class StoreSink implements CompletionFeed.Sink {
+  private final class StoreSink implements BroadcastReader.Sink<Completion> {
     @Override
-    public void completions(List<Completion> completions) {
+    public void records(List<Completion> completions) {
       for (Completion completion : completions) {
         metrics.completion(completion.getStatus());
         if (!store.complete(completion)) {

@@ -14,15 +14,17 @@ final class GatewayVerticle extends VerticleBase {
   private final GatewayConfig config;
   private final JobStore store;
   private final JobSubmitter submitter;
+  private final RecordPublisher publisher;
   private final GatewayMetrics metrics;
   private final BooleanSupplier ready;
   private volatile int port = -1;
 
-  GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, GatewayMetrics metrics,
-      BooleanSupplier ready) {
+  GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, RecordPublisher publisher,
+      GatewayMetrics metrics, BooleanSupplier ready) {
     this.config = config;
     this.store = store;
     this.submitter = submitter;
+    this.publisher = publisher;
     this.metrics = metrics;
     this.ready = ready;
   }
@@ -52,6 +54,7 @@ final class GatewayVerticle extends VerticleBase {
     router.post(Routes.JOBS).consumes(Bodies.JSON).handler(body).handler(utf8)
         .handler(new SubmitJobHandler(validator, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));
+    router.delete(Routes.JOB).handler(new CancelJobHandler(store, publisher, config.topics().cancellations(), model));
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));
     router.get(Routes.READYZ).handler(new ProbeHandler(ready));
     router.get(Routes.METRICS).handler(new MetricsHandler(metrics.registry()));

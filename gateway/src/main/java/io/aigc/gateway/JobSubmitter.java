@@ -1,5 +1,8 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.Topic;
+
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -22,7 +25,8 @@ final class JobSubmitter {
   record Submitted(JobStore.Job job, boolean replayed) {}
 
   private final JobStore store;
-  private final RequestPublisher publisher;
+  private final RecordPublisher publisher;
+  private final Topic<GenerationRequest> requests;
   private final GatewayMetrics metrics;
   private final String model;
   private final Clock clock;
@@ -30,10 +34,11 @@ final class JobSubmitter {
   private final long maxBacklog;
 
   /** {@code backlog} gives the last check's answer ({@link Backlog.State#UNKNOWN} when not checked). */
-  JobSubmitter(JobStore store, RequestPublisher publisher, GatewayMetrics metrics, String model, Clock clock,
-      Supplier<Backlog.State> backlog, long maxBacklog) {
+  JobSubmitter(JobStore store, RecordPublisher publisher, Topic<GenerationRequest> requests, GatewayMetrics metrics,
+      String model, Clock clock, Supplier<Backlog.State> backlog, long maxBacklog) {
     this.store = store;
     this.publisher = publisher;
+    this.requests = requests;
     this.metrics = metrics;
     this.model = model;
     this.clock = clock;
@@ -68,7 +73,7 @@ final class JobSubmitter {
           .recover(e -> Future.failedFuture(ApiError.publishFailed(e)));
     }
     JobStore.Job job = ((JobStore.Accepted) admission).job();
-    return publisher.publish(request.toEvent(id, created, model))
+    return publisher.publish(requests, id, request.toEvent(id, created, model))
         .map(v -> {
           store.published(id);
           metrics.published();

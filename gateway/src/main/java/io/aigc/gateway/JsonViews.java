@@ -1,6 +1,7 @@
 package io.aigc.gateway;
 
 import io.aigc.schemas.Completion;
+import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonArray;
@@ -34,12 +35,18 @@ final class JsonViews {
             .put("total_tokens", usage.getTotalTokens()));
   }
 
-  /** A job for {@code /v1/jobs}: its status, plus the completion when done or the error when failed. */
+  /**
+   * A job for {@code /v1/jobs}: its status ({@code queued}, {@code done}, {@code failed}, or {@code cancelled} for a
+   * job whose error is a cancellation), plus the completion when done or the error when failed.
+   */
   static JsonObject job(JobStore.Job job, String servedModel) {
+    Completion finished = job.completion();
+    boolean cancelled = finished != null && finished.getError() != null
+        && ErrorCodes.CANCELLED.equals(finished.getError().getCode());
     JsonObject body = new JsonObject()
         .put("id", job.id())
         .put("object", "job")
-        .put("status", job.status().name().toLowerCase(Locale.ROOT))
+        .put("status", cancelled ? "cancelled" : job.status().name().toLowerCase(Locale.ROOT))
         .put("created", job.created().getEpochSecond());
     Completion c = job.completion();
     if (c == null) {
@@ -51,6 +58,16 @@ final class JsonViews {
       return body.put("completion", completion(c, servedModel));
     }
     return body.put("error", errorObject(ApiError.fromPipeline(job.id(), c.getError())));
+  }
+
+  /** The answer to a cancellation: the job, now being cancelled. */
+  static JsonObject cancelling(JobStore.Job job, String servedModel) {
+    return new JsonObject()
+        .put("id", job.id())
+        .put("object", "job")
+        .put("status", "cancelling")
+        .put("created", job.created().getEpochSecond())
+        .put("model", servedModel);
   }
 
   /** OpenAI's error body, with the job id beside it when the error concerns a job. */

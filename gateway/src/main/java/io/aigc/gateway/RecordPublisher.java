@@ -1,6 +1,7 @@
 package io.aigc.gateway;
 
-import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.Topic;
+import org.apache.avro.specific.SpecificRecord;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -9,8 +10,9 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Puts a {@link GenerationRequest} on the requests topic, keyed by its request id, and tells the caller on its own
- * Vert.x context once the broker has it.
+ * Puts records on Kafka (requests, and cancellations), keyed by request id, and tells the caller on its own Vert.x
+ * context once the broker has them. One producer of bytes serves every topic; each record is encoded with its
+ * topic's serde.
  *
  * <p>Why {@code send} runs on a worker thread: it returns at once while the topic's metadata is cached, but blocks
  * up to {@code max.block.ms} when it is not (first use, a broker outage, or a topic idle past
@@ -18,22 +20,20 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * first case, so no {@code send} ever runs on the event loop. {@code max.block.ms} and {@code delivery.timeout.ms}
  * are both bounded by {@code AIGC_PUBLISH_TIMEOUT}, so a caller learns of a failure in bounded time.
  */
-final class RequestPublisher {
+final class RecordPublisher {
   private final Vertx vertx;
-  private final Producer<String, GenerationRequest> producer;
-  private final String topic;
+  private final Producer<String, byte[]> producer;
 
-  RequestPublisher(Vertx vertx, Producer<String, GenerationRequest> producer, String topic) {
+  RecordPublisher(Vertx vertx, Producer<String, byte[]> producer) {
     this.vertx = vertx;
     this.producer = producer;
-    this.topic = topic;
   }
 
   /** Completes on the calling context when the record is acknowledged by all in-sync replicas, or fails. */
-  Future<Void> publish(GenerationRequest request) {
+  <V extends SpecificRecord> Future<Void> publish(Topic<V> topic, String key, V value) {
     Context context = vertx.getOrCreateContext();
     Promise<Void> acked = Promise.promise();
-    ProducerRecord<String, GenerationRequest> record = new ProducerRecord<>(topic, request.getRequestId(), request);
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic.name(), key, topic.valueSerde().encode(value));
     vertx.executeBlocking(() -> producer.send(record, (metadata, error) -> context.runOnContext(v -> {
       if (error == null) {
         acked.tryComplete();

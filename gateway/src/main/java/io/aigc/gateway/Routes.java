@@ -18,7 +18,7 @@ final class Routes {
   private static final Map<String, String> METHODS = Map.of(
       COMPLETIONS, "POST",
       JOBS, "POST",
-      "/v1/jobs/{id}", "GET",
+      "/v1/jobs/{id}", "GET, DELETE",
       HEALTHZ, "GET",
       READYZ, "GET",
       METRICS, "GET");

@@ -7,6 +7,7 @@ import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.runtime.testing.TestModels;
+import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topics;
@@ -14,11 +15,11 @@ import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
-import java.net.http.HttpResponse;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -30,6 +31,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -234,6 +239,50 @@ class GatewayHttpTest {
   }
 
   @Test
+  void deletingAQueuedJobPublishesItsCancellationAndTheJobEndsCancelled() throws Exception {
+    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("cancel me " + UUID.randomUUID())),
+        BodyHandlers.ofString()), 202).getString("id");
+    GenerationRequest request = pipeline.awaitRequest(id);
+
+    HttpResponse<String> cancelling = HTTP.send(authorized(uri(gateway, "/v1/jobs/" + id)).timeout(WAIT).DELETE()
+        .build(), BodyHandlers.ofString());
+    assertThat(json(cancelling, 202).getString("status")).isEqualTo("cancelling");
+    Cancellation cancellation = awaitCancellation(id);
+    assertThat(cancellation.getRequestedBy()).isEqualTo(request.getMetadata().get("api_key_name"));
+
+    // A worker drops the job and its error completion arrives.
+    pipeline.complete(FakePipeline.failed(request, "cancelled", "the request was cancelled"));
+    JsonObject job = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
+        j -> !j.getString("status").equals("queued"));
+    assertThat(job.getString("status")).isEqualTo("cancelled");
+    assertThat(job.getJsonObject("error").getString("code")).isEqualTo("cancelled");
+
+    HttpResponse<String> again = HTTP.send(authorized(uri(gateway, "/v1/jobs/" + id)).timeout(WAIT).DELETE()
+        .build(), BodyHandlers.ofString());
+    assertThat(json(again, 409).getJsonObject("error").getString("code")).isEqualTo("job_finished");
+    HttpResponse<String> unknown = HTTP.send(authorized(uri(gateway, "/v1/jobs/cmpl-nobody")).timeout(WAIT)
+        .DELETE().build(), BodyHandlers.ofString());
+    assertThat(json(unknown, 404).getJsonObject("error").getString("code")).isEqualTo("job_not_found");
+  }
+
+  private static Cancellation awaitCancellation(String id) {
+    Topics topics = Topics.defaults();
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaSettings.fromEnv(Env.of(kafka.env()))
+        .consumer("cancellations-" + UUID.randomUUID(), "test"), new StringDeserializer(),
+        new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topics.cancellations().name()));
+      return await().atMost(WAIT).until(() -> {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          if (id.equals(r.key())) {
+            return topics.cancellations().valueSerde().decode(r.value());
+          }
+        }
+        return null;
+      }, c -> c != null);
+    }
+  }
+
+  @Test
   void idempotencyKeyRetryReturnsTheSameJobAndPublishesOnce() throws Exception {
     String key = "order-" + UUID.randomUUID();
     String body = body("idempotent " + key);
@@ -387,10 +436,10 @@ class GatewayHttpTest {
     assertThat(wrong.headers().firstValue("Allow")).hasValue("POST");
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
-    HttpResponse<String> delete = HTTP.send(authorized(uri(gateway, "/v1/jobs/cmpl-x")).timeout(WAIT)
-        .DELETE().build(), BodyHandlers.ofString());
-    assertThat(delete.headers().firstValue("Allow")).hasValue("GET");
-    assertThat(json(delete, 405).getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
+    HttpResponse<String> put = HTTP.send(authorized(uri(gateway, "/v1/jobs/cmpl-x")).timeout(WAIT)
+        .PUT(HttpRequest.BodyPublishers.noBody()).build(), BodyHandlers.ofString());
+    assertThat(put.headers().firstValue("Allow")).hasValue("GET, DELETE");
+    assertThat(json(put, 405).getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
   }
 
   @Test
@@ -436,6 +485,32 @@ class GatewayHttpTest {
   }
 
   // ---- probes and metrics ----
+
+  @Test
+  void anOversizedBodyOnHttp2EndsItsOwnStreamNotTheConnection() throws Exception {
+    // Java's client speaks HTTP/2 (h2c) and multiplexes requests on one connection: refusing one body must not
+    // take a request in flight on the same connection down with a GOAWAY.
+    HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+    HttpResponse<String> warm = h2.send(authorized(uri(gateway, "/v1/jobs/cmpl-none")).timeout(WAIT).build(),
+        BodyHandlers.ofString());
+    assertThat(warm.version()).isEqualTo(HttpClient.Version.HTTP_2);
+    String prompt = "in flight on h2 " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> inFlight = h2.sendAsync(authorized(uri(gateway, "/v1/completions"))
+        .timeout(WAIT).header("Content-Type", "application/json").POST(BodyPublishers.ofString(body(prompt))).build(),
+        BodyHandlers.ofString());
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+
+    String huge = "{\"prompt\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}";
+    HttpResponse<String> refused = h2.send(authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
+        .header("Content-Type", "application/json").POST(BodyPublishers.ofString(huge)).build(),
+        BodyHandlers.ofString());
+    assertThat(refused.statusCode()).isIn(400, 413);
+    // Past the moment an HTTP/1.1 connection would be closed, the other request still waits for its completion...
+    await().during(Duration.ofMillis(1500)).atMost(WAIT).until(() -> !inFlight.isDone());
+    // ...and gets it.
+    pipeline.complete(FakePipeline.ok(request, " still here", "stop"));
+    assertThat(inFlight.get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).statusCode()).isEqualTo(200);
+  }
 
   @Test
   void probesAndMetrics() throws Exception {

@@ -292,16 +292,19 @@ final class HostileCorpus {
     Map<String, String> routes = new LinkedHashMap<>();
     routes.put("/v1/completions", "POST");
     routes.put("/v1/jobs", "POST");
-    routes.put("/v1/jobs/cmpl-x", "GET");
+    routes.put("/v1/jobs/cmpl-x", "GET, DELETE");
     routes.put("/healthz", "GET");
     routes.put("/readyz", "GET");
     routes.put("/metrics", "GET");
     routes.forEach((path, allowed) -> {
       for (String method : List.of("PUT", "DELETE", "PATCH")) {
+        if (allowed.contains(method)) {
+          continue;
+        }
         add("method: " + method + " " + path, api(method, path).json().body("{" + PROMPT + "}").bytes(), 405,
             "method_not_allowed");
       }
-      String other = allowed.equals("GET") ? "POST" : "GET";
+      String other = allowed.startsWith("GET") ? "POST" : "GET";
       add("method: " + other + " " + path, api(other, path).json().body(other.equals("POST") ? "{}" : null)
           .bytes(), 405, "method_not_allowed");
     });

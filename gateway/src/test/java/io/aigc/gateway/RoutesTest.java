@@ -10,11 +10,11 @@ class RoutesTest {
   @CsvSource(nullValues = "null", value = {
       "/v1/completions,     /v1/completions, POST",
       "/v1/jobs,            /v1/jobs,        POST",
-      "/v1/jobs/cmpl-abc,   /v1/jobs/{id},   GET",
+      "/v1/jobs/cmpl-abc,   /v1/jobs/{id},   'GET, DELETE'",
       "/metrics,            /metrics,        GET",
       "/v1/jobs/a/b,        other,           null",
       "/v1/jobs/,           /v1/jobs,        POST",
-      "/v1/jobs/cmpl-abc/,  /v1/jobs/{id},   GET",
+      "/v1/jobs/cmpl-abc/,  /v1/jobs/{id},   'GET, DELETE'",
       "/v1/jobs//,          other,           null",
       "/v1/chat/completions, other,          null"})
   void pathsFallUnderBoundedTemplates(String path, String template, String allowed) {
