@@ -24,7 +24,8 @@ import java.util.concurrent.TimeoutException;
  * Environment: {@code AIGC_MODEL_DIR}, {@code AIGC_LOCAL_DIR} (.local), {@code AIGC_KAFKA_PORT} (9092; the
  * controller takes the next port), {@code AIGC_HTTP_PORT} (8080), {@code AIGC_TOKENIZER_METRICS_PORT} (9101),
  * {@code AIGC_WORKER_METRICS_PORT} (9102), {@code AIGC_POSTPROCESSOR_METRICS_PORT} (9103), and every service
- * variable, which the services inherit.
+ * variable, which the services inherit. Unless {@code AIGC_API_KEYS}, {@code AIGC_API_KEYS_FILE} or
+ * {@code AIGC_AUTH} says otherwise, the gateway accepts one key, made on first use in {@code .local/api-key}.
  */
 public final class LocalProcesses {
   private LocalProcesses() {}
@@ -63,10 +64,18 @@ public final class LocalProcesses {
     }
 
     Path home = env.path("AIGC_LOCAL_DIR", Path.of(".local")).toAbsolutePath().normalize();
+    Map<String, String> serviceEnv = new java.util.HashMap<>(Map.of("AIGC_MODEL_DIR", modelDir.toString()));
+    Path keyFile = home.resolve("api-key");
+    boolean localKey = env.optional("AIGC_API_KEYS").isEmpty() && env.optional("AIGC_API_KEYS_FILE").isEmpty()
+        && env.optional("AIGC_AUTH").isEmpty();
+    if (localKey) {
+      // The gateway wants a key or an explicit AIGC_AUTH=none: the embedded default makes itself a key, once.
+      serviceEnv.put("AIGC_API_KEYS", "local:" + sha256Hex(localApiKey(keyFile)));
+    }
     ProcessCluster.Settings settings = ProcessCluster.Settings
         .defaults(home, System.getProperty("java.class.path"), layout)
         .withPorts(kafka, http, tokenizer, worker, postprocessor)
-        .withEnv(Map.of("AIGC_MODEL_DIR", modelDir.toString()));
+        .withEnv(serviceEnv);
     System.out.printf("starting Kafka on %s (data in %s) and the services (%s) with model %s...%n",
         settings.bootstrapServers(), home.resolve("kafka"),
         layout == ProcessCluster.Layout.ONE_JVM ? "in one JVM" : "one process each, logs in " + home.resolve("logs"),
@@ -84,17 +93,42 @@ public final class LocalProcesses {
       System.err.println("not ready: " + e.getMessage() + "; see the log" + (layout == ProcessCluster.Layout.PROCESSES
           ? "s in " + home.resolve("logs") : " above"));
     }
+    String auth = localKey ? " -H \"Authorization: Bearer $(cat " + keyFile + ")\"" : "";
     System.out.printf("""
 
         aigc pipeline ready: model %s, Kafka %s
-          curl -s localhost:%d/v1/completions -H 'Content-Type: application/json' \\
+          curl -s localhost:%d/v1/completions%s \\
+            -H 'Content-Type: application/json' \\
             -d '{"prompt": "You may make and give copies", "max_tokens": 32, "temperature": 0}'
-          async: POST /v1/jobs (same body), then GET /v1/jobs/{id}
+          async: POST /v1/jobs (same body), then GET /v1/jobs/{id}; DELETE /v1/jobs/{id} cancels
           health: /healthz /readyz; metrics: gateway :%d, tokenizer-service :%d, inference-worker :%d, postprocessor :%d
         Ctrl-C stops everything.
 
-        """, modelDir.getFileName(), settings.bootstrapServers(), http, http, tokenizer, worker, postprocessor);
+        """, modelDir.getFileName(), settings.bootstrapServers(), http, auth, http, tokenizer, worker, postprocessor);
     stopped.await();
+  }
+
+  /** The local API key in {@code file}, made on first use, readable by its owner only. */
+  private static String localApiKey(Path file) throws IOException {
+    if (Files.isRegularFile(file)) {
+      return Files.readString(file).trim();
+    }
+    byte[] random = new byte[24];
+    new java.security.SecureRandom().nextBytes(random);
+    String key = "aigc-" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    Files.createDirectories(file.getParent());
+    Files.writeString(file, key + "\n");
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    return key;
+  }
+
+  private static String sha256Hex(String key) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static boolean free(int port) {

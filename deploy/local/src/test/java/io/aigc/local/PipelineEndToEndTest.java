@@ -55,6 +55,8 @@ class PipelineEndToEndTest {
       "The",
       "Permission is granted to copy");
 
+  /** The API key the tests call with; the gateway is configured with its SHA-256 only. */
+  static final String API_KEY = "e2e-" + java.util.UUID.randomUUID();
   static EmbeddedKafka kafka;
   static LocalPipeline pipeline;
   static Path stateDir;
@@ -75,7 +77,9 @@ class PipelineEndToEndTest {
         "AIGC_POSTPROCESSOR_METRICS_PORT", "0",
         "AIGC_STATE_DIR", stateDir.toString(),
         "AIGC_TOPIC_PARTITIONS", "4",
-        "AIGC_SYNC_TIMEOUT", "60s"));
+        "AIGC_SYNC_TIMEOUT", "60s",
+        "AIGC_API_KEYS", "e2e:" + sha256Hex(API_KEY),
+        "AIGC_RATE_LIMIT", "0"));
     pipeline = LocalPipeline.start(Env.of(vars));
     await().atMost(Duration.ofSeconds(90)).until(pipeline::ready);
     base = "http://127.0.0.1:" + pipeline.gatewayPort();
@@ -111,14 +115,29 @@ class PipelineEndToEndTest {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
         .timeout(Duration.ofSeconds(90))
         .header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + API_KEY)
         .POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(request::header);
     return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static HttpResponse<String> get(String path) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
+        .header("Authorization", "Bearer " + API_KEY).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static HttpResponse<String> delete(String path) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10))
+        .header("Authorization", "Bearer " + API_KEY).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static String sha256Hex(String key) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static String body(Object... keyValues) throws Exception {
@@ -156,6 +175,7 @@ class PipelineEndToEndTest {
     for (String prompt : PROMPTS) {
       responses.add(HTTP.sendAsync(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
           .timeout(Duration.ofSeconds(90)).header("Content-Type", "application/json")
+          .header("Authorization", "Bearer " + API_KEY)
           .POST(HttpRequest.BodyPublishers.ofString(body("prompt", prompt, "max_tokens", 32, "temperature", 0)))
           .build(), HttpResponse.BodyHandlers.ofString()));
     }
@@ -214,6 +234,34 @@ class PipelineEndToEndTest {
     assertThat(completions).hasSize(1);
     assertThat(completions.get(0).getMetadata()).containsEntry("article_id", "a-42");
     assertThat(get("/v1/jobs/no-such-job").statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void aCancelledJobEndsCancelledAndItsCompletionSaysSo() throws Exception {
+    HttpResponse<String> accepted = post("/v1/jobs", body("prompt", PROMPTS.get(0), "max_tokens", 240,
+        "n", 4, "temperature", 0.9, "ignore_eos", true), Map.of());
+    String id = JSON.readTree(accepted.body()).get("id").asText();
+    HttpResponse<String> cancelling = delete("/v1/jobs/" + id);
+    assertThat(cancelling.statusCode()).as(cancelling.body()).isEqualTo(202);
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> JSON.readTree(get("/v1/jobs/" + id).body())
+        .get("status").asText().equals("cancelled"));
+    List<Completion> completions = completionsFor(id);
+    assertThat(completions).hasSize(1);
+    assertThat(completions.get(0).getError().getCode()).isEqualTo("cancelled");
+    assertThat(delete("/v1/jobs/" + id).statusCode()).isEqualTo(409);
+  }
+
+  @Test
+  void withoutAValidKeyTheApiAnswers401() throws Exception {
+    HttpResponse<String> none = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"hi\"}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(none.statusCode()).isEqualTo(401);
+    HttpResponse<String> wrong = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/v1/jobs/x"))
+        .header("Authorization", "Bearer not-the-key").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(JSON.readTree(wrong.body()).at("/error/code").asText()).isEqualTo("invalid_api_key");
   }
 
   @Test
