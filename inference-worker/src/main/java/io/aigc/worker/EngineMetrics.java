@@ -4,8 +4,11 @@ package io.aigc.worker;
 public interface EngineMetrics {
   EngineMetrics NONE = new EngineMetrics() {};
 
-  /** One decode step of {@code rows} sequences (in {@code groups} ONNX runs) took {@code nanos}. */
-  default void step(int rows, int groups, long nanos) {}
+  /**
+   * One decode step of {@code rows} sequences (in {@code groups} ONNX runs) took {@code nanos}; the longest batch
+   * was {@code positions} tokens long, padding included (every row pays for it).
+   */
+  default void step(int rows, int groups, int positions, long nanos) {}
 
   /** One prompt of {@code tokens} tokens was prefilled in {@code nanos}. */
   default void prefill(int tokens, long nanos) {}

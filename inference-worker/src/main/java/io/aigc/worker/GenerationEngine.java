@@ -227,8 +227,8 @@ public final class GenerationEngine implements AutoCloseable {
     }
   }
 
-  /** Freshly prefilled sequences and the one-row cache they share. */
-  private record Join(KvBlock prefill, List<Sequence> sequences) {}
+  /** Freshly prefilled sequences (the choices of one prompt) and the row of the prefill's cache they share. */
+  private record Join(KvBlock prefill, int row, List<Sequence> sequences) {}
 
   private void run() {
     log.info("generation engine on {}: {} layers, {} KV heads x {}, {} cache, {} position ids, batch <= {} rows, "
@@ -297,8 +297,10 @@ public final class GenerationEngine implements AutoCloseable {
   }
 
   private void admit() throws InterruptedException {
-    List<Join> joins = new ArrayList<>();
+    List<GenerationTask> admitted = new ArrayList<>();
     int prefillTokens = 0;
+    int rowsTaken = runningRowCount();
+    long reserved = reservedBytes;
     for (GenerationTask task; (task = waiting.peek()) != null; ) {
       if (expired(task)) {
         waiting.poll();
@@ -316,56 +318,111 @@ public final class GenerationEngine implements AutoCloseable {
                 + (settings.kvBudgetBytes() >> 20) + " MiB and " + settings.maxBatchRows() + " rows"));
         continue;
       }
-      boolean fits = runningRowCount() + rows <= settings.maxBatchRows()
-          && reservedBytes + need <= settings.kvBudgetBytes();
+      boolean fits = rowsTaken + rows <= settings.maxBatchRows() && reserved + need <= settings.kvBudgetBytes();
       boolean prefillRoom = prefillTokens == 0 || prefillTokens + task.promptIds().length
           <= settings.maxPrefillTokensPerStep();
       if (!fits || !prefillRoom) {
         break; // first come, first served: wait for room rather than let a later request overtake
       }
       waiting.poll();
+      admitted.add(task);
+      rowsTaken += rows;
+      reserved += need;
       prefillTokens += task.promptIds().length;
-      Join join = prefill(task, need);
-      if (join != null) {
-        joins.add(join);
-      }
     }
-    if (!joins.isEmpty()) {
-      join(joins);
+    if (admitted.isEmpty()) {
+      return;
     }
+    List<Join> joins = new ArrayList<>();
+    for (List<GenerationTask> run : prefillRuns(admitted)) {
+      joins.addAll(prefill(run));
+    }
+    join(joins);
+    // Each prefill's cache has been copied into the batch by now.
+    joins.stream().map(Join::prefill).distinct().forEach(KvBlock::close);
   }
 
-  private Join prefill(GenerationTask task, long reserve) {
-    long start = System.nanoTime();
-    long queueMs = Math.max(0, Duration.between(task.createdAt(), clock.instant()).toMillis());
-    StopStrings stops = new StopStrings(tokenizer, task.params().stop());
-    Active a = new Active(task, stops, reserve, queueMs, start);
-    active.add(a);
-    reservedBytes += reserve;
-    OnnxModel.Forward forward;
-    try (KvBlock empty = KvBlock.empty(spec, model.pool(), 1)) {
-      forward = model.forward(task.promptIds(), task.promptIds().length, empty);
-    } catch (OrtException | RuntimeException e) {
-      log.warn("prefill of {} failed", task.requestId(), e);
-      fail(a, ErrorCodes.INTERNAL_ERROR, "the model failed on this prompt: " + e.getMessage());
-      return null;
+  /**
+   * Groups the prompts admitted together into ONNX runs. Prompts of one length share a run with no padding; with
+   * position_ids, prompts of different lengths share one too, left-padded, as long as padding stays under half the
+   * run: one larger matrix product per run instead of one small one per prompt is what a batch buys.
+   */
+  private List<List<GenerationTask>> prefillRuns(List<GenerationTask> tasks) {
+    List<GenerationTask> byLength = new ArrayList<>(tasks);
+    byLength.sort(Comparator.comparingInt(t -> t.promptIds().length));
+    List<List<GenerationTask>> runs = new ArrayList<>();
+    List<GenerationTask> run = new ArrayList<>();
+    long realTokens = 0;
+    for (GenerationTask t : byLength) {
+      int length = t.promptIds().length;
+      boolean joinsRun = !run.isEmpty() && (spec.hasPositionIds()
+          ? (long) length * (run.size() + 1) <= 2 * (realTokens + length)
+          : length == run.get(0).promptIds().length);
+      if (!run.isEmpty() && !joinsRun) {
+        runs.add(run);
+        run = new ArrayList<>();
+        realTokens = 0;
+      }
+      run.add(t);
+      realTokens += length;
     }
-    metrics.prefill(task.promptIds().length, System.nanoTime() - start);
-    a.firstToken = System.nanoTime();
-    List<Sequence> running = new ArrayList<>();
-    for (int i = 0; i < a.sequences.length; i++) {
-      Sequence s = new Sequence(a, i, random(task.params().seed(), i));
-      a.sequences[i] = s;
-      accept(s, Sampler.next(forward.logits()[0], task.params(), s.random));
-      if (s.running()) {
-        running.add(s);
+    runs.add(run);
+    return runs;
+  }
+
+  /** Prefills one run of prompts in one ONNX run and samples each choice's first token. */
+  private List<Join> prefill(List<GenerationTask> tasks) {
+    long start = System.nanoTime();
+    int rows = tasks.size();
+    int seqLen = tasks.stream().mapToInt(t -> t.promptIds().length).max().orElseThrow();
+    int[] tokens = new int[rows * seqLen];
+    int[] real = new int[rows];
+    List<Active> run = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      GenerationTask task = tasks.get(r);
+      int[] prompt = task.promptIds();
+      System.arraycopy(prompt, 0, tokens, r * seqLen + seqLen - prompt.length, prompt.length); // left-padded
+      real[r] = prompt.length;
+      long queueMs = Math.max(0, Duration.between(task.createdAt(), clock.instant()).toMillis());
+      long reserve = task.reservedTokens() * spec.kvBytesPerToken();
+      Active a = new Active(task, new StopStrings(tokenizer, task.params().stop()), reserve, queueMs, start);
+      active.add(a);
+      reservedBytes += reserve;
+      run.add(a);
+    }
+    OnnxModel.Forward forward;
+    try (KvBlock empty = KvBlock.empty(spec, model.pool(), rows)) {
+      forward = model.forward(tokens, seqLen, empty, real);
+    } catch (OrtException | RuntimeException e) {
+      log.warn("prefill of {} prompts failed", rows, e);
+      for (Active a : run) {
+        fail(a, ErrorCodes.INTERNAL_ERROR, "the model failed on this prompt: " + e.getMessage());
+      }
+      return List.of();
+    }
+    metrics.prefill(java.util.Arrays.stream(real).sum(), System.nanoTime() - start);
+    long firstToken = System.nanoTime();
+    List<Join> joins = new ArrayList<>();
+    for (int r = 0; r < rows; r++) {
+      Active a = run.get(r);
+      a.firstToken = firstToken;
+      List<Sequence> running = new ArrayList<>();
+      for (int i = 0; i < a.sequences.length; i++) {
+        Sequence s = new Sequence(a, i, random(a.task.params().seed(), i));
+        a.sequences[i] = s;
+        accept(s, Sampler.next(forward.logits()[r], a.task.params(), s.random));
+        if (s.running()) {
+          running.add(s);
+        }
+      }
+      if (!running.isEmpty()) {
+        joins.add(new Join(forward.present(), r, running));
       }
     }
-    if (running.isEmpty()) {
+    if (joins.isEmpty()) {
       forward.present().close();
-      return null;
     }
-    return new Join(forward.present(), running);
+    return joins;
   }
 
   private static SplittableRandom random(Long seed, int choice) {
@@ -382,18 +439,18 @@ public final class GenerationEngine implements AutoCloseable {
     for (Join j : joins) {
       Group target = null;
       for (Group g : groups) {
-        if (spec.hasPositionIds() || g.kv.length() == j.prefill().length()) {
+        if (spec.hasPositionIds() || g.kv.length() == j.prefill().rowLength(j.row())) {
           target = g;
           break;
         }
       }
       List<Sequence> rest = new ArrayList<>();
       for (Sequence s : j.sequences()) {
-        int slot = target != null && spec.hasPositionIds() && j.prefill().rowLength(0) <= target.kv.length()
+        int slot = target != null && spec.hasPositionIds() && j.prefill().rowLength(j.row()) <= target.kv.length()
             ? target.freeSlot() : -1;
         if (slot >= 0) {
-          target.kv.overwriteRow(slot, j.prefill(), 0);
-          metrics.cacheCopied(j.prefill().rowLength(0) * spec.kvBytesPerToken());
+          target.kv.overwriteRow(slot, j.prefill(), j.row());
+          metrics.cacheCopied(j.prefill().rowLength(j.row()) * spec.kvBytesPerToken());
           target.slots[slot] = s;
         } else {
           rest.add(s);
@@ -411,7 +468,7 @@ public final class GenerationEngine implements AutoCloseable {
           }
         }
         for (Sequence s : rest) {
-          rows.add(new KvBlock.Row(j.prefill(), 0)); // choices of one prompt share its prefill
+          rows.add(new KvBlock.Row(j.prefill(), j.row())); // choices of one prompt share its prefill
           sequences.add(s);
         }
         KvBlock merged = KvBlock.gather(spec, model.pool(), rows);
@@ -424,7 +481,6 @@ public final class GenerationEngine implements AutoCloseable {
           groups.add(new Group(merged, sequences));
         }
       }
-      j.prefill().close();
     }
   }
 
@@ -434,7 +490,9 @@ public final class GenerationEngine implements AutoCloseable {
     }
     long start = System.nanoTime();
     int rows = 0;
+    int positions = 0;
     for (Group g : List.copyOf(groups)) {
+      positions = Math.max(positions, g.kv.length() + 1);
       int[] tokens = new int[g.slots.length];
       for (int r = 0; r < tokens.length; r++) {
         if (g.slots[r] != null) {
@@ -465,7 +523,7 @@ public final class GenerationEngine implements AutoCloseable {
         }
       }
     }
-    metrics.step(rows, groups.size(), System.nanoTime() - start);
+    metrics.step(rows, groups.size(), positions, System.nanoTime() - start);
     dropFinishedRows();
   }
 
@@ -537,8 +595,10 @@ public final class GenerationEngine implements AutoCloseable {
   /**
    * Frees the rows of sequences that no longer run. A free row is taken over by the next sequence to join, so most
    * joins and leaves copy nothing but the newcomer's own cache. The batch is rebuilt (every running row copied,
-   * padding no row needs trimmed) only when more than a quarter of its rows are free and nobody waits to fill them,
-   * or, for a model without position_ids, at once (its groups cannot take newcomers of other lengths).
+   * padding no row needs trimmed) when more than a quarter of its rows are free and nobody waits to fill them, when
+   * its length has grown past twice its longest running sequence (rows taken over in place never shorten it, and
+   * every step pays for its whole length), or, for a model without position_ids, at once (its groups cannot take
+   * newcomers of other lengths).
    */
   private void dropFinishedRows() {
     for (Group g : List.copyOf(groups)) {
@@ -555,8 +615,16 @@ public final class GenerationEngine implements AutoCloseable {
         g.kv.close();
         continue;
       }
-      boolean compact = !spec.hasPositionIds() ? freed
-          : running < g.slots.length && (g.slots.length - running) * 4 > g.slots.length && waiting.isEmpty();
+      int longest = 0;
+      for (int r = 0; r < g.slots.length; r++) {
+        if (g.slots[r] != null) {
+          longest = Math.max(longest, g.kv.rowLength(r));
+        }
+      }
+      boolean idleRows = running < g.slots.length && (g.slots.length - running) * 4 > g.slots.length
+          && waiting.isEmpty();
+      boolean overPadded = g.kv.length() > 2 * longest;
+      boolean compact = !spec.hasPositionIds() ? freed : idleRows || overPadded;
       if (compact) {
         List<KvBlock.Row> keep = new ArrayList<>();
         List<Sequence> sequences = new ArrayList<>();

@@ -14,6 +14,8 @@ import java.time.Duration;
  *       {@code -Pcuda}); where it is unavailable the worker logs why and runs on CPU
  *   <li>{@code AIGC_CUDA_DEVICE} (default 0): which GPU
  *   <li>{@code AIGC_ORT_THREADS} (default 0 = one per core): ONNX Runtime intra-op threads
+ *   <li>{@code AIGC_ORT_SPINNING} (default false): let ONNX Runtime's threads spin between runs; worth it only on
+ *       a machine whose cores are the worker's alone
  *   <li>{@code AIGC_MAX_BATCH} (default 32): most sequences decoded per step
  *   <li>{@code AIGC_KV_CACHE_MB} (default 1024): KV-cache budget; a request is admitted when its prompt plus
  *       max_tokens fits (direct memory peaks near twice this during a step: the old and the new cache)
@@ -29,6 +31,7 @@ import java.time.Duration;
  * </ul>
  */
 public record WorkerConfig(Env env, Path modelDir, OnnxModel.Device device, int cudaDevice, int ortThreads,
+    boolean ortSpinning,
     EngineSettings engine, int maxWaiting, String group, String workerId, Duration commitInterval,
     Duration cancellationLookback, String metricsHost, int metricsPort) {
 
@@ -45,6 +48,7 @@ public record WorkerConfig(Env env, Path modelDir, OnnxModel.Device device, int 
         device.equals("cuda") ? OnnxModel.Device.CUDA : OnnxModel.Device.CPU,
         env.integer("AIGC_CUDA_DEVICE", 0),
         env.integer("AIGC_ORT_THREADS", 0),
+        env.bool("AIGC_ORT_SPINNING", false),
         new EngineSettings(maxBatch, kvBudget, prefill),
         positive(env, "AIGC_MAX_WAITING", 64),
         env.string("AIGC_WORKER_GROUP", "aigc-inference-worker"),

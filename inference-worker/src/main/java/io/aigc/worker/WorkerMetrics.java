@@ -24,6 +24,9 @@ final class WorkerMetrics implements EngineMetrics {
   private final Histogram batchRows = Histogram.builder().name("aigc_worker_batch_rows")
       .help("Sequences decoded per step").classicOnly()
       .classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128, 256).register(registry);
+  private final Histogram batchPositions = Histogram.builder().name("aigc_worker_batch_positions")
+      .help("Length of the batch per step, padding included: what every row of the step attends over").classicOnly()
+      .classicExponentialUpperBounds(16, 2, 10).register(registry);
   private final Histogram stepSeconds = Histogram.builder().name("aigc_worker_step_seconds").unit(Unit.SECONDS)
       .help("Duration of one decode step").classicOnly()
       .classicExponentialUpperBounds(0.0005, 2, 14).register(registry);
@@ -57,8 +60,9 @@ final class WorkerMetrics implements EngineMetrics {
   }
 
   @Override
-  public void step(int rows, int groups, long nanos) {
+  public void step(int rows, int groups, int positions, long nanos) {
     batchRows.observe(rows);
+    batchPositions.observe(positions);
     stepSeconds.observe(nanos / 1e9);
   }
 

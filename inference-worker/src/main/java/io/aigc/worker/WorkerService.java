@@ -104,7 +104,7 @@ public final class WorkerService implements Service {
     try (Admin admin = Admin.create(kafka.admin(config.workerId() + "-setup"))) {
       TopicSetup.fromEnv(config.env()).ensure(admin, topics.all());
     }
-    model = OnnxModel.load(modelDir, config.device(), config.cudaDevice(), config.ortThreads(),
+    model = OnnxModel.load(modelDir, config.device(), config.cudaDevice(), config.ortThreads(), config.ortSpinning(),
         config.engine().kvBudgetBytes());
     tokenizer = TextTokenizer.load(modelDir);
     engine = new GenerationEngine(model, tokenizer, config.engine(), metrics).start();

@@ -49,6 +49,7 @@ class GenerationEngineTest {
     final GenerationEngine engine;
     final AtomicInteger maxRowsPerStep = new AtomicInteger();
     final AtomicInteger maxGroupsPerStep = new AtomicInteger();
+    final AtomicInteger maxPositions = new AtomicInteger();
     final AtomicInteger prefills = new AtomicInteger();
     final AtomicInteger steps = new AtomicInteger();
     final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
@@ -61,8 +62,9 @@ class GenerationEngineTest {
       tokenizer = TextTokenizer.load(dir);
       engine = new GenerationEngine(model, tokenizer, settings, new EngineMetrics() {
         @Override
-        public void step(int rows, int groups, long nanos) {
+        public void step(int rows, int groups, int positions, long nanos) {
           maxRowsPerStep.accumulateAndGet(rows, Math::max);
+          maxPositions.accumulateAndGet(positions, Math::max);
           maxGroupsPerStep.accumulateAndGet(groups, Math::max);
           steps.incrementAndGet();
           onStep.run();
@@ -148,6 +150,8 @@ class GenerationEngineTest {
         assertThat(outcome.choices().get(0).tokens()).as("prompt %d", i).isEqualTo(alone.get(i));
       }
       if (h.model.spec().hasPositionIds()) {
+        // Prompts admitted together were prefilled together, left-padded: fewer ONNX runs than prompts.
+        assertThat(h.prefills.get()).isLessThan(PROMPTS.size());
         assertThat(h.maxRowsPerStep.get()).isEqualTo(PROMPTS.size());
         assertThat(h.maxGroupsPerStep.get()).isEqualTo(1);
       } else {
@@ -155,6 +159,24 @@ class GenerationEngineTest {
         assertThat(h.maxGroupsPerStep.get()).isGreaterThan(1);
       }
       await().until(() -> h.model.pool().inUseBytes() == 0);
+    }
+  }
+
+  @Test
+  void withoutPositionIdsOnlyPromptsOfOneLengthArePrefilledTogether() throws Exception {
+    try (Harness h = new Harness(TestModels.dir(TestModels.TINY_GPT2), ROOMY)) {
+      List<CompletableFuture<GenerationOutcome>> same = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        same.add(h.submit("same" + i, PROMPTS.get(0), SamplingParams.greedy(10), null));
+      }
+      CompletableFuture<GenerationOutcome> other = h.submit("other", PROMPTS.get(5), SamplingParams.greedy(10), null);
+      h.engine.start();
+      int[] alone = h.alone(PROMPTS.get(0), 10);
+      for (CompletableFuture<GenerationOutcome> f : same) {
+        assertThat(get(f).choices().get(0).tokens()).isEqualTo(alone);
+      }
+      assertThat(get(other).choices().get(0).tokens()).isEqualTo(h.alone(PROMPTS.get(5), 10));
+      assertThat(h.prefills.get()).isEqualTo(2); // the three equal prompts in one run, the other alone
     }
   }
 
@@ -224,6 +246,44 @@ class GenerationEngineTest {
       long perToken = h.model.spec().kvBytesPerToken();
       assertThat(h.copied.get() - copiedBeforeNewcomer.get()).isEqualTo(newcomerPrompt.length * perToken);
       assertThat(h.maxRowsPerStep.get()).isEqualTo(5);
+    }
+  }
+
+  @Test
+  void aBatchWhoseRowsAreTakenOverInPlaceStillTrimsItsPadding(@TempDir Path tmp) throws Exception {
+    // Four callers, each sending its next request as the previous one ends, for many generations of requests:
+    // newcomers take finished rows over in place, and the batch must not grow a position per step forever.
+    try (Harness h = new Harness(endless(tmp), ROOMY)) {
+      h.engine.start();
+      int[] prompt = h.tokenizer.encode(PROMPTS.get(1));
+      int[] expected = h.alone(PROMPTS.get(1), 12);
+      List<Thread> callers = new ArrayList<>();
+      AtomicInteger wrong = new AtomicInteger();
+      for (int c = 0; c < 4; c++) {
+        int caller = c;
+        Thread t = new Thread(() -> {
+          for (int i = 0; i < 30; i++) {
+            try {
+              GenerationOutcome o = get(h.submit("c" + caller + "-" + i, PROMPTS.get(1), SamplingParams.greedy(12),
+                  null));
+              if (!Arrays.equals(o.choices().get(0).tokens(), expected)) {
+                wrong.incrementAndGet();
+              }
+            } catch (Exception e) {
+              wrong.incrementAndGet();
+            }
+          }
+        });
+        t.start();
+        callers.add(t);
+      }
+      for (Thread t : callers) {
+        t.join();
+      }
+      assertThat(wrong.get()).isZero();
+      assertThat(h.steps.get()).isGreaterThan(300);
+      // Without trimming, the batch would be about as long as the number of steps.
+      assertThat(h.maxPositions.get()).isLessThanOrEqualTo(2 * (prompt.length + 12) + 1);
     }
   }
 
