@@ -1,6 +1,7 @@
 package io.aigc.runtime.testing;
 
 import java.util.Map;
+import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 
@@ -15,12 +16,39 @@ public final class EmbeddedKafka implements AutoCloseable {
     this.cluster = cluster;
   }
 
+  /**
+   * The credentials of a {@link #startWithSasl()} broker: the test kit's super-user (the kit also enables an
+   * authorizer, and these tests are about authentication reaching every client, not about ACLs).
+   */
+  public static final String SASL_USER = "plain-admin";
+  public static final String SASL_PASSWORD = "plain-admin-secret";
+
   public static EmbeddedKafka start() {
+    return start(SecurityProtocol.PLAINTEXT);
+  }
+
+  /** A broker whose client listener requires SASL PLAIN authentication (the test kit's own users). */
+  public static EmbeddedKafka startWithSasl() {
+    return start(SecurityProtocol.SASL_PLAINTEXT);
+  }
+
+  /** The environment a service needs to authenticate to a {@link #startWithSasl()} broker. */
+  public static Map<String, String> saslEnv() {
+    return Map.of(
+        "KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM", "PLAIN",
+        "KAFKA_SASL_JAAS_CONFIG", "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + SASL_USER + "\" password=\"" + SASL_PASSWORD + "\";");
+  }
+
+  private static EmbeddedKafka start(SecurityProtocol protocol) {
     try {
       KafkaClusterTestKit cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
           .setCombined(true)
           .setNumBrokerNodes(1)
           .setNumControllerNodes(1)
+          .setBrokerSecurityProtocol(protocol)
+          .setControllerSecurityProtocol(protocol)
           .build())
           .setConfigProp("offsets.topic.replication.factor", "1")
           .setConfigProp("offsets.topic.num.partitions", "4")
