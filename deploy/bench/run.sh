@@ -2,12 +2,15 @@
 # The benchmark: the model's own limit, the worker alone and the whole pipeline (a real broker and the four
 # services as separate processes), side by side on the same models, in one run.
 #
-#   deploy/bench/run.sh [--seconds 20] [--tokens 64] [--levels 1,4,16,64] [--soak-seconds 600] [--model DIR ...]
+#   deploy/bench/run.sh [--seconds 20] [--tokens 64] [--levels 1,4,16,64] [--soak-seconds 600]
+#                       [--overload-seconds 300] [--model DIR ...]
 #
 # Default models: models/tiny-llama and target/models/bench-llama (77M parameters, random weights), which this
 # script builds on first use with Debian's Python (apt-get install python3-torch python3-onnx). Prints tables and
-# writes target/bench/summary.json. Takes about 10 minutes; --soak-seconds 600 adds a 10-minute run that watches
-# the worker's memory. Run it on an otherwise idle machine: every figure shares its CPUs.
+# writes target/bench/summary.json. Takes about 10 minutes; --soak-seconds 600 adds a 10-minute run on the larger
+# model that watches the worker's memory, and --overload-seconds 300 a 5-minute open-loop run on the first model at
+# twice the rate it sustained, which must refuse (429) rather than grow and lose nothing it accepted. Run it on an
+# otherwise idle machine: every figure shares its CPUs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

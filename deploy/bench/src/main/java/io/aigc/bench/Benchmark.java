@@ -3,6 +3,7 @@ package io.aigc.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.aigc.local.CompletionsChecker;
 import io.aigc.local.ProcessCluster;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
@@ -57,7 +58,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *
  * <pre>
  * Benchmark --model DIR [--model DIR ...] [--levels 1,4,16,64] [--seconds 20] [--tokens 64]
- *           [--soak-seconds 0] [--out target/bench]
+ *           [--soak-seconds 0] [--overload-seconds 0] [--out target/bench]
  * </pre>
  */
 public final class Benchmark {
@@ -65,7 +66,8 @@ public final class Benchmark {
       + "compliance with the License.";
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  record Options(List<Path> models, List<Integer> levels, Duration window, int tokens, Duration soak, Path out) {}
+  record Options(List<Path> models, List<Integer> levels, Duration window, int tokens, Duration soak,
+      Duration overload, Path out) {}
 
   /** A row of the limit: a static batch of {@code batch} sequences. */
   record LimitRow(int batch, double tokensPerSecond, double generationMs, double timeToFirstTokenMs) {}
@@ -91,8 +93,13 @@ public final class Benchmark {
   record Soak(double seconds, double firstMinuteRssMb, double lastMinuteRssMb, double firstMinuteHeapMb,
       double lastMinuteHeapMb, long requests) {}
 
+  /** Open-loop jobs at twice the sustainable rate: what was accepted and refused, the gateway's heap, and the check. */
+  record Overload(double seconds, double offeredPerSecond, long accepted, long rejected, long failed,
+      double gatewayHeapFirstMinuteMb, double gatewayHeapLastMinuteMb, double gatewayPeakHeapMb, int missing,
+      int doubled) {}
+
   record ModelReport(String model, long parameters, int promptTokens, int tokensPerRequest, List<LimitRow> limit,
-      List<LoadRow> worker, List<LoadRow> pipeline, List<Memory> memory, Soak soak) {
+      List<LoadRow> worker, List<LoadRow> pipeline, List<Memory> memory, Soak soak, Overload overload) {
 
     LimitRow limitAt(int batch) {
       return limit.stream().filter(r -> r.batch() == batch).findFirst().orElseThrow();
@@ -122,8 +129,11 @@ public final class Benchmark {
     Files.createDirectories(options.out());
     List<ModelReport> reports = new ArrayList<>();
     for (int i = 0; i < options.models().size(); i++) {
+      // The memory soak runs on the last (largest) model, where the worker holds the most; the overload on the
+      // first (smallest), where requests come fastest.
       boolean last = i == options.models().size() - 1;
-      ModelReport report = measure(options, options.models().get(i), last ? options.soak() : Duration.ZERO);
+      ModelReport report = measure(options, options.models().get(i), last ? options.soak() : Duration.ZERO,
+          i == 0 ? options.overload() : Duration.ZERO);
       reports.add(report);
       print(report);
     }
@@ -132,7 +142,7 @@ public final class Benchmark {
     System.out.println("\nwrote " + summary);
   }
 
-  static ModelReport measure(Options options, Path modelDir, Duration soak) throws Exception {
+  static ModelReport measure(Options options, Path modelDir, Duration soak, Duration overload) throws Exception {
     ModelDirectory dir = ModelDirectory.open(modelDir);
     int tokens = options.tokens();
     List<Integer> levels = options.levels();
@@ -185,15 +195,15 @@ public final class Benchmark {
       }
     }
     // 3. The whole pipeline, each service its own process, over HTTP.
-    PipelineResult pipeline = measurePipeline(options, dir, limit, soak);
+    PipelineResult pipeline = measurePipeline(options, dir, limit, soak, overload);
     return new ModelReport(dir.name(), parameters, prompt.length, tokens, limit, worker, pipeline.rows(),
-        pipeline.memory(), pipeline.soak());
+        pipeline.memory(), pipeline.soak(), pipeline.overload());
   }
 
-  record PipelineResult(List<LoadRow> rows, List<Memory> memory, Soak soak) {}
+  record PipelineResult(List<LoadRow> rows, List<Memory> memory, Soak soak, Overload overload) {}
 
-  static PipelineResult measurePipeline(Options options, ModelDirectory dir, List<LimitRow> limit, Duration soak)
-      throws Exception {
+  static PipelineResult measurePipeline(Options options, ModelDirectory dir, List<LimitRow> limit, Duration soak,
+      Duration overload) throws Exception {
     Path home = options.out().resolve(dir.name()).resolve("cluster");
     deleteRecursively(home);
     ProcessCluster.Settings settings = ProcessCluster.Settings
@@ -205,6 +215,8 @@ public final class Benchmark {
             "AIGC_MAX_BATCH", String.valueOf(Collections.max(options.levels())),
             "AIGC_SYNC_TIMEOUT", "10m",
             "AIGC_AUTH", "none",
+            // A small backlog bound, so the overload run meets it within minutes and drains quickly afterwards.
+            "AIGC_MAX_BACKLOG", "500",
             "AIGC_TOPIC_PARTITIONS", "4"));
     List<LoadRow> rows = new ArrayList<>();
     Map<String, Double> ttft = new ConcurrentHashMap<>();
@@ -254,7 +266,13 @@ public final class Benchmark {
       if (!soak.isZero()) {
         soakResult = soak(cluster, targets, call, soak);
       }
-      return new PipelineResult(rows, memory, soakResult);
+      Overload overloadResult = null;
+      if (!overload.isZero()) {
+        double sustainable = rows.stream().filter(r -> r.concurrency() == 16).findFirst().orElseThrow()
+            .requestsPerSecond();
+        overloadResult = overload(cluster, targets, http, options, 2 * sustainable, overload);
+      }
+      return new PipelineResult(rows, memory, soakResult, overloadResult);
     }
   }
 
@@ -272,6 +290,67 @@ public final class Benchmark {
       return new Soak(length.toSeconds(), mb(first, MemorySampler.Sample::rssBytes),
           mb(lastMinute, MemorySampler.Sample::rssBytes), mb(first, MemorySampler.Sample::heapBytes),
           mb(lastMinute, MemorySampler.Sample::heapBytes), m.done().size());
+    }
+  }
+
+  /**
+   * Jobs offered at {@code rate} per second whatever the answers (an open loop, as upstream systems publish), for
+   * {@code length}: the gateway must refuse what the pipeline cannot take (429) rather than grow, and every job it
+   * accepted must complete exactly once.
+   */
+  private static Overload overload(ProcessCluster cluster, List<MemorySampler.Target> targets, HttpClient http,
+      Options options, double rate, Duration length) throws Exception {
+    System.out.printf(Locale.ROOT, "  overload: %.1f jobs/s (twice the sustainable rate) for %d s%n", rate,
+        length.toSeconds());
+    String body = JSON.writeValueAsString(Map.of("prompt", PROMPT, "max_tokens", options.tokens(),
+        "temperature", 0, "ignore_eos", true));
+    HttpRequest request = HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + cluster.settings().httpPort() + "/v1/jobs"))
+        .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    List<String> accepted = Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+    List<MemorySampler.Target> gateway = targets.stream().filter(t -> t.name().equals("gateway")).toList();
+    long sent = 0;
+    List<CompletableFuture<Void>> answers = new ArrayList<>();
+    try (MemorySampler sampler = new MemorySampler(gateway, Duration.ofSeconds(1))) {
+      long start = System.nanoTime();
+      long end = start + length.toNanos();
+      while (System.nanoTime() < end) {
+        long due = start + (long) (sent * 1e9 / rate);
+        long wait = due - System.nanoTime();
+        if (wait > 0) {
+          TimeUnit.NANOSECONDS.sleep(wait); // pacing an open-loop load
+        }
+        sent++;
+        answers.add(http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).handle((r, e) -> {
+          if (e != null) {
+            failed.incrementAndGet();
+          } else if (r.statusCode() == 202) {
+            try {
+              accepted.add(JSON.readTree(r.body()).get("id").asText());
+            } catch (IOException ex) {
+              failed.incrementAndGet();
+            }
+          } else if (r.statusCode() == 429) {
+            rejected.incrementAndGet();
+          } else {
+            failed.incrementAndGet();
+          }
+          return null;
+        }));
+      }
+      CompletableFuture.allOf(answers.toArray(new CompletableFuture[0])).join();
+      List<MemorySampler.Sample> series = sampler.series("gateway");
+      long lastMs = series.get(series.size() - 1).atMillis();
+      double first = mb(series.stream().filter(x -> x.atMillis() <= 60_000).toList(), MemorySampler.Sample::heapBytes);
+      double lastMinute = mb(series.stream().filter(x -> x.atMillis() >= lastMs - 60_000).toList(),
+          MemorySampler.Sample::heapBytes);
+      CompletionsChecker.Report report = CompletionsChecker.check(cluster.settings().bootstrapServers(),
+          List.copyOf(accepted), Duration.ofMinutes(10));
+      return new Overload(length.toSeconds(), rate, accepted.size(), rejected.get(), failed.get(), first, lastMinute,
+          sampler.peakHeapBytes("gateway") / 1048576.0, report.missing().size(), report.doubled().size());
     }
   }
 
@@ -369,6 +448,14 @@ public final class Benchmark {
     System.out.printf(Locale.ROOT, "pipeline efficiency at 16: %.2f; batching speedup 16 vs 1: %.2fx; added latency "
         + "p50 at 1: %.0f ms (pipeline %.0f ms - model %.0f ms)%n", r.pipelineEfficiency(), r.batchingSpeedup(),
         r.addedLatencyMsP50(), r.pipelineAt(1).latencyP50(), r.limitAt(1).generationMs());
+    if (r.overload() != null) {
+      Overload o = r.overload();
+      System.out.printf(Locale.ROOT, "overload %.0f s at %.1f jobs/s: %d accepted, %d refused with 429, %d failed; "
+          + "gateway heap %.0f MB in the first minute, %.0f MB in the last (peak %.0f MB); accepted jobs without a "
+          + "completion: %d, with more than one: %d%n", o.seconds(), o.offeredPerSecond(), o.accepted(), o.rejected(),
+          o.failed(), o.gatewayHeapFirstMinuteMb(), o.gatewayHeapLastMinuteMb(), o.gatewayPeakHeapMb(), o.missing(),
+          o.doubled());
+    }
     if (r.soak() != null) {
       Soak s = r.soak();
       System.out.printf(Locale.ROOT, "soak %.0f s (%d requests): worker RSS %.0f MB in the first minute, %.0f MB in the "
@@ -409,6 +496,21 @@ public final class Benchmark {
             "worker_rss_mb_last_minute", round(s.lastMinuteRssMb()),
             "worker_heap_mb_first_minute", round(s.firstMinuteHeapMb()),
             "worker_heap_mb_last_minute", round(s.lastMinuteHeapMb())));
+      }
+      if (r.overload() != null) {
+        Overload o = r.overload();
+        Map<String, Object> ov = new LinkedHashMap<>();
+        ov.put("seconds", o.seconds());
+        ov.put("offered_jobs_per_s", round(o.offeredPerSecond()));
+        ov.put("accepted", o.accepted());
+        ov.put("rejected_429", o.rejected());
+        ov.put("failed", o.failed());
+        ov.put("gateway_heap_mb_first_minute", round(o.gatewayHeapFirstMinuteMb()));
+        ov.put("gateway_heap_mb_last_minute", round(o.gatewayHeapLastMinuteMb()));
+        ov.put("gateway_peak_heap_mb", round(o.gatewayPeakHeapMb()));
+        ov.put("accepted_without_completion", o.missing());
+        ov.put("ids_with_several_completions", o.doubled());
+        m.put("overload", ov);
       }
       models.add(m);
     }
@@ -454,6 +556,7 @@ public final class Benchmark {
     Duration window = Duration.ofSeconds(20);
     int tokens = 64;
     Duration soak = Duration.ZERO;
+    Duration overload = Duration.ZERO;
     Path out = Path.of("target", "bench");
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
@@ -463,6 +566,7 @@ public final class Benchmark {
         case "--seconds" -> window = Duration.ofSeconds(Long.parseLong(value));
         case "--tokens" -> tokens = Integer.parseInt(value);
         case "--soak-seconds" -> soak = Duration.ofSeconds(Long.parseLong(value));
+        case "--overload-seconds" -> overload = Duration.ofSeconds(Long.parseLong(value));
         case "--out" -> out = Path.of(value);
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
@@ -474,7 +578,7 @@ public final class Benchmark {
     if (!levels.contains(1) || !levels.contains(16)) {
       throw new IllegalArgumentException("--levels must include 1 and 16: the summary compares them");
     }
-    return new Options(models, levels, window, tokens, soak, out);
+    return new Options(models, levels, window, tokens, soak, overload, out);
   }
 
   private static void deleteRecursively(Path dir) throws IOException {

@@ -5,12 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.TestModels;
-import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionStatus;
-import io.aigc.schemas.Topics;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -29,10 +24,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -102,14 +93,12 @@ class CrashRecoveryTest {
     }
 
     Set<String> accepted = Set.copyOf(load.accepted);
-    Map<String, List<Completion>> completions = readCompletionsUntil(accepted, Duration.ofMinutes(3));
-    List<String> missing = accepted.stream().filter(id -> !completions.containsKey(id)).toList();
-    List<String> doubled = completions.entrySet().stream().filter(e -> e.getValue().size() > 1)
-        .map(Map.Entry::getKey).toList();
-    assertThat(missing).as("accepted jobs without a completion").isEmpty();
-    assertThat(doubled).as("request ids with more than one completion").isEmpty();
+    CompletionsChecker.Report report = CompletionsChecker.check(cluster.settings().bootstrapServers(), accepted,
+        Duration.ofMinutes(3));
+    assertThat(report.missing()).as("accepted jobs without a completion").isEmpty();
+    assertThat(report.doubled()).as("request ids with more than one completion").isEmpty();
     for (String id : accepted) {
-      assertThat(completions.get(id).get(0).getStatus()).as(id).isEqualTo(CompletionStatus.OK);
+      assertThat(report.byId().get(id).get(0).getStatus()).as(id).isEqualTo(CompletionStatus.OK);
     }
     assertThat(accepted.size()).isGreaterThan(60);
     assertThat(load.retries.get()).as("clients had to retry during the crashes").isPositive();
@@ -203,27 +192,5 @@ class CrashRecoveryTest {
         t.join(60_000);
       }
     }
-  }
-
-  /** Reads the completions topic from the start until every accepted id is there, then to its end. */
-  private static Map<String, List<Completion>> readCompletionsUntil(Set<String> accepted, Duration timeout) {
-    Topics topics = Topics.defaults();
-    Map<String, List<Completion>> byId = new HashMap<>();
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaSettings.fromEnv(Env.of(Map.of(
-        "KAFKA_BOOTSTRAP_SERVERS", cluster.settings().bootstrapServers()))).consumer("checker-" + System.nanoTime(),
-        "checker"), new StringDeserializer(), new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of(topics.completions().name()));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      int emptyPolls = 0;
-      while (System.nanoTime() < deadline && (!byId.keySet().containsAll(accepted) || emptyPolls < 5)) {
-        var records = consumer.poll(Duration.ofMillis(500));
-        emptyPolls = records.isEmpty() ? emptyPolls + 1 : 0;
-        for (ConsumerRecord<String, byte[]> r : records) {
-          Completion c = topics.completions().valueSerde().decode(r.value());
-          byId.computeIfAbsent(c.getRequestId(), k -> new ArrayList<>()).add(c);
-        }
-      }
-    }
-    return byId;
   }
 }
