@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
+import io.aigc.runtime.StreamsService;
 import io.aigc.runtime.streams.PoisonBytes;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.runtime.testing.TestModels;
@@ -54,7 +55,7 @@ class PostprocessorServiceKafkaTest {
       vars.put("AIGC_TOPIC_PARTITIONS", "1");
       Env env = Env.of(vars);
 
-      try (PostprocessorService service = new PostprocessorService(PostprocessorConfig.fromEnv(env))) {
+      try (StreamsService service = PostprocessorService.create(PostprocessorConfig.fromEnv(env))) {
         service.start();
         KafkaSettings settings = KafkaSettings.fromEnv(env);
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(settings.producer("test-producer"),

@@ -39,12 +39,18 @@ public final class StreamsService implements Service {
   private final String metricsHost;
   private final int metricsPort;
   private final PrometheusRegistry registry;
+  private final AutoCloseable topologyResources;
   private KafkaStreams streams;
   private HealthServer health;
 
+  /**
+   * @param topologyResources what the topology's processors use (a tokenizer, say): closed once the stream threads
+   *     have stopped, not before
+   */
   public StreamsService(String name, Topology topology, List<Topic<?>> topics, Env env, String defaultApplicationId,
-      int defaultMetricsPort, PrometheusRegistry registry) {
+      int defaultMetricsPort, PrometheusRegistry registry, AutoCloseable topologyResources) {
     this.name = name;
+    this.topologyResources = topologyResources;
     this.topology = topology;
     this.topics = List.copyOf(topics);
     this.kafka = KafkaSettings.fromEnv(env);
@@ -107,6 +113,11 @@ public final class StreamsService implements Service {
     }
     if (health != null) {
       health.close();
+    }
+    try {
+      topologyResources.close();
+    } catch (Exception e) {
+      log.warn("{}: closing the topology's resources failed", name, e);
     }
   }
 }

@@ -6,6 +6,6 @@ public final class TokenizerMain {
   private TokenizerMain() {}
 
   public static void main(String[] args) {
-    ServiceMain.run(env -> new TokenizerService(TokenizerConfig.fromEnv(env)));
+    ServiceMain.run(env -> TokenizerService.create(TokenizerConfig.fromEnv(env)));
   }
 }

@@ -6,6 +6,8 @@ import io.aigc.postprocessor.PostprocessorConfig;
 import io.aigc.postprocessor.PostprocessorService;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.Service;
+import io.aigc.runtime.ServiceMain;
+import io.aigc.runtime.StreamsService;
 import io.aigc.tokenizer.TokenizerConfig;
 import io.aigc.tokenizer.TokenizerService;
 import io.aigc.worker.WorkerConfig;
@@ -13,7 +15,6 @@ import io.aigc.worker.WorkerService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,30 +24,49 @@ import org.slf4j.LoggerFactory;
  * plus its own metrics port ({@code AIGC_TOKENIZER_METRICS_PORT} 9101, {@code AIGC_WORKER_METRICS_PORT} 9102,
  * {@code AIGC_POSTPROCESSOR_METRICS_PORT} 9103; the gateway serves /metrics on its HTTP port).
  */
-public final class LocalPipeline implements AutoCloseable {
+public final class LocalPipeline implements Service {
   private static final Logger log = LoggerFactory.getLogger(LocalPipeline.class);
 
+  private final PostprocessorConfig postprocessorConfig;
+  private final WorkerConfig workerConfig;
+  private final TokenizerConfig tokenizerConfig;
+  private final GatewayConfig gatewayConfig;
   private final List<Service> started = new ArrayList<>();
   private GatewayService gateway;
-  private TokenizerService tokenizer;
+  private StreamsService tokenizer;
   private WorkerService worker;
-  private PostprocessorService postprocessor;
+  private StreamsService postprocessor;
 
-  private LocalPipeline() {}
+  /** Reads every service's configuration now, so a mistake in it fails before anything starts. */
+  public LocalPipeline(Env env) {
+    this.postprocessorConfig = PostprocessorConfig.fromEnv(withPort(env, "AIGC_POSTPROCESSOR_METRICS_PORT", "9103"));
+    this.workerConfig = WorkerConfig.fromEnv(withPort(env, "AIGC_WORKER_METRICS_PORT", "9102"));
+    this.tokenizerConfig = TokenizerConfig.fromEnv(withPort(env, "AIGC_TOKENIZER_METRICS_PORT", "9101"));
+    this.gatewayConfig = GatewayConfig.fromEnv(env);
+  }
+
+  /** Starts the four services; see {@link #start()}. */
+  public static LocalPipeline start(Env env) throws Exception {
+    LocalPipeline pipeline = new LocalPipeline(env);
+    pipeline.start();
+    return pipeline;
+  }
+
+  @Override
+  public String name() {
+    return "local-pipeline";
+  }
 
   /** Starts the services downstream first, so no stage publishes into a stage that is not there yet. */
-  public static LocalPipeline start(Env env) throws Exception {
-    LocalPipeline p = new LocalPipeline();
+  @Override
+  public void start() throws Exception {
     try {
-      p.postprocessor = p.add(new PostprocessorService(PostprocessorConfig.fromEnv(
-          withPort(env, "AIGC_POSTPROCESSOR_METRICS_PORT", "9103"))));
-      p.worker = p.add(new WorkerService(WorkerConfig.fromEnv(withPort(env, "AIGC_WORKER_METRICS_PORT", "9102"))));
-      p.tokenizer = p.add(new TokenizerService(TokenizerConfig.fromEnv(
-          withPort(env, "AIGC_TOKENIZER_METRICS_PORT", "9101"))));
-      p.gateway = p.add(new GatewayService(GatewayConfig.fromEnv(env)));
-      return p;
+      postprocessor = add(PostprocessorService.create(postprocessorConfig));
+      worker = add(new WorkerService(workerConfig));
+      tokenizer = add(TokenizerService.create(tokenizerConfig));
+      gateway = add(new GatewayService(gatewayConfig));
     } catch (Exception | Error e) {
-      p.close();
+      close();
       throw e;
     }
   }
@@ -62,6 +82,7 @@ public final class LocalPipeline implements AutoCloseable {
   }
 
   /** Whether every service is ready (its broker reachable, its topics present, its consumer group joined). */
+  @Override
   public boolean ready() {
     return started.size() == 4 && started.stream().allMatch(Service::ready);
   }
@@ -94,21 +115,7 @@ public final class LocalPipeline implements AutoCloseable {
   }
 
   /** Runs the four services in this JVM until SIGTERM; the supervisor ({@link LocalProcesses}) says where. */
-  public static void main(String[] args) throws Exception {
-    LocalPipeline pipeline;
-    try {
-      pipeline = start(Env.system());
-    } catch (IllegalArgumentException e) {
-      log.error("configuration error: {}", e.getMessage());
-      System.exit(2);
-      return;
-    }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      pipeline.close();
-      stopped.countDown();
-    }, "local-pipeline-shutdown"));
-    log.info("all four services started");
-    stopped.await();
+  public static void main(String[] args) {
+    ServiceMain.run(LocalPipeline::new);
   }
 }
