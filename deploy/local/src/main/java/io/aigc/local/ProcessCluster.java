@@ -64,6 +64,7 @@ public final class ProcessCluster implements AutoCloseable {
   private final Map<String, Child> children = new LinkedHashMap<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private volatile boolean stopping;
+  private final Thread orphanGuard;
 
   /**
    * Where and how to run.
@@ -190,6 +191,10 @@ public final class ProcessCluster implements AutoCloseable {
 
   private ProcessCluster(Settings settings) {
     this.settings = settings;
+    // Whoever started the cluster may be stopped without closing it (Ctrl-C, a build tool's timeout): the broker and
+    // services must not outlive it, holding their ports and CPUs.
+    this.orphanGuard = new Thread(this::close, "process-cluster-shutdown");
+    Runtime.getRuntime().addShutdownHook(orphanGuard);
   }
 
   /** Formats the broker's storage when new, starts the broker and the services, and returns without waiting. */
@@ -363,10 +368,23 @@ public final class ProcessCluster implements AutoCloseable {
     return child == null ? 0 : child.restarts;
   }
 
-  /** Stops the services (gateway first), then the broker, each with SIGTERM and a bounded wait. */
+  /**
+   * Stops the services (gateway first), then the broker, each with SIGTERM and a bounded wait. Also runs when the JVM
+   * shuts down; a second call waits for the first.
+   */
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (stopping) {
+      return;
+    }
     stopping = true;
+    if (Thread.currentThread() != orphanGuard) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(orphanGuard);
+      } catch (IllegalStateException e) {
+        // the JVM is shutting down already: the hook is running or about to, and finds nothing left to do
+      }
+    }
     List<String> order = new ArrayList<>(children.keySet());
     order.remove(BROKER);
     java.util.Collections.reverse(order);
