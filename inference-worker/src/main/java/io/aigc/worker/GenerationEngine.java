@@ -596,9 +596,9 @@ public final class GenerationEngine implements AutoCloseable {
    * Frees the rows of sequences that no longer run. A free row is taken over by the next sequence to join, so most
    * joins and leaves copy nothing but the newcomer's own cache. The batch is rebuilt (every running row copied,
    * padding no row needs trimmed) when more than a quarter of its rows are free and nobody waits to fill them, when
-   * its length has grown past twice its longest running sequence (rows taken over in place never shorten it, and
-   * every step pays for its whole length), or, for a model without position_ids, at once (its groups cannot take
-   * newcomers of other lengths).
+   * its length has grown past {@link #paddedLengthLimit} (rows taken over in place never shorten it, and every step
+   * pays for its whole length), or, for a model without position_ids, at once (its groups cannot take newcomers of
+   * other lengths).
    */
   private void dropFinishedRows() {
     for (Group g : List.copyOf(groups)) {
@@ -623,7 +623,7 @@ public final class GenerationEngine implements AutoCloseable {
       }
       boolean idleRows = running < g.slots.length && (g.slots.length - running) * 4 > g.slots.length
           && waiting.isEmpty();
-      boolean overPadded = g.kv.length() > 2 * longest;
+      boolean overPadded = g.kv.length() > paddedLengthLimit(longest);
       boolean compact = !spec.hasPositionIds() ? freed : idleRows || overPadded;
       if (compact) {
         List<KvBlock.Row> keep = new ArrayList<>();
@@ -641,6 +641,15 @@ public final class GenerationEngine implements AutoCloseable {
         old.close();
       }
     }
+  }
+
+  /**
+   * The longest a batch may grow while its longest sequence is {@code longest}. A rebuild copies the cache once, about
+   * what one step costs in memory traffic, while every step reads and rewrites the padding: trimming every
+   * {@code longest / 4} steps keeps the padding near an eighth of the batch for about one copy in that many steps.
+   */
+  static int paddedLengthLimit(int longest) {
+    return longest + Math.max(16, longest / 4);
   }
 
   private int runningRowCount() {

@@ -283,7 +283,8 @@ class GenerationEngineTest {
       assertThat(wrong.get()).isZero();
       assertThat(h.steps.get()).isGreaterThan(300);
       // Without trimming, the batch would be about as long as the number of steps.
-      assertThat(h.maxPositions.get()).isLessThanOrEqualTo(2 * (prompt.length + 12) + 1);
+      assertThat(h.maxPositions.get())
+          .isLessThanOrEqualTo(GenerationEngine.paddedLengthLimit(prompt.length + 12) + 1);
     }
   }
 
