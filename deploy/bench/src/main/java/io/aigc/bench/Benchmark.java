@@ -73,29 +73,49 @@ public final class Benchmark {
   record LimitRow(int batch, double tokensPerSecond, double generationMs, double timeToFirstTokenMs) {}
 
   /** A row of a closed-loop load. */
+  /** One request's times as the worker saw them: waiting, prefill to first token, and the rest of its tokens. */
+  record WorkerTiming(long queueMs, long timeToFirstTokenMs, long decodeMs) {
+    long generationMs() {
+      return timeToFirstTokenMs + decodeMs;
+    }
+  }
+
+  /**
+   * One level of load. {@code generationP50} is the time the worker spent generating a request (prefill and decode),
+   * {@code outsideP50} the rest of its end-to-end latency (the Kafka hops, the services, HTTP), per request.
+   */
   record LoadRow(int concurrency, double tokensPerSecond, double requestsPerSecond, double ttftP50, double ttftP99,
-      double latencyP50, double latencyP99, int requests) {
-    static LoadRow of(ClosedLoop.Measurement m, Map<String, Double> ttftById) {
+      double latencyP50, double latencyP99, double generationP50, double outsideP50, int requests) {
+    static LoadRow of(ClosedLoop.Measurement m, Map<String, WorkerTiming> timings) {
       List<Double> ttft = new ArrayList<>();
+      List<Double> generation = new ArrayList<>();
+      List<Double> outside = new ArrayList<>();
       for (ClosedLoop.Done d : m.done()) {
-        Double t = ttftById.get(d.id());
+        WorkerTiming t = timings.get(d.id());
         if (t != null) {
-          ttft.add(t);
+          ttft.add((double) t.queueMs() + t.timeToFirstTokenMs());
+          generation.add((double) t.generationMs());
+          outside.add(d.latencyMs() - t.generationMs());
         }
       }
       return new LoadRow(m.clients(), m.tokensPerSecond(), m.requestsPerSecond(), Stats.percentile(ttft, 50),
-          Stats.percentile(ttft, 99), m.latencyMs(50), m.latencyMs(99), m.done().size());
+          Stats.percentile(ttft, 99), m.latencyMs(50), m.latencyMs(99), Stats.percentile(generation, 50),
+          Stats.percentile(outside, 50), m.done().size());
     }
   }
 
   record Memory(String service, double peakHeapMb, double peakRssMb) {}
 
-  record Soak(double seconds, double firstMinuteRssMb, double lastMinuteRssMb, double firstMinuteHeapMb,
-      double lastMinuteHeapMb, long requests) {}
+  /**
+   * The worker's memory over a long run: average RSS, and the heap's floor (its lowest sample, what survives garbage
+   * collection), in the first and the last minute.
+   */
+  record Soak(double seconds, double firstMinuteRssMb, double lastMinuteRssMb, double firstMinuteHeapFloorMb,
+      double lastMinuteHeapFloorMb, long requests) {}
 
   /** Open-loop jobs at twice the sustainable rate: what was accepted and refused, the gateway's heap, and the check. */
   record Overload(double seconds, double offeredPerSecond, long accepted, long rejected, long failed,
-      double gatewayHeapFirstMinuteMb, double gatewayHeapLastMinuteMb, double gatewayPeakHeapMb, int missing,
+      double gatewayHeapFloorFirstMinuteMb, double gatewayHeapFloorLastMinuteMb, double gatewayPeakHeapMb, int missing,
       int doubled) {}
 
   record ModelReport(String model, long parameters, int promptTokens, int tokensPerRequest, List<LimitRow> limit,
@@ -120,6 +140,16 @@ public final class Benchmark {
     double addedLatencyMsP50() {
       return pipelineAt(1).latencyP50() - limitAt(1).generationMs();
     }
+
+    /** The part of the added latency spent outside generation: Kafka, the other services, HTTP. */
+    double outsideGenerationMsP50() {
+      return pipelineAt(1).outsideP50();
+    }
+
+    /** The other part: the same generation, slower beside the broker and three services on the same cores. */
+    double slowerGenerationMsP50() {
+      return pipelineAt(1).generationP50() - limitAt(1).generationMs();
+    }
   }
 
   private Benchmark() {}
@@ -129,11 +159,11 @@ public final class Benchmark {
     Files.createDirectories(options.out());
     List<ModelReport> reports = new ArrayList<>();
     for (int i = 0; i < options.models().size(); i++) {
-      // The memory soak runs on the last (largest) model, where the worker holds the most; the overload on the
-      // first (smallest), where requests come fastest.
+      // The memory soak and the overload run on the last (largest) model: there the worker holds the most, and an
+      // open loop at twice its rate builds a backlog the load generator itself has CPU to offer.
       boolean last = i == options.models().size() - 1;
       ModelReport report = measure(options, options.models().get(i), last ? options.soak() : Duration.ZERO,
-          i == 0 ? options.overload() : Duration.ZERO);
+          last ? options.overload() : Duration.ZERO);
       reports.add(report);
       print(report);
     }
@@ -173,7 +203,7 @@ public final class Benchmark {
       try {
         SamplingParams params = new SamplingParams(tokens, 0, 1, 0, 1, null, List.of(), true);
         for (int c : levels) {
-          Map<String, Double> ttft = new ConcurrentHashMap<>();
+          Map<String, WorkerTiming> timings = new ConcurrentHashMap<>();
           Duration requestTime = Duration.ofMillis((long) limitFor(limit, c).generationMs());
           ClosedLoop.Measurement m = ClosedLoop.run(c, warmup(requestTime), window(options, requestTime),
               requestTime, () -> {
@@ -184,10 +214,10 @@ public final class Benchmark {
                 if (o.isError()) {
                   throw new IllegalStateException(o.errorCode() + ": " + o.errorMessage());
                 }
-                ttft.put(id, (double) o.queueMs() + o.timeToFirstTokenMs());
+                timings.put(id, new WorkerTiming(o.queueMs(), o.timeToFirstTokenMs(), o.decodeMs()));
                 return new ClosedLoop.Result(o.choices().get(0).tokens().length, id);
               });
-          worker.add(LoadRow.of(m, ttft));
+          worker.add(LoadRow.of(m, timings));
           System.out.printf("  worker   conc  %3d: %8.1f tokens/s%n", c, m.tokensPerSecond());
         }
       } finally {
@@ -219,9 +249,9 @@ public final class Benchmark {
             "AIGC_MAX_BACKLOG", "500",
             "AIGC_TOPIC_PARTITIONS", "4"));
     List<LoadRow> rows = new ArrayList<>();
-    Map<String, Double> ttft = new ConcurrentHashMap<>();
+    Map<String, WorkerTiming> byId = new ConcurrentHashMap<>();
     try (ProcessCluster cluster = ProcessCluster.start(settings);
-        CompletionTimings timings = new CompletionTimings(settings.bootstrapServers(), ttft)) {
+        CompletionTimings timings = new CompletionTimings(settings.bootstrapServers(), byId)) {
       cluster.awaitReady(Duration.ofMinutes(3));
       List<MemorySampler.Target> targets = new ArrayList<>();
       for (String service : ProcessCluster.SERVICES) {
@@ -254,7 +284,7 @@ public final class Benchmark {
           ClosedLoop.Measurement m = ClosedLoop.run(c, warmup(requestTime), window(options, requestTime),
               requestTime, call);
           timings.awaitAll(m.done().stream().map(ClosedLoop.Done::id).toList(), Duration.ofSeconds(30));
-          rows.add(LoadRow.of(m, ttft));
+          rows.add(LoadRow.of(m, byId));
           System.out.printf("  pipeline conc  %3d: %8.1f tokens/s%n", c, m.tokensPerSecond());
         }
         for (String service : ProcessCluster.SERVICES) {
@@ -268,8 +298,8 @@ public final class Benchmark {
       }
       Overload overloadResult = null;
       if (!overload.isZero()) {
-        double sustainable = rows.stream().filter(r -> r.concurrency() == 16).findFirst().orElseThrow()
-            .requestsPerSecond();
+        // The most the pipeline answered at any concurrency: anything above it can only queue.
+        double sustainable = rows.stream().mapToDouble(LoadRow::requestsPerSecond).max().orElseThrow();
         overloadResult = overload(cluster, targets, http, options, 2 * sustainable, overload);
       }
       return new PipelineResult(rows, memory, soakResult, overloadResult);
@@ -288,8 +318,7 @@ public final class Benchmark {
       List<MemorySampler.Sample> first = series.stream().filter(s -> s.atMillis() <= 60_000).toList();
       List<MemorySampler.Sample> lastMinute = series.stream().filter(s -> s.atMillis() >= endMs - 60_000).toList();
       return new Soak(length.toSeconds(), mb(first, MemorySampler.Sample::rssBytes),
-          mb(lastMinute, MemorySampler.Sample::rssBytes), mb(first, MemorySampler.Sample::heapBytes),
-          mb(lastMinute, MemorySampler.Sample::heapBytes), m.done().size());
+          mb(lastMinute, MemorySampler.Sample::rssBytes), heapFloorMb(first), heapFloorMb(lastMinute), m.done().size());
     }
   }
 
@@ -344,9 +373,8 @@ public final class Benchmark {
       CompletableFuture.allOf(answers.toArray(new CompletableFuture[0])).join();
       List<MemorySampler.Sample> series = sampler.series("gateway");
       long lastMs = series.get(series.size() - 1).atMillis();
-      double first = mb(series.stream().filter(x -> x.atMillis() <= 60_000).toList(), MemorySampler.Sample::heapBytes);
-      double lastMinute = mb(series.stream().filter(x -> x.atMillis() >= lastMs - 60_000).toList(),
-          MemorySampler.Sample::heapBytes);
+      double first = heapFloorMb(series.stream().filter(x -> x.atMillis() <= 60_000).toList());
+      double lastMinute = heapFloorMb(series.stream().filter(x -> x.atMillis() >= lastMs - 60_000).toList());
       CompletionsChecker.Report report = CompletionsChecker.check(cluster.settings().bootstrapServers(),
           List.copyOf(accepted), Duration.ofMinutes(10));
       return new Overload(length.toSeconds(), rate, accepted.size(), rejected.get(), failed.get(), first, lastMinute,
@@ -358,15 +386,20 @@ public final class Benchmark {
     return samples.stream().mapToLong(f).average().orElse(Double.NaN) / 1048576.0;
   }
 
-  /** Reads every completion's timings: time to first token is queue time plus the prefill, as the worker saw them. */
+  /** The lowest heap sampled: heap in use swings with garbage between collections, its floor is what is retained. */
+  private static double heapFloorMb(List<MemorySampler.Sample> samples) {
+    return samples.stream().mapToLong(MemorySampler.Sample::heapBytes).filter(b -> b > 0).min().orElse(0) / 1048576.0;
+  }
+
+  /** Reads every completion's timings, as the worker saw them. */
   private static final class CompletionTimings implements AutoCloseable {
-    private final Map<String, Double> ttft;
+    private final Map<String, WorkerTiming> byId;
     private final KafkaConsumer<String, byte[]> consumer;
     private final Thread thread;
     private volatile boolean running = true;
 
-    CompletionTimings(String bootstrap, Map<String, Double> ttft) {
-      this.ttft = ttft;
+    CompletionTimings(String bootstrap, Map<String, WorkerTiming> byId) {
+      this.byId = byId;
       Topics topics = Topics.defaults();
       this.consumer = new KafkaConsumer<>(KafkaSettings.fromEnv(Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrap)))
           .consumer("bench-" + System.nanoTime(), "bench"), new StringDeserializer(), new ByteArrayDeserializer());
@@ -376,7 +409,8 @@ public final class Benchmark {
           for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
             Completion c = topics.completions().valueSerde().decode(r.value());
             if (c.getTimings() != null) {
-              ttft.put(c.getRequestId(), (double) c.getTimings().getQueueMs() + c.getTimings().getTimeToFirstTokenMs());
+              byId.put(c.getRequestId(), new WorkerTiming(c.getTimings().getQueueMs(),
+                  c.getTimings().getTimeToFirstTokenMs(), c.getTimings().getDecodeMs()));
             }
           }
         }
@@ -387,7 +421,7 @@ public final class Benchmark {
 
     void awaitAll(List<String> ids, Duration timeout) throws InterruptedException {
       long deadline = System.nanoTime() + timeout.toNanos();
-      while (!ttft.keySet().containsAll(ids) && System.nanoTime() < deadline) {
+      while (!byId.keySet().containsAll(ids) && System.nanoTime() < deadline) {
         Thread.sleep(100); // the consumer thread fills the map: nothing to await but its progress
       }
     }
@@ -446,21 +480,23 @@ public final class Benchmark {
       System.out.printf(Locale.ROOT, "%-17s | %12.0f | %11.0f%n", m.service(), m.peakHeapMb(), m.peakRssMb());
     }
     System.out.printf(Locale.ROOT, "pipeline efficiency at 16: %.2f; batching speedup 16 vs 1: %.2fx; added latency "
-        + "p50 at 1: %.0f ms (pipeline %.0f ms - model %.0f ms)%n", r.pipelineEfficiency(), r.batchingSpeedup(),
-        r.addedLatencyMsP50(), r.pipelineAt(1).latencyP50(), r.limitAt(1).generationMs());
+        + "p50 at 1: %.0f ms (pipeline %.0f ms - model %.0f ms) = %.0f ms outside generation (Kafka, services, HTTP) "
+        + "+ %.0f ms slower generation on shared cores%n", r.pipelineEfficiency(), r.batchingSpeedup(),
+        r.addedLatencyMsP50(), r.pipelineAt(1).latencyP50(), r.limitAt(1).generationMs(), r.outsideGenerationMsP50(),
+        r.slowerGenerationMsP50());
     if (r.overload() != null) {
       Overload o = r.overload();
       System.out.printf(Locale.ROOT, "overload %.0f s at %.1f jobs/s: %d accepted, %d refused with 429, %d failed; "
-          + "gateway heap %.0f MB in the first minute, %.0f MB in the last (peak %.0f MB); accepted jobs without a "
+          + "gateway heap floor %.0f MB in the first minute, %.0f MB in the last (peak %.0f MB); accepted jobs without a "
           + "completion: %d, with more than one: %d%n", o.seconds(), o.offeredPerSecond(), o.accepted(), o.rejected(),
-          o.failed(), o.gatewayHeapFirstMinuteMb(), o.gatewayHeapLastMinuteMb(), o.gatewayPeakHeapMb(), o.missing(),
+          o.failed(), o.gatewayHeapFloorFirstMinuteMb(), o.gatewayHeapFloorLastMinuteMb(), o.gatewayPeakHeapMb(), o.missing(),
           o.doubled());
     }
     if (r.soak() != null) {
       Soak s = r.soak();
       System.out.printf(Locale.ROOT, "soak %.0f s (%d requests): worker RSS %.0f MB in the first minute, %.0f MB in the "
-          + "last; heap %.0f MB, %.0f MB%n", s.seconds(), s.requests(), s.firstMinuteRssMb(), s.lastMinuteRssMb(),
-          s.firstMinuteHeapMb(), s.lastMinuteHeapMb());
+          + "last; heap floor %.0f MB, %.0f MB%n", s.seconds(), s.requests(), s.firstMinuteRssMb(), s.lastMinuteRssMb(),
+          s.firstMinuteHeapFloorMb(), s.lastMinuteHeapFloorMb());
     }
   }
 
@@ -472,6 +508,8 @@ public final class Benchmark {
     summary.put("pipeline_efficiency", round(main.pipelineEfficiency()));
     summary.put("batching_speedup", round(main.batchingSpeedup()));
     summary.put("added_latency_ms_p50", round(main.addedLatencyMsP50()));
+    summary.put("added_latency_outside_generation_ms_p50", round(main.outsideGenerationMsP50()));
+    summary.put("added_latency_slower_generation_ms_p50", round(main.slowerGenerationMsP50()));
     summary.put("rows", rows(main));
     summary.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
         "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
@@ -486,6 +524,8 @@ public final class Benchmark {
       m.put("pipeline_efficiency", round(r.pipelineEfficiency()));
       m.put("batching_speedup", round(r.batchingSpeedup()));
       m.put("added_latency_ms_p50", round(r.addedLatencyMsP50()));
+      m.put("added_latency_outside_generation_ms_p50", round(r.outsideGenerationMsP50()));
+      m.put("added_latency_slower_generation_ms_p50", round(r.slowerGenerationMsP50()));
       m.put("rows", rows(r));
       m.put("memory", r.memory().stream().map(x -> Map.of("service", x.service(),
           "peak_heap_mb", round(x.peakHeapMb()), "peak_rss_mb", round(x.peakRssMb()))).toList());
@@ -494,8 +534,8 @@ public final class Benchmark {
         m.put("soak", Map.of("seconds", s.seconds(), "requests", s.requests(),
             "worker_rss_mb_first_minute", round(s.firstMinuteRssMb()),
             "worker_rss_mb_last_minute", round(s.lastMinuteRssMb()),
-            "worker_heap_mb_first_minute", round(s.firstMinuteHeapMb()),
-            "worker_heap_mb_last_minute", round(s.lastMinuteHeapMb())));
+            "worker_heap_floor_mb_first_minute", round(s.firstMinuteHeapFloorMb()),
+            "worker_heap_floor_mb_last_minute", round(s.lastMinuteHeapFloorMb())));
       }
       if (r.overload() != null) {
         Overload o = r.overload();
@@ -505,8 +545,8 @@ public final class Benchmark {
         ov.put("accepted", o.accepted());
         ov.put("rejected_429", o.rejected());
         ov.put("failed", o.failed());
-        ov.put("gateway_heap_mb_first_minute", round(o.gatewayHeapFirstMinuteMb()));
-        ov.put("gateway_heap_mb_last_minute", round(o.gatewayHeapLastMinuteMb()));
+        ov.put("gateway_heap_floor_mb_first_minute", round(o.gatewayHeapFloorFirstMinuteMb()));
+        ov.put("gateway_heap_floor_mb_last_minute", round(o.gatewayHeapFloorLastMinuteMb()));
         ov.put("gateway_peak_heap_mb", round(o.gatewayPeakHeapMb()));
         ov.put("accepted_without_completion", o.missing());
         ov.put("ids_with_several_completions", o.doubled());
@@ -537,6 +577,8 @@ public final class Benchmark {
       row.put("pipeline_ttft_ms_p99", round(p.ttftP99()));
       row.put("pipeline_latency_ms_p50", round(p.latencyP50()));
       row.put("pipeline_latency_ms_p99", round(p.latencyP99()));
+      row.put("pipeline_generation_ms_p50", round(p.generationP50()));
+      row.put("pipeline_outside_generation_ms_p50", round(p.outsideP50()));
       row.put("pipeline_requests_measured", p.requests());
       row.put("pipeline_efficiency", round(p.tokensPerSecond() / l.tokensPerSecond()));
       rows.add(row);
