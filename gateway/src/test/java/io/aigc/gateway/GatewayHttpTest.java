@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.EmbeddedKafka;
-import io.aigc.runtime.testing.TestModels;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
@@ -23,7 +22,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -78,22 +76,9 @@ class GatewayHttpTest {
     }
   }
 
+  /** Every request here is alice's (access control itself is AccessControlHttpTest's), unlimited. */
   private static GatewayService startGateway(Map<String, String> overrides) throws Exception {
-    Map<String, String> vars = new HashMap<>(kafka.env());
-    vars.put("AIGC_HTTP_HOST", "127.0.0.1");
-    vars.put("AIGC_HTTP_PORT", "0");
-    vars.put("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString());
-    vars.put("AIGC_TOPIC_PARTITIONS", "2");
-    vars.put("AIGC_SYNC_TIMEOUT", "15s");
-    vars.put("AIGC_READY_INTERVAL", "200ms");
-    // Every request below is alice's (access control itself is AccessControlHttpTest's); unlimited, because
-    // this class fires requests as fast as it can.
-    vars.put("AIGC_API_KEYS", TestKeys.aliceAndBob());
-    vars.put("AIGC_RATE_LIMIT", "0");
-    vars.putAll(overrides);
-    GatewayService service = new GatewayService(GatewayConfig.fromEnv(Env.of(vars)));
-    service.start();
-    return service;
+    return TestGateway.start(kafka, overrides);
   }
 
   // ---- completions, synchronous ----
