@@ -8,8 +8,8 @@
 # Default models: models/tiny-llama and target/models/bench-llama (77M parameters, random weights), which this
 # script builds on first use with Debian's Python (apt-get install python3-torch python3-onnx). Prints tables and
 # writes target/bench/summary.json. Takes about 10 minutes; --soak-seconds 600 adds a 10-minute run on the larger
-# model that watches the worker's memory, and --overload-seconds 300 a 5-minute open-loop run on the first model at
-# twice the rate it sustained, which must refuse (429) rather than grow and lose nothing it accepted. Run it on an
+# model that watches the worker's memory, and --overload-seconds 300 a 5-minute open-loop run on it at twice the
+# best rate it sustained, which must refuse (429) rather than grow, and lose nothing it accepted. Run it on an
 # otherwise idle machine: every figure shares its CPUs.
 set -euo pipefail
 
