@@ -34,6 +34,7 @@ if [ ${#models[@]} -eq 0 ]; then
       exit 2
     fi
     echo "building target/models/bench-llama (random weights, about a minute)..."
+    mkdir -p target
     /usr/bin/python3 models/build_models.py --preset bench-llama --out target/models > target/models-build.log 2>&1
   fi
   set -- --model models/tiny-llama --model target/models/bench-llama "$@"
