@@ -12,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,6 +26,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every accepted job gets exactly one completion, whatever crashes: the broker and each service run as their own
@@ -40,11 +40,11 @@ class CrashRecoveryTest {
   static final Pattern RUNNING = Pattern.compile("(?m)^aigc_worker_running_requests (\\S+)$");
 
   static ProcessCluster cluster;
+  @TempDir
   static Path home;
 
   @BeforeAll
   static void start() throws Exception {
-    home = Files.createTempDirectory("aigc-crash");
     ProcessCluster.Settings settings = ProcessCluster.Settings
         .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
         .withFreePorts()
@@ -58,14 +58,9 @@ class CrashRecoveryTest {
   }
 
   @AfterAll
-  static void stop() throws IOException {
+  static void stop() {
     if (cluster != null) {
       cluster.close();
-    }
-    try (var files = Files.walk(home)) {
-      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
     }
   }
 

@@ -11,7 +11,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Jobs offered far faster than the pipeline can generate them, whatever the answers (an open loop, as upstream
@@ -38,11 +38,11 @@ class OverloadTest {
   static final int BACKLOG = 40;
 
   static ProcessCluster cluster;
+  @TempDir
   static Path home;
 
   @BeforeAll
   static void start() throws Exception {
-    home = Files.createTempDirectory("aigc-overload");
     ProcessCluster.Settings settings = ProcessCluster.Settings
         .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
         .withFreePorts()
@@ -60,14 +60,9 @@ class OverloadTest {
   }
 
   @AfterAll
-  static void stop() throws IOException {
+  static void stop() {
     if (cluster != null) {
       cluster.close();
-    }
-    try (var files = Files.walk(home)) {
-      for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
     }
   }
 
