@@ -1,13 +1,18 @@
 package io.aigc.worker;
 
+import io.aigc.engine.EngineMetrics;
+import io.aigc.engine.EngineSettings;
+import io.aigc.engine.GenerationEngine;
+import io.aigc.engine.GenerationOutcome;
+import io.aigc.engine.OnnxModel;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.GeneratedSequence;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
+import java.util.function.LongSupplier;
 
 /** The worker's Prometheus metrics: the scheduler's state, throughput and latency, and what went wrong. */
 final class WorkerMetrics implements EngineMetrics {
@@ -52,10 +57,9 @@ final class WorkerMetrics implements EngineMetrics {
     gauge("aigc_worker_kv_reserved_bytes", "KV cache reserved by running requests", engine::reservedKvBytes);
     gauge("aigc_worker_kv_budget_bytes", "KV cache budget", settings::kvBudgetBytes);
     gauge("aigc_worker_direct_memory_bytes", "Direct memory of tensors in use and pooled", model::directBytes);
-    JvmMetrics.builder().register(registry);
   }
 
-  private void gauge(String name, String help, java.util.function.LongSupplier value) {
+  private void gauge(String name, String help, LongSupplier value) {
     GaugeWithCallback.builder().name(name).help(help).callback(cb -> cb.call(value.getAsLong())).register(registry);
   }
 
@@ -77,9 +81,9 @@ final class WorkerMetrics implements EngineMetrics {
   }
 
   @Override
-  public void finished(GenerationOutcome outcome, int generatedTokens) {
-    tokens.inc(generatedTokens);
-    if (!outcome.isError()) {
+  public void finished(GenerationOutcome outcome) {
+    tokens.inc(outcome.generatedTokens());
+    if (!outcome.isFailure()) {
       queueSeconds.observe(outcome.queueMs() / 1e3);
       firstTokenSeconds.observe(outcome.timeToFirstTokenMs() / 1e3);
     }

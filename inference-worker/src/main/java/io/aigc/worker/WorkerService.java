@@ -1,30 +1,29 @@
 package io.aigc.worker;
 
+import io.aigc.engine.GenerationEngine;
+import io.aigc.engine.GenerationListener;
+import io.aigc.engine.OnnxModel;
+import io.aigc.model.ModelDirectory;
 import io.aigc.runtime.DeadLetters;
 import io.aigc.runtime.HealthServer;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.Service;
-import io.aigc.runtime.TopicSetup;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
-import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Events;
-import io.aigc.schemas.GeneratedChoice;
 import io.aigc.schemas.GeneratedSequence;
-import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
-import io.aigc.schemas.Timings;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.UnreadableRecordException;
+import io.aigc.text.TextTokenizer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -45,9 +44,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The inference worker: a member of a Kafka consumer group on the tokenized topic that feeds a
- * {@link GenerationEngine} and publishes each request's generated tokens to the generated topic. One more worker
- * (one more GPU) takes over some of the partitions.
+ * The inference worker: the Kafka shell around the {@link GenerationEngine}. A member of a consumer group on the
+ * tokenized topic, it feeds the engine and publishes each request's generated tokens to the generated topic. One
+ * more worker (one more GPU) takes over some of the partitions. What a record becomes in the engine's terms and back
+ * is {@link TaskCodec}'s business.
  *
  * <p>The path of one record:
  * <ol>
@@ -65,6 +65,11 @@ import org.slf4j.LoggerFactory;
 public final class WorkerService implements Service {
   private static final Logger log = LoggerFactory.getLogger(WorkerService.class);
   private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * Cancellations remembered, so a job cancelled while it waited in Kafka is refused when it arrives: about 10 MB at
+   * most, and more than the cancellations of the lookback hour at any rate a gateway accepts jobs.
+   */
+  private static final int MAX_REMEMBERED_CANCELLATIONS = 100_000;
 
   private final WorkerConfig config;
   private final Topics topics;
@@ -74,7 +79,7 @@ public final class WorkerService implements Service {
   /** Request ids in the engine per input partition, to drop them when the partition is given away. */
   private final Map<TopicPartition, Set<String>> inFlight = new ConcurrentHashMap<>();
 
-  private ModelDirectory modelDir;
+  private final ModelDirectory modelDir;
   private OnnxModel model;
   private TextTokenizer tokenizer;
   private GenerationEngine engine;
@@ -87,10 +92,12 @@ public final class WorkerService implements Service {
   private volatile boolean assigned;
   private volatile Throwable fatal;
 
+  /** Opens the model folder now, so a wrong {@code AIGC_MODEL_DIR} fails before anything starts. */
   public WorkerService(WorkerConfig config) {
     this.config = config;
-    this.topics = Topics.fromEnvironment(config.env().asMap());
-    this.kafka = KafkaSettings.fromEnv(config.env());
+    this.topics = config.common().topics();
+    this.kafka = config.common().kafka();
+    this.modelDir = ModelDirectory.open(config.modelDir());
   }
 
   @Override
@@ -100,19 +107,17 @@ public final class WorkerService implements Service {
 
   @Override
   public void start() throws Exception {
-    modelDir = ModelDirectory.open(config.modelDir());
     try (Admin admin = Admin.create(kafka.admin(config.workerId() + "-setup"))) {
-      TopicSetup.fromEnv(config.env()).ensure(admin, topics.all());
+      config.common().topicSetup().ensure(admin, topics.all());
     }
-    model = OnnxModel.load(modelDir, config.device(), config.cudaDevice(), config.ortThreads(), config.ortSpinning(),
-        config.engine().kvBudgetBytes());
+    model = OnnxModel.open(modelDir, config.session());
     tokenizer = TextTokenizer.load(modelDir);
     engine = new GenerationEngine(model, tokenizer, config.engine(), metrics).start();
     metrics.register(engine, model, config.engine());
 
     producer = new KafkaProducer<>(kafka.producer(config.workerId()), new StringSerializer(), new ByteArraySerializer());
     cancellations = new Cancellations(kafka, config.workerId(), topics.cancellations(), config.cancellationLookback(),
-        100_000, id -> engine.cancel(id, true));
+        MAX_REMEMBERED_CANCELLATIONS, id -> engine.cancel(id, true));
     cancellations.start();
     Map<String, Object> consumerProps = kafka.consumer(config.group(), config.workerId());
     consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(100, config.maxWaiting()));
@@ -120,8 +125,7 @@ public final class WorkerService implements Service {
     running = true;
     pollThread = new Thread(this::pollLoop, "worker-poll");
     pollThread.start();
-    health = HealthServer.start(config.metricsHost(), config.metricsPort(), metrics.registry(),
-        () -> fatal == null, this::ready);
+    health = HealthServer.start(config.health(), metrics.registry(), () -> fatal == null, this::ready);
     log.info("inference-worker {}: model {} on {}, group {} on {} ({}), health and metrics on port {}",
         config.workerId(), modelDir.name(), model.device(), config.group(), kafka.bootstrapServers(),
         kafka.securityProtocol(), health.port());
@@ -206,9 +210,9 @@ public final class WorkerService implements Service {
       return;
     }
     GenerationRequest request = tokenized.getRequest();
-    String problem = problemWith(record.key(), tokenized);
-    if (problem != null) {
-      deadLetter(record, ticket, DeadLetterReason.INVALID_VALUE, problem, request, ErrorCodes.INVALID_REQUEST);
+    Optional<String> problem = TaskCodec.problemWith(record.key(), tokenized, model.spec());
+    if (problem.isPresent()) {
+      deadLetter(record, ticket, DeadLetterReason.INVALID_VALUE, problem.get(), request, ErrorCodes.INVALID_REQUEST);
       return;
     }
     if (cancellations.contains(request.getRequestId())) {
@@ -224,73 +228,13 @@ public final class WorkerService implements Service {
       return;
     }
     inFlight.computeIfAbsent(partition, p -> ConcurrentHashMap.newKeySet()).add(request.getRequestId());
-    engine.submit(new GenerationTask(request.getRequestId(),
-        tokenized.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(),
-        samplingParams(request.getParams()), Instant.ofEpochMilli(request.getCreatedAt()),
-        request.getDeadline() == null ? null : Instant.ofEpochMilli(request.getDeadline()),
-        outcome -> {
-          Set<String> ids = inFlight.get(partition);
-          if (ids != null) {
-            ids.remove(request.getRequestId());
-          }
-          publish(generated(tokenized, outcome), ticket);
-        }));
-  }
-
-  /** What makes a tokenized request impossible to generate, or null. A producer may bypass the tokenizer. */
-  private String problemWith(String key, TokenizedRequest tokenized) {
-    GenerationRequest request = tokenized.getRequest();
-    if (request.getRequestId().isEmpty() || !request.getRequestId().equals(key)) {
-      return "the record key must be the request_id";
-    }
-    List<Integer> ids = tokenized.getPromptTokenIds();
-    if (ids.isEmpty()) {
-      return "prompt_token_ids is empty";
-    }
-    for (int id : ids) {
-      if (id < 0 || id >= model.spec().vocabSize()) {
-        return "prompt_token_ids contains " + id + ", outside the vocabulary [0, " + model.spec().vocabSize() + ")";
+    engine.submit(TaskCodec.task(tokenized, GenerationListener.onFinished(outcome -> {
+      Set<String> ids = inFlight.get(partition);
+      if (ids != null) {
+        ids.remove(request.getRequestId());
       }
-    }
-    try {
-      SamplingParams params = samplingParams(request.getParams());
-      if (params.temperature() > 2) {
-        return "temperature must be at most 2";
-      }
-    } catch (IllegalArgumentException e) {
-      return e.getMessage();
-    }
-    return null;
-  }
-
-  private static SamplingParams samplingParams(GenerationParams p) {
-    return new SamplingParams(p.getMaxTokens(), p.getTemperature(), p.getTopP(), p.getTopK(), p.getN(),
-        p.getSeed(), p.getStop(), p.getIgnoreEos());
-  }
-
-  private GeneratedSequence generated(TokenizedRequest tokenized, GenerationOutcome outcome) {
-    if (outcome.isError()) {
-      return Events.failed(tokenized.getRequest(), tokenized.getModel(), tokenized.getPromptTokenIds(),
-          outcome.errorCode(), outcome.errorMessage(), config.workerId());
-    }
-    List<GeneratedChoice> choices = new ArrayList<>();
-    for (GenerationOutcome.Choice c : outcome.choices()) {
-      List<Integer> ids = new ArrayList<>(c.tokens().length);
-      for (int t : c.tokens()) {
-        ids.add(t);
-      }
-      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason()));
-    }
-    return GeneratedSequence.newBuilder()
-        .setRequest(tokenized.getRequest())
-        .setModel(tokenized.getModel())
-        .setPromptTokenIds(tokenized.getPromptTokenIds())
-        .setStatus(CompletionStatus.OK)
-        .setError(null)
-        .setChoices(choices)
-        .setTimings(new Timings(outcome.queueMs(), outcome.timeToFirstTokenMs(), outcome.decodeMs()))
-        .setProducer(config.workerId())
-        .build();
+      publish(TaskCodec.generated(tokenized, outcome, config.workerId()), ticket);
+    })));
   }
 
   /** The dead letter and, when the request id is known, the caller's error; the offset is done when both are. */
@@ -299,23 +243,20 @@ public final class WorkerService implements Service {
     String requestId = request != null ? request.getRequestId() : record.key();
     boolean notifyCaller = requestId != null && !requestId.isEmpty();
     metrics.deadLetter(reason);
-    log.warn("dead letter from {}-{}@{}: {} ({})", record.topic(), record.partition(), record.offset(),
-        reason.code(), message);
+    DeadLetters.Source source = new DeadLetters.Source(record.topic(), record.partition(), record.offset(),
+        record.timestamp(), record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
+        record.value());
     AtomicInteger pending = new AtomicInteger(notifyCaller ? 2 : 1);
     Runnable done = () -> {
       if (pending.decrementAndGet() == 0) {
         offsets.finished(ticket);
       }
     };
-    send(topics.dlq().name(), requestId, topics.dlq().valueSerde().encode(DeadLetters.of(config.workerId(),
-        record.topic(), record.partition(), record.offset(), record.timestamp(), record.key() == null ? null
-            : record.key().getBytes(java.nio.charset.StandardCharsets.UTF_8), record.value(), reason, message,
-        requestId)), done);
+    send(topics.dlq().name(), requestId, topics.dlq().valueSerde().encode(
+        DeadLetters.of(config.workerId(), source, reason, message, requestId)), done);
     if (notifyCaller) {
-      GenerationRequest known = request != null ? request
-          : Events.placeholderRequest(requestId, Instant.ofEpochMilli(Math.max(0, record.timestamp())));
-      send(topics.generated().name(), requestId, topics.generated().valueSerde().encode(
-          Events.failed(known, modelDir.name(), List.of(), errorCode, message, config.workerId())), done);
+      send(topics.generated().name(), requestId, topics.generated().valueSerde().encode(Events.callerError(requestId,
+          request, source.timestampOr(Instant.EPOCH), modelDir.name(), errorCode, message, config.workerId())), done);
     }
   }
 

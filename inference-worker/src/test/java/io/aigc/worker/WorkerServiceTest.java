@@ -3,19 +3,21 @@ package io.aigc.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.aigc.engine.DirectDecoder;
+import io.aigc.engine.OnnxModel;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.testing.EmbeddedKafka;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.GeneratedSequence;
-import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import java.net.URI;
@@ -23,6 +25,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -69,16 +72,25 @@ class WorkerServiceTest {
     Map<String, int[]> expected = new HashMap<>();
     List<TokenizedRequest> requests = new ArrayList<>();
     try (TextTokenizer tokenizer = TextTokenizer.load(dir);
-        OnnxModel model = OnnxModel.load(dir, OnnxModel.Device.CPU, 0, 1, 1 << 24)) {
-      for (int i = 0; i < GenerationEngineTest.PROMPTS.size(); i++) {
-        int[] ids = tokenizer.encode(GenerationEngineTest.PROMPTS.get(i));
+        OnnxModel model = OnnxModel.open(dir, OnnxModel.SessionSettings.cpu().withThreads(1, false))) {
+      for (int i = 0; i < TestModels.PROMPTS.size(); i++) {
+        int[] ids = tokenizer.encode(TestModels.PROMPTS.get(i));
         expected.put("req-" + i, DirectDecoder.greedy(model, List.of(ids), 12, true).get(0));
         requests.add(tokenized("req-" + i, ids, 12));
       }
     }
 
     WorkerService worker = new WorkerService(WorkerConfig.fromEnv(env()));
-    worker.start();
+    try {
+      worker.start();
+      generatesAndDeadLetters(worker, expected, requests);
+    } finally {
+      worker.close();
+    }
+  }
+
+  private void generatesAndDeadLetters(WorkerService worker, Map<String, int[]> expected,
+      List<TokenizedRequest> requests) throws Exception {
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
         KafkaSettings.fromEnv(env()).producer("test"), new StringSerializer(), new ByteArraySerializer())) {
       // Poison first, on the partition the first good request goes to: the partition must keep flowing.
@@ -143,7 +155,6 @@ class WorkerServiceTest {
         .contains("aigc_worker_dead_letters_total{reason=\"not_avro\"} 2.0")
         .contains("aigc_worker_kv_budget_bytes");
     assertThat(worker.ready()).isTrue();
-    worker.close();
   }
 
   @Test
@@ -151,7 +162,7 @@ class WorkerServiceTest {
     Env env = env().with(Map.of("AIGC_WORKER_GROUP", "cancel-test", "AIGC_WORKER_ID", "worker-cancel"));
     int[] prompt;
     try (TextTokenizer tokenizer = TextTokenizer.load(ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA)))) {
-      prompt = tokenizer.encode(GenerationEngineTest.PROMPTS.get(0));
+      prompt = tokenizer.encode(TestModels.PROMPTS.get(0));
     }
     WorkerService worker = new WorkerService(WorkerConfig.fromEnv(env));
     worker.start();
@@ -161,8 +172,7 @@ class WorkerServiceTest {
       cancel(producer, "early");
       await().atMost(Duration.ofSeconds(30)).until(() -> worker.ready());
       for (String id : List.of("early", "late", "kept")) {
-        TokenizedRequest request = tokenized(id, prompt, 200);
-        request.getRequest().getParams().setIgnoreEos(true);
+        TokenizedRequest request = tokenized(id, prompt, 200, true);
         producer.send(new ProducerRecord<>(topics.tokenized().name(), 1, id,
             topics.tokenized().valueSerde().encode(request))).get();
       }
@@ -196,14 +206,16 @@ class WorkerServiceTest {
   }
 
   static TokenizedRequest tokenized(String id, int[] ids, int maxTokens) {
+    return tokenized(id, ids, maxTokens, false);
+  }
+
+  static TokenizedRequest tokenized(String id, int[] ids, int maxTokens, boolean ignoreEos) {
     List<Integer> list = new ArrayList<>();
     for (int t : ids) {
       list.add(t);
     }
-    GenerationRequest request = GenerationRequest.newBuilder()
-        .setRequestId(id).setCreatedAt(System.currentTimeMillis()).setDeadline(null).setModel("tiny-llama").setPrompt("(test)")
-        .setParams(GenerationParams.newBuilder().setMaxTokens(maxTokens).setTemperature(0).build())
-        .setMetadata(Map.of()).build();
+    GenerationRequest request = RequestSpec.builder().prompt("(test)").maxTokens(maxTokens).temperature(0)
+        .ignoreEos(ignoreEos).build().toEvent(id, Instant.now(), "tiny-llama");
     return TokenizedRequest.newBuilder().setRequest(request).setModel("tiny-llama").setPromptTokenIds(list)
         .setTokenizedAt(System.currentTimeMillis()).build();
   }

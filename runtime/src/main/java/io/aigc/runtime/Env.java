@@ -6,6 +6,10 @@ import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,37 +19,64 @@ import java.util.regex.Pattern;
  *
  * <p>An {@code Env} is a value, not a global: the local launcher runs several services in one JVM and gives each
  * its own overrides on top of the process environment.
+ *
+ * <p>Every read goes through {@link #optional}, {@link #verbatim} or {@link #startingWith}, so an environment can
+ * tell which variables were asked for ({@link #read()}): the test that keeps the README's configuration tables
+ * true reads each service's configuration from an empty environment and compares.
  */
 public final class Env {
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
   private final Map<String, String> vars;
+  /** Names read, shared with the environments made from this one; a prefix read is recorded as {@code PREFIX*}. */
+  private final Set<String> read;
 
-  private Env(Map<String, String> vars) {
+  private Env(Map<String, String> vars, Set<String> read) {
     this.vars = Map.copyOf(vars);
+    this.read = read;
   }
 
   public static Env system() {
-    return new Env(System.getenv());
+    return of(System.getenv());
   }
 
   public static Env of(Map<String, String> vars) {
-    return new Env(vars);
+    return new Env(vars, new ConcurrentSkipListSet<>());
   }
 
-  /** This environment with some variables replaced or added. */
+  /** This environment with some variables replaced or added; what either reads counts as read by both. */
   public Env with(Map<String, String> overrides) {
     Map<String, String> merged = new HashMap<>(vars);
     merged.putAll(overrides);
-    return new Env(merged);
+    return new Env(merged, read);
   }
 
-  public Map<String, String> asMap() {
-    return vars;
+  /** The variables asked for so far, set or not, by this environment and those made from it. */
+  public Set<String> read() {
+    return new TreeSet<>(read);
   }
 
   public Optional<String> optional(String name) {
+    read.add(name);
     String value = vars.get(name);
     return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
+  }
+
+  /** The value exactly as set, blanks and newlines included (a template's), or null. */
+  public String verbatim(String name) {
+    read.add(name);
+    return vars.get(name);
+  }
+
+  /** The variables whose names start with {@code prefix}, by name. */
+  public Map<String, String> startingWith(String prefix) {
+    read.add(prefix + "*");
+    Map<String, String> matching = new TreeMap<>();
+    vars.forEach((name, value) -> {
+      if (name.startsWith(prefix)) {
+        matching.put(name, value);
+      }
+    });
+    return matching;
   }
 
   public String string(String name, String defaultValue) {
@@ -93,6 +124,24 @@ public final class Env {
 
   public Path path(String name, Path defaultValue) {
     return optional(name).map(Path::of).orElse(defaultValue);
+  }
+
+  /** An integer of at least 1, or a startup error naming the variable. */
+  public int positiveInt(String name, int defaultValue) {
+    int value = integer(name, defaultValue);
+    if (value < 1) {
+      throw new IllegalArgumentException(name + " must be at least 1, got " + value);
+    }
+    return value;
+  }
+
+  /** A duration longer than zero, or a startup error naming the variable. */
+  public Duration positiveDuration(String name, Duration defaultValue) {
+    Duration value = duration(name, defaultValue);
+    if (value.isZero() || value.isNegative()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + value);
+    }
+    return value;
   }
 
   private interface Parser<T> {

@@ -3,6 +3,7 @@ package io.aigc.runtime;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.prometheus.metrics.expositionformats.ExpositionFormats;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,10 +24,12 @@ public final class HealthServer implements AutoCloseable {
     this.server = server;
   }
 
-  /** Serves on {@code port} (0 picks a free one). */
-  public static HealthServer start(String host, int port, PrometheusRegistry registry, BooleanSupplier live,
+  /** Serves where {@code settings} say (port 0 picks a free one), the JVM's own metrics beside the registry's. */
+  public static HealthServer start(HealthSettings settings, PrometheusRegistry registry, BooleanSupplier live,
       BooleanSupplier ready) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 16);
+    int port = settings.port();
+    JvmMetrics.builder().register(registry);
+    HttpServer server = HttpServer.create(new InetSocketAddress(settings.host(), port), 16);
     server.setExecutor(Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "health-" + port);
       t.setDaemon(true);

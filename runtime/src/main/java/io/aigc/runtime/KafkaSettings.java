@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -13,7 +14,6 @@ import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.streams.StreamsConfig;
 
 /**
  * How every service's Kafka clients connect: the bootstrap servers and the security settings, passed the same
@@ -38,11 +38,10 @@ public final class KafkaSettings {
   public static KafkaSettings fromEnv(Env env) {
     Map<String, Object> common = new HashMap<>();
     env.optional("KAFKA_CLIENT_CONFIG_FILE").ifPresent(file -> common.putAll(loadProperties(Path.of(file))));
-    for (Map.Entry<String, String> e : env.asMap().entrySet()) {
-      String name = e.getKey();
-      if (name.equals("KAFKA_SECURITY_PROTOCOL") || name.startsWith("KAFKA_SASL_") || name.startsWith("KAFKA_SSL_")) {
-        common.put(name.substring("KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), e.getValue());
-      }
+    env.optional("KAFKA_SECURITY_PROTOCOL").ifPresent(p -> common.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, p));
+    for (String prefix : List.of("KAFKA_SASL_", "KAFKA_SSL_")) {
+      env.startingWith(prefix).forEach((name, value) ->
+          common.put(name.substring("KAFKA_".length()).toLowerCase(Locale.ROOT).replace('_', '.'), value));
     }
     return new KafkaSettings(env.string("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"), common);
   }
@@ -88,24 +87,13 @@ public final class KafkaSettings {
     return props;
   }
 
-  /** Kafka Streams with exactly-once processing: a record's outputs and its input offset commit atomically. */
-  public Properties streams(String applicationId, Path stateDir, int threads, long commitIntervalMs) {
-    Map<String, Object> props = new HashMap<>();
-    GROUP_TIMEOUTS.forEach((k, v) -> props.put(StreamsConfig.consumerPrefix(k), v));
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
-    // Downstream consumers read committed data only, so each stage adds up to one commit interval of latency.
-    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitIntervalMs);
-    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), 0);
-    props.put(StreamsConfig.producerPrefix(ProducerConfig.COMPRESSION_TYPE_CONFIG), "lz4");
-    props.putAll(common);
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    Properties properties = new Properties();
-    properties.putAll(props);
-    return properties;
+  /**
+   * What the user configured ({@code KAFKA_SECURITY_PROTOCOL}, {@code KAFKA_SASL_*}, {@code KAFKA_SSL_*}, the
+   * client config file), for clients built elsewhere (Kafka Streams): they put it after their defaults and before
+   * the settings their guarantees depend on, as {@link #producer} and {@link #consumer} do.
+   */
+  public Map<String, Object> userSettings() {
+    return common;
   }
 
   /**
@@ -113,7 +101,7 @@ public final class KafkaSettings {
    * move sooner, and a Kafka Streams instance restarted within the session timeout waits less for its previous
    * self, which does not leave the group on close. 10 s was Kafka's default before 3.0.
    */
-  private static final Map<String, Object> GROUP_TIMEOUTS = Map.of(
+  public static final Map<String, Object> GROUP_TIMEOUTS = Map.of(
       ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
       ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
 

@@ -19,7 +19,7 @@ class HealthServerTest {
     PrometheusRegistry registry = new PrometheusRegistry();
     Counter.builder().name("aigc_test_events_total").help("test").register(registry).inc(3);
     AtomicBoolean ready = new AtomicBoolean(false);
-    try (HealthServer server = HealthServer.start("127.0.0.1", 0, registry, () -> true, ready::get)) {
+    try (HealthServer server = HealthServer.start(new HealthSettings("127.0.0.1", 0), registry, () -> true, ready::get)) {
       assertThat(get(server, "/healthz").statusCode()).isEqualTo(200);
       assertThat(get(server, "/readyz").statusCode()).isEqualTo(503);
       ready.set(true);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,9 +33,6 @@ class KafkaSettingsTest {
     assertThat(kafka.producer("p")).containsAllEntriesOf(expected).doesNotContainKey("heap.opts");
     assertThat(kafka.consumer("g", "c")).containsAllEntriesOf(expected);
     assertThat(kafka.admin("a")).containsAllEntriesOf(expected);
-    Properties streams = kafka.streams("app", dir, 1, 20);
-    assertThat(streams).containsAllEntriesOf(expected);
-    assertThat(streams.get("processing.guarantee")).isEqualTo("exactly_once_v2");
     assertThat(kafka.securityProtocol()).isEqualTo("SASL_SSL");
   }
 
@@ -60,6 +56,5 @@ class KafkaSettingsTest {
     assertThat(kafka.consumer("g", "c")).containsEntry("session.timeout.ms", "30000")
         .containsEntry("isolation.level", "read_committed").containsEntry("enable.auto.commit", false);
     assertThat(kafka.producer("p")).containsEntry("linger.ms", "5").containsEntry("acks", "all");
-    assertThat(kafka.streams("app", dir, 1, 20)).containsEntry("processing.guarantee", "exactly_once_v2");
   }
 }

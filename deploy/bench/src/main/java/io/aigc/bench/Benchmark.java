@@ -7,18 +7,19 @@ import io.aigc.local.CompletionsChecker;
 import io.aigc.local.ProcessCluster;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.Topics;
-import io.aigc.worker.DirectDecoder;
-import io.aigc.worker.EngineMetrics;
-import io.aigc.worker.EngineSettings;
-import io.aigc.worker.GenerationEngine;
-import io.aigc.worker.GenerationOutcome;
-import io.aigc.worker.GenerationTask;
-import io.aigc.worker.OnnxModel;
-import io.aigc.worker.SamplingParams;
+import io.aigc.engine.DirectDecoder;
+import io.aigc.engine.EngineMetrics;
+import io.aigc.engine.EngineSettings;
+import io.aigc.engine.GenerationEngine;
+import io.aigc.engine.GenerationListener;
+import io.aigc.engine.GenerationOutcome;
+import io.aigc.engine.GenerationTask;
+import io.aigc.engine.OnnxModel;
+import io.aigc.engine.SamplingParams;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -183,7 +184,7 @@ public final class Benchmark {
     int[] prompt;
     long parameters = Files.size(dir.onnxFile()) / 4;
     try (TextTokenizer tokenizer = TextTokenizer.load(dir);
-        OnnxModel model = OnnxModel.load(dir, OnnxModel.Device.CPU, 0, 0, 1L << 30)) {
+        OnnxModel model = OnnxModel.open(dir, OnnxModel.SessionSettings.cpu())) {
       prompt = tokenizer.encode(PROMPT);
       // 1. The limit: a static batch, one ONNX run per token, nothing else.
       for (int batch : levels) {
@@ -209,10 +210,11 @@ public final class Benchmark {
               requestTime, () -> {
                 String id = java.util.UUID.randomUUID().toString();
                 CompletableFuture<GenerationOutcome> outcome = new CompletableFuture<>();
-                engine.submit(new GenerationTask(id, prompt, params, Instant.now(), null, outcome::complete));
+                engine.submit(new GenerationTask(id, prompt, params, Instant.now(), null,
+                    GenerationListener.onFinished(outcome::complete)));
                 GenerationOutcome o = outcome.get(10, TimeUnit.MINUTES);
-                if (o.isError()) {
-                  throw new IllegalStateException(o.errorCode() + ": " + o.errorMessage());
+                if (o.isFailure()) {
+                  throw new IllegalStateException(o.failure() + ": " + o.message());
                 }
                 timings.put(id, new WorkerTiming(o.queueMs(), o.timeToFirstTokenMs(), o.decodeMs()));
                 return new ClosedLoop.Result(o.choices().get(0).tokens().length, id);

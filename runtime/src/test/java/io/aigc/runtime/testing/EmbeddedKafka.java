@@ -1,5 +1,8 @@
 package io.aigc.runtime.testing;
 
+import io.aigc.runtime.Env;
+import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.security.auth.SecurityProtocol;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
@@ -74,6 +77,20 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** The environment a service needs to reach this broker. */
   public Map<String, String> env() {
     return Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrapServers());
+  }
+
+  /**
+   * The environment of a service under test against this broker: its state in {@code stateDir}, health and metrics
+   * on a free loopback port, topics of {@code partitions} partitions, and {@code extra} on top.
+   */
+  public Env serviceEnv(Path stateDir, int partitions, Map<String, String> extra) {
+    Map<String, String> vars = new HashMap<>(env());
+    vars.put("AIGC_STATE_DIR", stateDir.toString());
+    vars.put("AIGC_METRICS_HOST", "127.0.0.1");
+    vars.put("AIGC_METRICS_PORT", "0");
+    vars.put("AIGC_TOPIC_PARTITIONS", String.valueOf(partitions));
+    vars.putAll(extra);
+    return Env.of(vars);
   }
 
   @Override
