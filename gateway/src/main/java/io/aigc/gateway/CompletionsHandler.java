@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.RequestSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
@@ -11,15 +12,15 @@ import java.time.Duration;
  * poll {@code GET /v1/jobs/{id}}).
  */
 final class CompletionsHandler implements Handler<RoutingContext> {
-  private final RequestValidator validator;
+  private final CompletionsBody body;
   private final JobSubmitter submitter;
   private final JobStore store;
   private final Duration syncTimeout;
   private final String servedModel;
 
-  CompletionsHandler(RequestValidator validator, JobSubmitter submitter, JobStore store, Duration syncTimeout,
+  CompletionsHandler(CompletionsBody body, JobSubmitter submitter, JobStore store, Duration syncTimeout,
       String servedModel) {
-    this.validator = validator;
+    this.body = body;
     this.submitter = submitter;
     this.store = store;
     this.syncTimeout = syncTimeout;
@@ -29,7 +30,7 @@ final class CompletionsHandler implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     long arrived = System.nanoTime();
-    CompletionRequest request = validator.validate(Bodies.bytes(ctx)).ownedBy(ApiKeyHandler.caller(ctx));
+    RequestSpec request = body.read(Bodies.bytes(ctx)).ownedBy(ApiKeyHandler.caller(ctx));
     String id = JobIds.random();
     submitter.submit(id, request)
         .onSuccess(submitted -> new Wait(ctx, id, arrived).start())

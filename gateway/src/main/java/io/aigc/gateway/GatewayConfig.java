@@ -1,9 +1,12 @@
 package io.aigc.gateway;
 
+import io.aigc.model.ModelDirectory;
+import io.aigc.runtime.CommonConfig;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
+import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.TopicSetup;
-import io.aigc.runtime.model.ModelDirectory;
+import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.Topics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +44,7 @@ import java.util.Optional;
  *       {@code GET /v1/jobs/{id}}; the oldest are evicted
  *   <li>{@code AIGC_PUBLISH_TIMEOUT} (default 10s): the longest a request may take to reach the requests topic
  *       (the producer's {@code max.block.ms} and {@code delivery.timeout.ms}); then 503
- *   <li>{@code AIGC_READY_INTERVAL} (default 5s): how often the broker and the five topics are checked for
+ *   <li>{@code AIGC_READY_INTERVAL} (default 5s): how often the broker and the six topics are checked for
  *       {@code /readyz}
  * </ul>
  *
@@ -110,11 +113,8 @@ public record GatewayConfig(
     Duration backlogInterval,
     String tokenizerGroup,
     String workerGroup,
-    KafkaSettings kafka,
-    TopicSetup topicSetup,
-    Topics topics) {
+    CommonConfig common) {
 
-  static final String DEFAULT_MODEL_DIR = "models/tiny-llama";
   static final int FALLBACK_MAX_TOKENS_LIMIT = 4096;
   static final double DEFAULT_RATE_LIMIT = 10;
   static final long DEFAULT_MAX_BACKLOG = 10_000;
@@ -157,18 +157,18 @@ public record GatewayConfig(
   }
 
   public static GatewayConfig fromEnv(Env env) {
-    Path modelDir = env.path("AIGC_MODEL_DIR", Path.of(DEFAULT_MODEL_DIR));
+    Path modelDir = env.path("AIGC_MODEL_DIR", ModelDirectory.DEFAULT);
     String folderName = String.valueOf(modelDir.toAbsolutePath().normalize().getFileName());
     double rateLimit = env.decimal("AIGC_RATE_LIMIT", DEFAULT_RATE_LIMIT);
     Duration syncTimeout = env.duration("AIGC_SYNC_TIMEOUT", Duration.ofSeconds(60));
     return new GatewayConfig(
         env.string("AIGC_HTTP_HOST", "0.0.0.0"),
-        env.integer("AIGC_HTTP_PORT", 8080),
+        env.integer("AIGC_HTTP_PORT", ServiceDefaults.GATEWAY_HTTP_PORT),
         env.string("AIGC_MODEL_NAME", folderName),
         env.optional("AIGC_MAX_TOKENS_LIMIT").isPresent()
             ? env.integer("AIGC_MAX_TOKENS_LIMIT", FALLBACK_MAX_TOKENS_LIMIT)
             : contextLengthOr(modelDir, FALLBACK_MAX_TOKENS_LIMIT),
-        env.integer("AIGC_MAX_N", 8),
+        env.integer("AIGC_MAX_N", RequestRules.DEFAULT_MAX_N),
         env.integer("AIGC_MAX_BODY_BYTES", 1024 * 1024),
         syncTimeout,
         env.duration("AIGC_HTTP_IDLE_TIMEOUT", syncTimeout.plusSeconds(30)),
@@ -183,11 +183,17 @@ public record GatewayConfig(
         env.integer("AIGC_RATE_BURST", (int) Math.max(1, Math.min(Integer.MAX_VALUE, Math.ceil(2 * rateLimit)))),
         env.longValue("AIGC_MAX_BACKLOG", DEFAULT_MAX_BACKLOG),
         env.duration("AIGC_BACKLOG_INTERVAL", Duration.ofSeconds(1)),
-        env.string("AIGC_TOKENIZER_GROUP", "aigc-tokenizer"),
-        env.string("AIGC_WORKER_GROUP", "aigc-inference-worker"),
-        KafkaSettings.fromEnv(env),
-        TopicSetup.fromEnv(env),
-        Topics.fromEnvironment(env.asMap()));
+        env.string("AIGC_TOKENIZER_GROUP", ServiceDefaults.TOKENIZER_APPLICATION_ID),
+        env.string("AIGC_WORKER_GROUP", ServiceDefaults.WORKER_GROUP),
+        CommonConfig.fromEnv(env));
+  }
+
+  KafkaSettings kafka() {
+    return common.kafka();
+  }
+
+  Topics topics() {
+    return common.topics();
   }
 
   private static boolean openAccess(Env env) {

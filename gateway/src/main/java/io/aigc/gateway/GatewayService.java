@@ -1,27 +1,19 @@
 package io.aigc.gateway;
 
-import io.aigc.runtime.BroadcastReader;
 import io.aigc.runtime.Service;
-import io.aigc.schemas.Completion;
-import io.aigc.schemas.CompletionStatus;
-import io.aigc.schemas.ErrorCodes;
-import io.aigc.schemas.GenerationError;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topic;
-import io.aigc.schemas.UnreadableRecordException;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -35,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * and answers from the completions topic. It never generates text.
  *
  * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
- * ({@link RecordPublisher}); one thread reads every completion ({@link BroadcastReader}) into the {@link JobStore}; one
+ * ({@link RecordPublisher}); one thread reads every completion ({@link CompletionFeed}) into the {@link JobStore}; one
  * checks readiness ({@link Readiness}) and one the pipeline's {@link Backlog}. See {@link GatewayConfig} for the
  * environment variables.
  */
@@ -50,7 +42,7 @@ public final class GatewayService implements Service {
   private final GatewayMetrics metrics;
   private Admin admin;
   private KafkaProducer<String, byte[]> producer;
-  private BroadcastReader<Completion> feed;
+  private CompletionFeed feed;
   private Readiness readiness;
   private volatile Backlog backlog;
   private Vertx vertx;
@@ -72,18 +64,16 @@ public final class GatewayService implements Service {
   public void start() throws Exception {
     try {
       admin = Admin.create(config.kafka().admin("aigc-gateway-admin-" + instance));
-      config.topicSetup().ensure(admin, config.topics().all());
+      config.common().topicSetup().ensure(admin, config.topics().all());
 
       Topic<GenerationRequest> requests = config.topics().requests();
       producer = new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer());
-      warmUp(requests.name());
-      warmUp(config.topics().cancellations().name());
+      warmUp(requests);
+      warmUp(config.topics().cancellations());
 
       // Positioned before the HTTP server opens, so the completion of any job accepted from now on is read.
-      // Every instance reads every completion: the caller waiting for one may be connected to any instance.
-      feed = new BroadcastReader<>(config.kafka().consumer(null, "aigc-gateway-completions-" + instance),
-          config.topics().completions(), Instant.now().minus(config.jobRetention()), new StoreSink(),
-          "gateway-completions");
+      feed = new CompletionFeed(config.kafka(), "aigc-gateway-completions-" + instance, config.topics().completions(),
+          Instant.now().minus(config.jobRetention()), store, metrics);
       feed.start();
 
       readiness = new Readiness(admin, config.topics().all().stream().map(Topic::name).toList(), feed::healthy,
@@ -174,53 +164,12 @@ public final class GatewayService implements Service {
     return props;
   }
 
-  /** Fetches the requests topic's metadata now, so the first sends do not wait for it. Best effort. */
-  private void warmUp(String topic) {
+  /** Fetches a topic's metadata now, so the first sends do not wait for it. Best effort. */
+  private void warmUp(Topic<?> topic) {
     try {
-      producer.partitionsFor(topic);
+      producer.partitionsFor(topic.name());
     } catch (KafkaException e) {
-      log.warn("requests topic {} is not available yet ({}); requests will fail with 503 until it is", topic,
-          e.toString());
-    }
-  }
-
-  /** Completions from the feed's thread into the store, which wakes whoever waits for them. */
-  private final class StoreSink implements BroadcastReader.Sink<Completion> {
-    @Override
-    public void records(List<Completion> completions) {
-      for (Completion completion : completions) {
-        metrics.completion(completion.getStatus());
-        if (!store.complete(completion)) {
-          metrics.duplicateCompletion();
-          log.debug("duplicate completion for {} ignored; the first one stands", completion.getRequestId());
-        }
-      }
-    }
-
-    @Override
-    public void unreadable(String requestId, ConsumerRecord<byte[], byte[]> record, UnreadableRecordException e) {
-      metrics.unreadableCompletion();
-      String where = record.topic() + "-" + record.partition() + "@" + record.offset();
-      log.warn("unreadable completion at {} for request {} ({}): {}", where, requestId, e.reason().code(),
-          e.getMessage());
-      if (requestId == null || requestId.isEmpty()) {
-        return;
-      }
-      // Its one completion cannot be read, so no other will come: the caller gets an error, not a timeout.
-      Instant now = Instant.now();
-      store.complete(Completion.newBuilder()
-          .setRequestId(requestId)
-          .setStatus(CompletionStatus.ERROR)
-          .setError(new GenerationError(ErrorCodes.INTERNAL_ERROR, "The completion of this request could not be "
-              + "read (" + e.reason().code() + "); it is kept at " + where + "."))
-          .setModel(null)
-          .setCreatedAt(record.timestamp() >= 0 ? record.timestamp() : now.toEpochMilli())
-          .setCompletedAt(now.toEpochMilli())
-          .setChoices(List.of())
-          .setUsage(null)
-          .setTimings(null)
-          .setMetadata(Map.of())
-          .build());
+      log.warn("topic {} is not available yet ({}); what goes to it fails with 503 until it is", topic, e.toString());
     }
   }
 

@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.RequestRules;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServerOptions;
@@ -31,7 +32,8 @@ final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    RequestValidator validator = new RequestValidator(config.modelName(), config.maxTokensLimit(), config.maxN());
+    CompletionsBody completions = new CompletionsBody(config.modelName(),
+        new RequestRules.Limits(config.maxTokensLimit(), config.maxN()));
     JsonCharsetHandler utf8 = new JsonCharsetHandler();
     // Rejects a declared Content-Length over the limit before reading, and stops buffering a chunked body at it.
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
@@ -50,9 +52,9 @@ final class GatewayVerticle extends VerticleBase {
           config.rateLimit(), config.rateBurst(), metrics));
     }
     router.post(Routes.COMPLETIONS).consumes(Bodies.JSON).handler(body).handler(utf8)
-        .handler(new CompletionsHandler(validator, submitter, store, config.syncTimeout(), model));
+        .handler(new CompletionsHandler(completions, submitter, store, config.syncTimeout(), model));
     router.post(Routes.JOBS).consumes(Bodies.JSON).handler(body).handler(utf8)
-        .handler(new SubmitJobHandler(validator, submitter, model));
+        .handler(new SubmitJobHandler(completions, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));
     router.delete(Routes.JOB).handler(new CancelJobHandler(store, publisher, config.topics().cancellations(), model));
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));

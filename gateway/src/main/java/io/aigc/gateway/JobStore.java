@@ -1,5 +1,7 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionStatus;
 import java.time.Instant;
@@ -23,7 +25,7 @@ import java.util.function.Consumer;
  * (or it is {@linkplain #abandon abandoned}, or {@linkplain #releaseStale released} as stale), whether a client is
  * waiting for it synchronously or will poll for it. That is the gateway's back-pressure.
  *
- * <p>Every job has an owner: the name of the API key that created it ({@link CompletionRequest#API_KEY_NAME} in its
+ * <p>Every job has an owner: the name of the API key that created it ({@link RequestRules#API_KEY_NAME} in its
  * request's metadata, or in its completion's for a job read back from the completions topic), null without keys.
  * {@link #find(String, String)} shows a job to its owner only.
  *
@@ -56,13 +58,13 @@ final class JobStore {
     final String owner;
     final Instant created;
     /** The request as accepted here; null for a job known only from its completion. */
-    final CompletionRequest request;
+    final RequestSpec request;
     final CompletableFuture<Void> published;
     boolean holdsSlot;
     Completion completion;
     List<Consumer<Job>> listeners;
 
-    Entry(String id, String owner, Instant created, CompletionRequest request, CompletableFuture<Void> published,
+    Entry(String id, String owner, Instant created, RequestSpec request, CompletableFuture<Void> published,
         boolean holdsSlot) {
       this.id = id;
       this.owner = owner;
@@ -100,7 +102,7 @@ final class JobStore {
    * Registers job {@code id} for {@code request} unless it is already known (a retry: never published twice from
    * here) or every in-flight slot is taken.
    */
-  synchronized Admission admit(String id, CompletionRequest request, Instant created) {
+  synchronized Admission admit(String id, RequestSpec request, Instant created) {
     Entry existing = entries.get(id);
     if (existing != null) {
       if (!Objects.equals(existing.owner, request.owner())
@@ -204,7 +206,7 @@ final class JobStore {
       if (entry == null) {
         Map<String, String> metadata = completion.getMetadata();
         entry = new Entry(completion.getRequestId(),
-            metadata == null ? null : metadata.get(CompletionRequest.API_KEY_NAME),
+            metadata == null ? null : metadata.get(RequestRules.API_KEY_NAME),
             Instant.ofEpochMilli(completion.getCreatedAt()), null, CompletableFuture.completedFuture(null), false);
         entries.put(entry.id, entry);
         evictOverCapacity();

@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topic;
 
@@ -51,7 +52,7 @@ final class JobSubmitter {
    * taken, 409 when {@code id} is known with another request, 503 when the request could not be published (nothing
    * stays pending then). A retry of a job already known is answered whatever the load: it adds no work.
    */
-  Future<Submitted> submit(String id, CompletionRequest request) {
+  Future<Submitted> submit(String id, RequestSpec request) {
     Backlog.State pipeline = backlog.get();
     if (pipeline.overloaded() && store.find(id).isEmpty()) {
       metrics.rejected("backlog");

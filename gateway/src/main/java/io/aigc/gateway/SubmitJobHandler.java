@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.RequestSpec;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
@@ -12,12 +13,12 @@ import io.vertx.ext.web.RoutingContext;
 final class SubmitJobHandler implements Handler<RoutingContext> {
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
-  private final RequestValidator validator;
+  private final CompletionsBody body;
   private final JobSubmitter submitter;
   private final String servedModel;
 
-  SubmitJobHandler(RequestValidator validator, JobSubmitter submitter, String servedModel) {
-    this.validator = validator;
+  SubmitJobHandler(CompletionsBody body, JobSubmitter submitter, String servedModel) {
+    this.body = body;
     this.submitter = submitter;
     this.servedModel = servedModel;
   }
@@ -27,7 +28,7 @@ final class SubmitJobHandler implements Handler<RoutingContext> {
     String caller = ApiKeyHandler.caller(ctx);
     String key = ctx.request().getHeader(IDEMPOTENCY_KEY);
     String id = key == null ? JobIds.random() : JobIds.fromIdempotencyKey(caller, JobIds.checkIdempotencyKey(key));
-    CompletionRequest request = validator.validate(Bodies.bytes(ctx)).ownedBy(caller);
+    RequestSpec request = body.read(Bodies.bytes(ctx)).ownedBy(caller);
     submitter.submit(id, request)
         .onSuccess(submitted -> {
           ctx.response().putHeader("Location", "/v1/jobs/" + id);

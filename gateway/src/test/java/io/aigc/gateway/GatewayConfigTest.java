@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.aigc.runtime.Env;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.GenerationError;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,10 +17,10 @@ import org.junit.jupiter.api.Test;
 
 class JobStoreTest {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
-  private static final CompletionRequest REQUEST = request("Hi");
+  private static final RequestSpec REQUEST = request("Hi");
 
-  private static CompletionRequest request(String prompt) {
-    return new CompletionRequest(prompt, 16, 1, 1, 0, 1, List.of(), null, false, Map.of(), null);
+  private static RequestSpec request(String prompt) {
+    return RequestSpec.builder().prompt(prompt).build();
   }
 
   private static Completion ok(String id, String text) {

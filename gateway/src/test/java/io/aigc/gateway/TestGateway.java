@@ -2,7 +2,7 @@ package io.aigc.gateway;
 
 import io.aigc.runtime.Env;
 import io.aigc.runtime.testing.EmbeddedKafka;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import java.util.HashMap;
 import java.util.Map;
 

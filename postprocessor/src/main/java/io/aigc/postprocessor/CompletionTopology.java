@@ -1,7 +1,7 @@
 package io.aigc.postprocessor;
 
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
 import io.aigc.runtime.streams.RejectedRecordException;
@@ -11,6 +11,7 @@ import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.ErrorCodes;
+import io.aigc.schemas.Events;
 import io.aigc.schemas.GeneratedChoice;
 import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationError;
@@ -21,8 +22,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -50,7 +52,7 @@ final class CompletionTopology {
 
   static Topology build(PostprocessorConfig config, ModelDirectory model, TextTokenizer tokenizer,
       PostprocessorMetrics metrics) {
-    Topics topics = config.topics();
+    Topics topics = config.common().topics();
     StreamsBuilder builder = new StreamsBuilder();
 
     // The ids already answered. Persistent and backed by a changelog topic (the default), written in the same
@@ -89,7 +91,7 @@ final class CompletionTopology {
     private KeyValueStore<String, Long> completed;
 
     Complete(PostprocessorConfig config, ModelDirectory model, TextTokenizer tokenizer, PostprocessorMetrics metrics) {
-      this.topics = config.topics();
+      this.topics = config.common().topics();
       this.servedModel = model.name();
       this.vocabSize = model.vocabSize().orElse(Integer.MAX_VALUE);
       this.tokenizer = tokenizer;
@@ -135,7 +137,8 @@ final class CompletionTopology {
 
       // 4. An error from an earlier stage is passed on as it is; 5. a result becomes text.
       Completion completion = sequence.getStatus() == CompletionStatus.ERROR
-          ? failed(key, sequence.getRequest(), modelOf(sequence), errorOf(sequence), sequence, now)
+          ? Events.failedCompletion(key, sequence.getRequest(), now, modelOf(sequence), errorOf(sequence),
+              sequence.getTimings(), now)
           : succeeded(key, sequence, now);
 
       // 6. Remembered only once the completion is built and encoded: a failure before this point leaves the id
@@ -152,7 +155,7 @@ final class CompletionTopology {
       if (sequence.getChoices().size() != n) {
         return "expected " + n + " choices, got " + sequence.getChoices().size();
       }
-      java.util.Set<Integer> indexes = new java.util.HashSet<>();
+      Set<Integer> indexes = new HashSet<>();
       List<Integer> ids = new ArrayList<>(sequence.getPromptTokenIds());
       for (GeneratedChoice choice : sequence.getChoices()) {
         if (choice.getIndex() < 0 || choice.getIndex() >= n || !indexes.add(choice.getIndex())) {
@@ -180,8 +183,9 @@ final class CompletionTopology {
       }
       GenerationRequest request = sequence == null ? null : sequence.getRequest();
       String model = sequence == null ? servedModel : modelOf(sequence);
-      return List.of(remember(requestId,
-          failed(requestId, request, model, new GenerationError(code, message), sequence, now), now, request != null));
+      return List.of(remember(requestId, Events.failedCompletion(requestId, request, now, model,
+          new GenerationError(code, message), sequence == null ? null : sequence.getTimings(), now), now,
+          request != null));
     }
 
     private Completion succeeded(String key, GeneratedSequence sequence, Instant now) {
@@ -219,23 +223,6 @@ final class CompletionTopology {
           .setUsage(new Usage(promptTokens, completionTokens, promptTokens + completionTokens))
           .setTimings(sequence.getTimings())
           .setMetadata(request.getMetadata())
-          .build();
-    }
-
-    /** An error completion; {@code request} and {@code sequence} are null when the record could not be read. */
-    private static Completion failed(String requestId, GenerationRequest request, String model,
-        GenerationError error, GeneratedSequence sequence, Instant now) {
-      return Completion.newBuilder()
-          .setRequestId(requestId)
-          .setStatus(CompletionStatus.ERROR)
-          .setError(error)
-          .setModel(model)
-          .setCreatedAt(request == null ? now.toEpochMilli() : request.getCreatedAt())
-          .setCompletedAt(now.toEpochMilli())
-          .setChoices(List.of())
-          .setUsage(null)
-          .setTimings(sequence == null ? null : sequence.getTimings())
-          .setMetadata(request == null ? Map.of() : request.getMetadata())
           .build();
     }
 

@@ -1,8 +1,8 @@
 package io.aigc.postprocessor;
 
-import io.aigc.runtime.StreamsService;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.runtime.streams.StreamsService;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /** The postprocessor: {@link CompletionTopology} run by a {@link StreamsService} with exactly-once processing. */
@@ -18,7 +18,7 @@ public final class PostprocessorService {
     try {
       PrometheusRegistry registry = new PrometheusRegistry();
       return new StreamsService(NAME, CompletionTopology.build(config, model, tokenizer, new PostprocessorMetrics(registry)),
-          config.topics().all(), config.env(), "aigc-postprocessor", 9103, registry, tokenizer);
+          config.common(), config.streams(), registry, tokenizer);
     } catch (RuntimeException | Error e) {
       tokenizer.close();
       throw e;

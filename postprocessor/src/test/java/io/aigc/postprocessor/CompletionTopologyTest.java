@@ -3,10 +3,11 @@ package io.aigc.postprocessor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
-import io.aigc.runtime.streams.PoisonBytes;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
+import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.runtime.streams.testing.TopologyHarness;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
@@ -28,12 +29,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -58,6 +54,7 @@ class CompletionTopologyTest {
 
   @TempDir
   Path stateDir;
+  private TopologyHarness harness;
   private TopologyTestDriver driver;
   private PostprocessorMetrics metrics;
   private TestInputTopic<String, byte[]> generated;
@@ -77,8 +74,8 @@ class CompletionTopologyTest {
 
   @AfterEach
   void closeDriver() {
-    if (driver != null) {
-      driver.close();
+    if (harness != null) {
+      harness.close();
     }
   }
 
@@ -87,15 +84,11 @@ class CompletionTopologyTest {
     env.put("AIGC_MODEL_DIR", model.path().toString());
     PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(env));
     metrics = new PostprocessorMetrics(new PrometheusRegistry());
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "postprocessor-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(CompletionTopology.build(config, model, tokenizer, metrics), props, NOW);
-    generated = driver.createInputTopic(TOPICS.generated().name(), new StringSerializer(), new ByteArraySerializer());
-    completions = driver.createOutputTopic(TOPICS.completions().name(), new StringDeserializer(),
-        TOPICS.completions().valueSerde());
-    dlq = driver.createOutputTopic(TOPICS.dlq().name(), new StringDeserializer(), TOPICS.dlq().valueSerde());
+    harness = TopologyHarness.start(CompletionTopology.build(config, model, tokenizer, metrics), stateDir, NOW);
+    driver = harness.driver();
+    generated = harness.input(TOPICS.generated());
+    completions = harness.output(TOPICS.completions());
+    dlq = harness.output(TOPICS.dlq());
   }
 
   private void start() {
@@ -225,7 +218,7 @@ class CompletionTopologyTest {
     assertThat(metrics.duplicates.get()).isEqualTo(2.0);
     assertThat(dlq.isEmpty()).isTrue();
     // What lets the dedup survive a crash: the store writes through to its changelog topic.
-    assertThat(driver.producedTopicNames()).contains("postprocessor-test-completed-requests-changelog");
+    assertThat(driver.producedTopicNames()).contains("topology-test-completed-requests-changelog");
   }
 
   @Test

@@ -16,7 +16,7 @@ class PostprocessorConfigTest {
     assertThat(config.modelDir()).isEqualTo(Path.of("models/tiny-llama"));
     assertThat(config.dedupRetention()).isEqualTo(Duration.ofDays(7));
     assertThat(config.dedupPurgeInterval()).isEqualTo(Duration.ofHours(1));
-    assertThat(config.topics().completions().name()).isEqualTo("generation.completions");
+    assertThat(config.common().topics().completions().name()).isEqualTo("generation.completions");
   }
 
   @Test

@@ -1,37 +1,28 @@
 package io.aigc.postprocessor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.StreamsService;
-import io.aigc.runtime.streams.PoisonBytes;
+import io.aigc.runtime.streams.StreamsService;
+import io.aigc.runtime.streams.testing.PoisonBytes;
 import io.aigc.runtime.testing.EmbeddedKafka;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.runtime.testing.TopicReader;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.GeneratedChoice;
 import io.aigc.schemas.GeneratedSequence;
-import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.Topics;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,29 +37,21 @@ class PostprocessorServiceKafkaTest {
   @Test
   void completesOncePerIdAndDeadLettersPoisonThroughARealBroker() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-      Map<String, String> vars = new HashMap<>(kafka.env());
-      vars.put("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString());
-      vars.put("AIGC_STATE_DIR", stateDir.toString());
-      vars.put("AIGC_METRICS_HOST", "127.0.0.1");
-      vars.put("AIGC_METRICS_PORT", "0");
       // One partition, so the records below are processed in the order they are sent.
-      vars.put("AIGC_TOPIC_PARTITIONS", "1");
-      Env env = Env.of(vars);
+      Env env = kafka.serviceEnv(stateDir, 1,
+          Map.of("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString()));
 
       try (StreamsService service = PostprocessorService.create(PostprocessorConfig.fromEnv(env))) {
         service.start();
         KafkaSettings settings = KafkaSettings.fromEnv(env);
-        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(settings.producer("test-producer"),
-            new StringSerializer(), new ByteArraySerializer())) {
-          byte[] result = TOPICS.generated().valueSerde().encode(sequence("r-1"));
-          producer.send(new ProducerRecord<>(TOPICS.generated().name(), "r-1", result));
-          producer.send(new ProducerRecord<>(TOPICS.generated().name(), "r-1", result)); // a worker's retry
-          producer.send(new ProducerRecord<>(TOPICS.generated().name(), "r-poison", PoisonBytes.notAvro()));
-          producer.flush();
-        }
+        byte[] result = TOPICS.generated().valueSerde().encode(sequence("r-1"));
+        TopicReader.send(settings, List.of(
+            new ProducerRecord<>(TOPICS.generated().name(), "r-1", result),
+            new ProducerRecord<>(TOPICS.generated().name(), "r-1", result), // a worker's retry
+            new ProducerRecord<>(TOPICS.generated().name(), "r-poison", PoisonBytes.notAvro())));
 
         // The poison record is the last one sent: once its answer is visible, the duplicate was processed too.
-        List<ConsumerRecord<String, byte[]>> seen = readCommittedUntil(settings,
+        List<ConsumerRecord<String, byte[]>> seen = TopicReader.readCommittedUntil(settings,
             List.of(TOPICS.completions().name(), TOPICS.dlq().name(), CHANGELOG),
             records -> records.stream().anyMatch(r -> r.topic().equals(TOPICS.completions().name())
                 && r.key().equals("r-poison")));
@@ -93,40 +76,9 @@ class PostprocessorServiceKafkaTest {
     }
   }
 
-  private interface Done {
-    boolean test(List<ConsumerRecord<String, byte[]>> records);
-  }
-
-  /** Reads the topics from the start as a read_committed consumer until {@code done}. */
-  private static List<ConsumerRecord<String, byte[]>> readCommittedUntil(KafkaSettings settings, List<String> topics,
-      Done done) {
-    List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(settings.consumer(null, "test-reader"),
-        new StringDeserializer(), new ByteArrayDeserializer())) {
-      await().atMost(Duration.ofSeconds(60)).until(() -> topics.stream()
-          .allMatch(t -> consumer.listTopics().containsKey(t)));
-      List<TopicPartition> partitions = new ArrayList<>();
-      topics.forEach(t -> consumer.partitionsFor(t).forEach(p -> partitions.add(new TopicPartition(t, p.partition()))));
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      await().atMost(Duration.ofSeconds(60)).until(() -> {
-        consumer.poll(Duration.ofMillis(200)).forEach(seen::add);
-        return done.test(seen);
-      });
-    }
-    return seen;
-  }
-
   private static GeneratedSequence sequence(String id) {
-    GenerationRequest request = GenerationRequest.newBuilder()
-        .setRequestId(id)
-        .setCreatedAt(System.currentTimeMillis())
-        .setDeadline(null)
-        .setModel(null)
-        .setPrompt("This License")
-        .setParams(GenerationParams.newBuilder().setMaxTokens(5).build())
-        .setMetadata(Map.of())
-        .build();
+    GenerationRequest request = RequestSpec.builder().prompt("This License").maxTokens(5).build()
+        .toEvent(id, Instant.now(), null);
     return GeneratedSequence.newBuilder()
         .setRequest(request)
         .setModel("tiny-llama")

@@ -27,6 +27,42 @@ public final class Events {
   }
 
   /**
+   * The error that tells {@code requestId}'s caller its record could not be processed: {@link #failed} for its
+   * request, or for a stand-in when the record's value could not be read.
+   *
+   * @param request the request, or null when only its id (the record key) could be read
+   * @param createdAt when the unreadable request was created, as far as anyone can tell (its record's timestamp)
+   */
+  public static GeneratedSequence callerError(String requestId, GenerationRequest request, Instant createdAt,
+      String model, String code, String message, String producer) {
+    return failed(request != null ? request : placeholderRequest(requestId, createdAt), model, List.of(), code,
+        message, producer);
+  }
+
+  /**
+   * A request's one error completion.
+   *
+   * @param request the request, or null when it could not be read
+   * @param createdAt the request's creation time when it could not be read, as far as anyone can tell
+   * @param timings how far it got, or null
+   */
+  public static Completion failedCompletion(String requestId, GenerationRequest request, Instant createdAt,
+      String model, GenerationError error, Timings timings, Instant now) {
+    return Completion.newBuilder()
+        .setRequestId(requestId)
+        .setStatus(CompletionStatus.ERROR)
+        .setError(error)
+        .setModel(model)
+        .setCreatedAt(request == null ? createdAt.toEpochMilli() : request.getCreatedAt())
+        .setCompletedAt(now.toEpochMilli())
+        .setChoices(List.of())
+        .setUsage(null)
+        .setTimings(timings)
+        .setMetadata(request == null ? Map.of() : request.getMetadata())
+        .build();
+  }
+
+  /**
    * Stands in for a request whose value could not be read but whose key (the request id) could, so that the
    * caller still gets an error completion.
    */

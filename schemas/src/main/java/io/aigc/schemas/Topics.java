@@ -2,10 +2,13 @@ package io.aigc.schemas;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
- * The pipeline's topics, defined once: the five of a request's way, and one to cancel jobs. Names default to {@code generation.*} and can each be changed
- * through an environment variable, so several pipelines can share one cluster.
+ * The pipeline's topics, defined once: the five of a request's way, and one to cancel jobs. Names default to
+ * {@code generation.*} and can each be changed through an environment variable, so several pipelines can share one
+ * cluster.
  *
  * <pre>
  * requests    GenerationRequest   gateway or any producer  -> tokenizer-service
@@ -31,23 +34,32 @@ public final class Topics {
   private final Topic<DeadLetter> dlq;
   private final Topic<Cancellation> cancellations;
 
-  private Topics(Map<String, String> env) {
-    requests = new Topic<>(env.getOrDefault(REQUESTS_ENV, "generation.requests"), AvroSerde.of(GenerationRequest.class));
-    tokenized = new Topic<>(env.getOrDefault(TOKENIZED_ENV, "generation.tokenized"), AvroSerde.of(TokenizedRequest.class));
-    generated = new Topic<>(env.getOrDefault(GENERATED_ENV, "generation.generated"), AvroSerde.of(GeneratedSequence.class));
-    completions = new Topic<>(env.getOrDefault(COMPLETIONS_ENV, "generation.completions"), AvroSerde.of(Completion.class));
-    dlq = new Topic<>(env.getOrDefault(DLQ_ENV, "generation.dlq"), AvroSerde.of(DeadLetter.class));
-    cancellations = new Topic<>(env.getOrDefault(CANCELLATIONS_ENV, "generation.cancellations"),
+  private Topics(Function<String, Optional<String>> env) {
+    requests = new Topic<>(env.apply(REQUESTS_ENV).orElse("generation.requests"),
+        AvroSerde.of(GenerationRequest.class));
+    tokenized = new Topic<>(env.apply(TOKENIZED_ENV).orElse("generation.tokenized"),
+        AvroSerde.of(TokenizedRequest.class));
+    generated = new Topic<>(env.apply(GENERATED_ENV).orElse("generation.generated"),
+        AvroSerde.of(GeneratedSequence.class));
+    completions = new Topic<>(env.apply(COMPLETIONS_ENV).orElse("generation.completions"),
+        AvroSerde.of(Completion.class));
+    dlq = new Topic<>(env.apply(DLQ_ENV).orElse("generation.dlq"), AvroSerde.of(DeadLetter.class));
+    cancellations = new Topic<>(env.apply(CANCELLATIONS_ENV).orElse("generation.cancellations"),
         AvroSerde.of(Cancellation.class));
   }
 
   public static Topics defaults() {
-    return new Topics(Map.of());
+    return new Topics(name -> Optional.empty());
   }
 
-  /** Topic names from {@code AIGC_TOPIC_*} variables where set, defaults elsewhere. */
-  public static Topics fromEnvironment(Map<String, String> env) {
-    return new Topics(env);
+  /** Topic names from {@code AIGC_TOPIC_*} variables where set (looked up by name), defaults elsewhere. */
+  public static Topics fromEnvironment(Function<String, Optional<String>> variables) {
+    return new Topics(variables);
+  }
+
+  /** {@link #fromEnvironment(Function)} from a map of variables. */
+  public static Topics fromEnvironment(Map<String, String> variables) {
+    return new Topics(name -> Optional.ofNullable(variables.get(name)).filter(v -> !v.isBlank()));
   }
 
   public Topic<GenerationRequest> requests() {

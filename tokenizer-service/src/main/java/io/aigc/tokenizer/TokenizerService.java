@@ -1,8 +1,8 @@
 package io.aigc.tokenizer;
 
-import io.aigc.runtime.StreamsService;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.runtime.streams.StreamsService;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /** The tokenizer-service: {@link TokenizerTopology} run by a {@link StreamsService} with exactly-once processing. */
@@ -18,7 +18,7 @@ public final class TokenizerService {
     try {
       PrometheusRegistry registry = new PrometheusRegistry();
       return new StreamsService(NAME, TokenizerTopology.build(config, model, tokenizer, new TokenizerMetrics(registry)),
-          config.topics().all(), config.env(), "aigc-tokenizer", 9101, registry, tokenizer);
+          config.common(), config.streams(), registry, tokenizer);
     } catch (RuntimeException | Error e) {
       tokenizer.close();
       throw e;

@@ -1,7 +1,7 @@
 package io.aigc.tokenizer;
 
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
 import io.aigc.runtime.streams.RejectedRecordException;
@@ -9,8 +9,9 @@ import io.aigc.runtime.streams.Routed;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Events;
-import io.aigc.schemas.GenerationParams;
+import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import java.time.Instant;
@@ -34,7 +35,7 @@ final class TokenizerTopology {
 
   static Topology build(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer,
       TokenizerMetrics metrics) {
-    Topics topics = config.topics();
+    Topics topics = config.common().topics();
     StreamsBuilder builder = new StreamsBuilder();
     builder
         // Bytes, not GenerationRequests: a record that does not decode must become a dead letter within this
@@ -54,7 +55,7 @@ final class TokenizerTopology {
   static final class Tokenize implements RecordHandler<GenerationRequest> {
     private final Topics topics;
     private final String template;
-    private final int maxN;
+    private final RequestRules.Limits limits;
     private final String producer;
     private final String modelName;
     private final int contextLength;
@@ -62,9 +63,10 @@ final class TokenizerTopology {
     private final TokenizerMetrics metrics;
 
     Tokenize(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer, TokenizerMetrics metrics) {
-      this.topics = config.topics();
+      this.topics = config.common().topics();
       this.template = config.promptTemplate();
-      this.maxN = config.maxN();
+      // max_tokens is bounded by the context length, checked below with the prompt's real length.
+      this.limits = new RequestRules.Limits(Integer.MAX_VALUE, config.maxN());
       this.producer = config.producer();
       this.modelName = model.name();
       this.contextLength = model.contextLength();
@@ -80,8 +82,12 @@ final class TokenizerTopology {
     @Override
     public List<Routed> handle(String key, GenerationRequest request, Instant now) {
       // 1. Any producer may write to the requests topic, not only the gateway: a value out of range is that
-      //    producer's bug, kept as a dead letter, and its caller is told which field is wrong.
-      validate(key, request);
+      //    producer's bug, kept as a dead letter, and its caller is told which field is wrong, in the gateway's words.
+      List<RequestRules.Violation> violations = RequestRules.check(key, request, limits);
+      if (!violations.isEmpty()) {
+        throw new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.INVALID_REQUEST,
+            violations.get(0).message());
+      }
 
       // 2. A caller who has given up is not served: generating for it would only delay everyone else.
       if (request.getDeadline() != null && !now.isBefore(Instant.ofEpochMilli(request.getDeadline()))) {
@@ -127,54 +133,17 @@ final class TokenizerTopology {
     @Override
     public List<Routed> reject(String requestId, GenerationRequest request, String code, String message,
         Instant now) {
-      return fail(requestId, request != null ? request : Events.placeholderRequest(requestId, now), code, message);
+      return List.of(fail(requestId, Events.callerError(requestId, request, now, modelName, code, message, producer)));
     }
 
     private List<Routed> fail(String key, GenerationRequest request, String code, String message) {
-      Routed failed = Routed.to(topics.generated(), key,
-          Events.failed(request, modelName, List.of(), code, message, producer));
-      metrics.errors.labelValues(code).inc();
-      return List.of(failed);
+      return List.of(fail(key, Events.failed(request, modelName, List.of(), code, message, producer)));
     }
 
-    private void validate(String key, GenerationRequest request) {
-      if (request.getRequestId().isEmpty()) {
-        throw invalid("request_id must not be empty");
-      }
-      if (!request.getRequestId().equals(key)) {
-        throw invalid("request_id '" + request.getRequestId() + "' does not match the record key '" + key
-            + "'; the key must be the request id");
-      }
-      if (request.getPrompt().isEmpty()) {
-        throw invalid("prompt must not be empty");
-      }
-      GenerationParams p = request.getParams();
-      if (p.getMaxTokens() < 1) {
-        throw invalid("max_tokens must be at least 1, got " + p.getMaxTokens());
-      }
-      // Written so that NaN fails every comparison and is rejected too.
-      if (!(p.getTemperature() >= 0 && p.getTemperature() <= 2)) {
-        throw invalid("temperature must be between 0 and 2, got " + p.getTemperature());
-      }
-      if (!(p.getTopP() > 0 && p.getTopP() <= 1)) {
-        throw invalid("top_p must be greater than 0 and at most 1, got " + p.getTopP());
-      }
-      if (p.getTopK() < 0) {
-        throw invalid("top_k must be 0 (disabled) or more, got " + p.getTopK());
-      }
-      if (p.getN() < 1 || p.getN() > maxN) {
-        throw invalid("n must be between 1 and " + maxN + ", got " + p.getN());
-      }
-      for (int i = 0; i < p.getStop().size(); i++) {
-        if (p.getStop().get(i).isEmpty()) {
-          // An empty stop string would match at once and cut every completion to nothing.
-          throw invalid("stop[" + i + "] must not be empty");
-        }
-      }
-    }
-
-    private static RejectedRecordException invalid(String message) {
-      return new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.INVALID_REQUEST, message);
+    private Routed fail(String key, GeneratedSequence error) {
+      Routed failed = Routed.to(topics.generated(), key, error);
+      metrics.errors.labelValues(error.getError().getCode()).inc();
+      return failed;
     }
   }
 }

@@ -16,7 +16,7 @@ class TokenizerConfigTest {
     assertThat(config.promptTemplate()).isEqualTo("{prompt}");
     assertThat(config.maxN()).isEqualTo(8);
     assertThat(config.producer()).isEqualTo("tokenizer-service@pod-7");
-    assertThat(config.topics().requests().name()).isEqualTo("generation.requests");
+    assertThat(config.common().topics().requests().name()).isEqualTo("generation.requests");
   }
 
   @Test
@@ -27,7 +27,7 @@ class TokenizerConfigTest {
         "AIGC_TOPIC_REQUESTS", "other.requests")));
     assertThat(config.promptTemplate()).isEqualTo("### Question\n{prompt}\n### Answer\n");
     assertThat(config.maxN()).isEqualTo(2);
-    assertThat(config.topics().requests().name()).isEqualTo("other.requests");
+    assertThat(config.common().topics().requests().name()).isEqualTo("other.requests");
   }
 
   @Test

@@ -3,10 +3,11 @@ package io.aigc.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
-import io.aigc.runtime.streams.PoisonBytes;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
+import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.runtime.streams.testing.TopologyHarness;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.GeneratedSequence;
@@ -22,14 +23,9 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -53,6 +49,7 @@ class TokenizerTopologyTest {
 
   @TempDir
   Path stateDir;
+  private TopologyHarness harness;
   private TopologyTestDriver driver;
   private TokenizerMetrics metrics;
   private TestInputTopic<String, byte[]> requests;
@@ -73,8 +70,8 @@ class TokenizerTopologyTest {
 
   @AfterEach
   void closeDriver() {
-    if (driver != null) {
-      driver.close();
+    if (harness != null) {
+      harness.close();
     }
   }
 
@@ -84,17 +81,12 @@ class TokenizerTopologyTest {
     env.put("HOSTNAME", "test-host");
     TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(env));
     metrics = new TokenizerMetrics(new PrometheusRegistry());
-    Properties props = new Properties();
-    props.put(StreamsConfig.APPLICATION_ID_CONFIG, "tokenizer-test");
-    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
-    driver = new TopologyTestDriver(TokenizerTopology.build(config, model, tokenizer, metrics), props, NOW);
-    requests = driver.createInputTopic(TOPICS.requests().name(), new StringSerializer(), new ByteArraySerializer());
-    tokenized = driver.createOutputTopic(TOPICS.tokenized().name(), new StringDeserializer(),
-        TOPICS.tokenized().valueSerde());
-    generated = driver.createOutputTopic(TOPICS.generated().name(), new StringDeserializer(),
-        TOPICS.generated().valueSerde());
-    dlq = driver.createOutputTopic(TOPICS.dlq().name(), new StringDeserializer(), TOPICS.dlq().valueSerde());
+    harness = TopologyHarness.start(TokenizerTopology.build(config, model, tokenizer, metrics), stateDir, NOW);
+    driver = harness.driver();
+    requests = harness.input(TOPICS.requests());
+    tokenized = harness.output(TOPICS.tokenized());
+    generated = harness.output(TOPICS.generated());
+    dlq = harness.output(TOPICS.dlq());
   }
 
   private void start() {
@@ -162,7 +154,7 @@ class TokenizerTopologyTest {
   static Stream<Arguments> invalidRequests() {
     return Stream.of(
         Arguments.of("request_id", (Consumer<GenerationRequest>) r -> r.setRequestId("")),
-        Arguments.of("request_id 'other'", (Consumer<GenerationRequest>) r -> r.setRequestId("other")),
+        Arguments.of("'other' does not match the record key", (Consumer<GenerationRequest>) r -> r.setRequestId("other")),
         Arguments.of("prompt", (Consumer<GenerationRequest>) r -> r.setPrompt("")),
         Arguments.of("max_tokens", (Consumer<GenerationRequest>) r -> r.getParams().setMaxTokens(0)),
         Arguments.of("temperature", (Consumer<GenerationRequest>) r -> r.getParams().setTemperature(Double.NaN)),

@@ -7,7 +7,7 @@ import io.aigc.postprocessor.PostprocessorService;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.Service;
 import io.aigc.runtime.ServiceMain;
-import io.aigc.runtime.StreamsService;
+import io.aigc.runtime.streams.StreamsService;
 import io.aigc.tokenizer.TokenizerConfig;
 import io.aigc.tokenizer.TokenizerService;
 import io.aigc.worker.WorkerConfig;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.CompletionStatus;
 import java.io.IOException;
 import java.net.URI;

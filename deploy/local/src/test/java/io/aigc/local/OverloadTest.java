@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.CompletionStatus;
 import java.io.IOException;
 import java.net.URI;

@@ -8,14 +8,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.model.ModelDirectory;
-import io.aigc.runtime.model.TextTokenizer;
+import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.testing.EmbeddedKafka;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.Topics;
-import io.aigc.worker.DirectDecoder;
-import io.aigc.worker.OnnxModel;
+import io.aigc.engine.DirectDecoder;
+import io.aigc.engine.OnnxModel;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -84,7 +84,7 @@ class PipelineEndToEndTest {
     await().atMost(Duration.ofSeconds(90)).until(pipeline::ready);
     base = "http://127.0.0.1:" + pipeline.gatewayPort();
     ModelDirectory dir = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
-    model = OnnxModel.load(dir, OnnxModel.Device.CPU, 0, 1, 1 << 24);
+    model = OnnxModel.open(dir, OnnxModel.SessionSettings.cpu().withThreads(1, false));
     tokenizer = TextTokenizer.load(dir);
   }
 

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.testing.EmbeddedKafka;
-import io.aigc.runtime.testing.TestModels;
+import io.aigc.model.testing.TestModels;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -3,6 +3,8 @@ package io.aigc.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.RequestSpec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -11,12 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class RequestValidatorTest {
+class CompletionsBodyTest {
   private static final int LIMIT = 256;
-  private final RequestValidator validator = new RequestValidator("tiny-llama", LIMIT, 8);
+  private final CompletionsBody completions = new CompletionsBody("tiny-llama", new RequestRules.Limits(LIMIT, 8));
 
-  private CompletionRequest valid(String json) {
-    return validator.validate(json.getBytes(StandardCharsets.UTF_8));
+  private RequestSpec valid(String json) {
+    return completions.read(json.getBytes(StandardCharsets.UTF_8));
   }
 
   private void rejected(String json, String param, String code, String message) {
@@ -24,7 +26,7 @@ class RequestValidatorTest {
   }
 
   private void rejected(byte[] body, String param, String code, String message) {
-    assertThatThrownBy(() -> validator.validate(body))
+    assertThatThrownBy(() -> completions.read(body))
         .isInstanceOfSatisfying(ApiError.class, e -> {
           assertThat(e.status()).isEqualTo(400);
           assertThat(e.type()).isEqualTo("invalid_request_error");
@@ -36,22 +38,22 @@ class RequestValidatorTest {
 
   @Test
   void fillsOpenAiDefaults() {
-    CompletionRequest r = valid("{\"prompt\":\"Hello\"}");
-    assertThat(r).isEqualTo(new CompletionRequest("Hello", 16, 1.0, 1.0, 0, 1, List.of(), null, false, Map.of(), null));
+    RequestSpec r = valid("{\"prompt\":\"Hello\"}");
+    assertThat(r).isEqualTo(new RequestSpec("Hello", 16, 1.0, 1.0, 0, 1, List.of(), null, false, Map.of(), null));
   }
 
   @Test
   void carriesEveryAcceptedField() {
-    CompletionRequest r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
+    RequestSpec r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
         + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"ignore_eos\":true,\"stream\":false,"
         + "\"user\":\"u-1\",\"metadata\":{\"article\":\"42\"},\"timeout_seconds\":2.5}");
-    assertThat(r).isEqualTo(new CompletionRequest("Hi", 32, 0.7, 0.9, 40, 2, List.of("\n", "END"), -7L, true,
+    assertThat(r).isEqualTo(new RequestSpec("Hi", 32, 0.7, 0.9, 40, 2, List.of("\n", "END"), -7L, true,
         Map.of("article", "42", "user", "u-1"), Duration.ofMillis(2500)));
   }
 
   @Test
   void nullMeansAbsent() {
-    CompletionRequest r = valid("{\"prompt\":\"Hi\",\"model\":null,\"max_tokens\":null,\"temperature\":null,"
+    RequestSpec r = valid("{\"prompt\":\"Hi\",\"model\":null,\"max_tokens\":null,\"temperature\":null,"
         + "\"top_p\":null,\"top_k\":null,\"n\":null,\"stop\":null,\"seed\":null,\"stream\":null,\"user\":null,"
         + "\"metadata\":null,\"timeout_seconds\":null,\"echo\":null,\"logprobs\":null,\"best_of\":null,"
         + "\"presence_penalty\":null,\"frequency_penalty\":null,\"logit_bias\":null,\"suffix\":null}");
@@ -135,8 +137,8 @@ class RequestValidatorTest {
 
   @Test
   void defaultMaxTokensNeverExceedsTheLimit() {
-    RequestValidator small = new RequestValidator("m", 8, 8);
-    assertThat(small.validate("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).maxTokens()).isEqualTo(8);
+    CompletionsBody small = new CompletionsBody("m", new RequestRules.Limits(8, 8));
+    assertThat(small.read("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).maxTokens()).isEqualTo(8);
   }
 
   @Test
@@ -324,7 +326,7 @@ class RequestValidatorTest {
     body[1] = (byte) 0xBB;
     body[2] = (byte) 0xBF;
     System.arraycopy(json, 0, body, 3, json.length);
-    assertThat(validator.validate(body).prompt()).isEqualTo("caf\u00e9 \ud83e\udd99");
+    assertThat(completions.read(body).prompt()).isEqualTo("caf\u00e9 \ud83e\udd99");
   }
 
   @Test

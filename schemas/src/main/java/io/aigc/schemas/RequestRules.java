@@ -1,0 +1,172 @@
+package io.aigc.schemas;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * What a generation request may be: every parameter's default and range, defined once and applied by the gateway
+ * (to HTTP bodies), by the tokenizer (to records of producers that bypass the gateway) and by the worker. Messages
+ * use OpenAI's wording ({@code Invalid 'temperature': expected a number between 0 and 2, but got 3 instead.}), so a
+ * caller reads the same sentence whichever way the request came in.
+ *
+ * <p>A deployment narrows two of the ranges ({@link Limits}): the largest {@code max_tokens} and {@code n}.
+ */
+public final class RequestRules {
+  public static final int DEFAULT_MAX_TOKENS = 16;
+  public static final double DEFAULT_TEMPERATURE = 1.0;
+  public static final double DEFAULT_TOP_P = 1.0;
+  /** 0 disables top-k. */
+  public static final int DEFAULT_TOP_K = 0;
+  public static final int DEFAULT_N = 1;
+  /** The largest {@code n} a deployment allows unless configured otherwise. */
+  public static final int DEFAULT_MAX_N = 8;
+  public static final double MAX_TEMPERATURE = 2;
+  public static final int MAX_STOP_SEQUENCES = 4;
+  public static final int MAX_METADATA_ENTRIES = 16;
+  public static final int MAX_METADATA_KEY_LENGTH = 64;
+  public static final int MAX_METADATA_VALUE_LENGTH = 512;
+  public static final int MAX_USER_LENGTH = 256;
+  public static final double MAX_TIMEOUT_SECONDS = 86_400;
+  /**
+   * The metadata key naming the API key that created a job, so consumers of the completions topic can attribute
+   * jobs, and a restarted gateway knows whose job a completion is. Reserved: callers cannot set it.
+   */
+  public static final String API_KEY_NAME = "api_key_name";
+  /** The metadata key the OpenAI {@code user} field travels under. */
+  public static final String USER = "user";
+
+  /** What a deployment allows beyond the intrinsic ranges: the largest {@code max_tokens} and {@code n}. */
+  public record Limits(int maxTokens, int maxN) {
+    /** No deployment limit: only the intrinsic ranges (what the worker checks, which knows no gateway's limits). */
+    public static final Limits NONE = new Limits(Integer.MAX_VALUE, Integer.MAX_VALUE);
+
+    public Limits {
+      if (maxTokens < 1 || maxN < 1) {
+        throw new IllegalArgumentException("limits must be at least 1");
+      }
+    }
+  }
+
+  /** A request that breaks a rule: the parameter and the whole sentence for the caller. */
+  public record Violation(String param, String message) {}
+
+  /**
+   * A parameter's range.
+   *
+   * @param param the parameter's name in the API and the contract
+   * @param expected what it may be, as the messages say it ("a number between 0 and 2")
+   */
+  public record Range<T>(String param, String expected, Predicate<T> allowed) {
+    public boolean allows(T value) {
+      return allowed.test(value);
+    }
+
+    /** The violation of {@code value}, shown as {@code shown} (a JSON body's own spelling of it, say). */
+    public Optional<Violation> check(T value, String shown) {
+      return allows(value) ? Optional.empty() : Optional.of(new Violation(param,
+          "Invalid '" + param + "': expected " + expected + ", but got " + shown + " instead."));
+    }
+
+    public Optional<Violation> check(T value) {
+      return check(value, String.valueOf(value));
+    }
+  }
+
+  // Written so that NaN fails every comparison and is refused too.
+  public static final Range<Double> TEMPERATURE = new Range<>("temperature", "a number between 0 and 2",
+      v -> v >= 0 && v <= MAX_TEMPERATURE);
+  public static final Range<Double> TOP_P = new Range<>("top_p", "a number greater than 0 and at most 1",
+      v -> v > 0 && v <= 1);
+  public static final Range<Integer> TOP_K = new Range<>("top_k", "an integer of at least 0 (0 disables top-k)",
+      v -> v >= 0);
+  public static final Range<Double> TIMEOUT_SECONDS = new Range<>("timeout_seconds",
+      "a number of seconds greater than 0 and at most " + (long) MAX_TIMEOUT_SECONDS,
+      v -> v > 0 && v <= MAX_TIMEOUT_SECONDS);
+
+  private RequestRules() {}
+
+  public static Range<Integer> maxTokens(Limits limits) {
+    return atLeastOne("max_tokens", limits.maxTokens());
+  }
+
+  public static Range<Integer> n(Limits limits) {
+    return atLeastOne("n", limits.maxN());
+  }
+
+  private static Range<Integer> atLeastOne(String param, int limit) {
+    return new Range<>(param, limit == Integer.MAX_VALUE ? "an integer of at least 1" : "an integer between 1 and "
+        + limit, v -> v >= 1 && v <= limit);
+  }
+
+  /** At most {@value #MAX_STOP_SEQUENCES} stop strings, none empty (an empty one would cut every text to nothing). */
+  public static Optional<Violation> stop(List<String> stop) {
+    if (stop.size() > MAX_STOP_SEQUENCES) {
+      return Optional.of(new Violation("stop", "Invalid 'stop': at most " + MAX_STOP_SEQUENCES
+          + " stop sequences, got " + stop.size() + "."));
+    }
+    for (int i = 0; i < stop.size(); i++) {
+      if (stop.get(i).isEmpty()) {
+        return Optional.of(new Violation("stop", "Invalid 'stop': stop sequences must not be empty, and stop[" + i
+            + "] is."));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** OpenAI's limits on metadata, and the reserved {@value #API_KEY_NAME}. */
+  public static Optional<Violation> metadata(Map<String, String> metadata) {
+    if (metadata.size() > MAX_METADATA_ENTRIES) {
+      return Optional.of(new Violation("metadata", "Invalid 'metadata': at most " + MAX_METADATA_ENTRIES
+          + " keys, got " + metadata.size() + "."));
+    }
+    for (Map.Entry<String, String> e : metadata.entrySet()) {
+      if (e.getKey().equals(API_KEY_NAME)) {
+        return Optional.of(new Violation("metadata", "Invalid 'metadata': the key '" + API_KEY_NAME
+            + "' is reserved; the gateway sets it to the name of the caller's API key."));
+      }
+      if (e.getKey().isEmpty() || e.getKey().length() > MAX_METADATA_KEY_LENGTH) {
+        return Optional.of(new Violation("metadata", "Invalid 'metadata': keys must be 1 to "
+            + MAX_METADATA_KEY_LENGTH + " characters long."));
+      }
+      if (e.getValue().length() > MAX_METADATA_VALUE_LENGTH) {
+        return Optional.of(new Violation("metadata", "Invalid 'metadata." + e.getKey() + "': at most "
+            + MAX_METADATA_VALUE_LENGTH + " characters."));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The sampling parameters of a request event, every rule in order. */
+  public static List<Violation> check(GenerationParams p, Limits limits) {
+    List<Violation> violations = new ArrayList<>();
+    maxTokens(limits).check(p.getMaxTokens()).ifPresent(violations::add);
+    TEMPERATURE.check(p.getTemperature()).ifPresent(violations::add);
+    TOP_P.check(p.getTopP()).ifPresent(violations::add);
+    TOP_K.check(p.getTopK()).ifPresent(violations::add);
+    n(limits).check(p.getN()).ifPresent(violations::add);
+    stop(p.getStop()).ifPresent(violations::add);
+    return violations;
+  }
+
+  /**
+   * What is wrong with a request event published under {@code key}, first problem first: its id (the record key must
+   * be it), its prompt, its parameters.
+   */
+  public static List<Violation> check(String key, GenerationRequest request, Limits limits) {
+    List<Violation> violations = new ArrayList<>();
+    if (request.getRequestId().isEmpty()) {
+      violations.add(new Violation("request_id", "Invalid 'request_id': must not be empty."));
+    } else if (!request.getRequestId().equals(key)) {
+      violations.add(new Violation("request_id", "Invalid 'request_id': '" + request.getRequestId()
+          + "' does not match the record key '" + key + "'; the key must be the request id."));
+    }
+    if (request.getPrompt().isEmpty()) {
+      violations.add(new Violation("prompt", "Invalid 'prompt': must not be empty."));
+    }
+    violations.addAll(check(request.getParams(), limits));
+    return violations;
+  }
+}

@@ -1,0 +1,164 @@
+package io.aigc.schemas;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A generation request as a caller states it, before it is a job: what the gateway makes of an HTTP body, what a
+ * command-line client or a test makes of its input, with the {@link RequestRules} defaults filled in. Two specs are
+ * equal exactly when they would generate the same job, which is what an idempotent retry is compared by.
+ * {@link #toEvent} is the one mapping from it to the {@link GenerationRequest} published on the requests topic.
+ *
+ * @param seed null when sampling need not be reproducible
+ * @param ignoreEos generate max_tokens tokens even past the end-of-sequence token
+ * @param metadata carried unchanged into the completion
+ * @param timeout null when the job has no deadline
+ */
+public record RequestSpec(String prompt, int maxTokens, double temperature, double topP, int topK, int n,
+    List<String> stop, Long seed, boolean ignoreEos, Map<String, String> metadata, Duration timeout) {
+
+  public RequestSpec {
+    stop = List.copyOf(stop);
+    metadata = Map.copyOf(metadata);
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** This spec as sent by the caller with API key {@code keyName}; itself when {@code keyName} is null (no keys). */
+  public RequestSpec ownedBy(String keyName) {
+    if (keyName == null) {
+      return this;
+    }
+    Map<String, String> owned = new HashMap<>(metadata);
+    owned.put(RequestRules.API_KEY_NAME, keyName);
+    return toBuilder().metadata(owned).build();
+  }
+
+  /** The name of the API key that sent it, or null. */
+  public String owner() {
+    return metadata.get(RequestRules.API_KEY_NAME);
+  }
+
+  public Builder toBuilder() {
+    return new Builder().prompt(prompt).maxTokens(maxTokens).temperature(temperature).topP(topP).topK(topK).n(n)
+        .stop(stop).seed(seed).ignoreEos(ignoreEos).metadata(metadata).timeout(timeout);
+  }
+
+  /** The event published to the requests topic for job {@code requestId}, created at {@code createdAt}. */
+  public GenerationRequest toEvent(String requestId, Instant createdAt, String model) {
+    return GenerationRequest.newBuilder()
+        .setRequestId(requestId)
+        .setCreatedAt(createdAt.toEpochMilli())
+        .setDeadline(timeout == null ? null : createdAt.plus(timeout).toEpochMilli())
+        .setModel(model)
+        .setPrompt(prompt)
+        .setParams(GenerationParams.newBuilder()
+            .setMaxTokens(maxTokens)
+            .setTemperature(temperature)
+            .setTopP(topP)
+            .setTopK(topK)
+            .setN(n)
+            .setSeed(seed)
+            .setStop(stop)
+            .setIgnoreEos(ignoreEos)
+            .build())
+        .setMetadata(metadata)
+        .build();
+  }
+
+  /** Prompts are never logged: only their size. */
+  @Override
+  public String toString() {
+    return "RequestSpec[prompt=" + prompt.length() + " chars, max_tokens=" + maxTokens + ", n=" + n + "]";
+  }
+
+  /** Starts from the {@link RequestRules} defaults; {@link #build} refuses values out of their intrinsic ranges. */
+  public static final class Builder {
+    private String prompt = "";
+    private int maxTokens = RequestRules.DEFAULT_MAX_TOKENS;
+    private double temperature = RequestRules.DEFAULT_TEMPERATURE;
+    private double topP = RequestRules.DEFAULT_TOP_P;
+    private int topK = RequestRules.DEFAULT_TOP_K;
+    private int n = RequestRules.DEFAULT_N;
+    private List<String> stop = List.of();
+    private Long seed;
+    private boolean ignoreEos;
+    private Map<String, String> metadata = Map.of();
+    private Duration timeout;
+
+    private Builder() {}
+
+    public Builder prompt(String prompt) {
+      this.prompt = prompt;
+      return this;
+    }
+
+    public Builder maxTokens(int maxTokens) {
+      this.maxTokens = maxTokens;
+      return this;
+    }
+
+    /** 0 is greedy decoding. */
+    public Builder temperature(double temperature) {
+      this.temperature = temperature;
+      return this;
+    }
+
+    public Builder topP(double topP) {
+      this.topP = topP;
+      return this;
+    }
+
+    public Builder topK(int topK) {
+      this.topK = topK;
+      return this;
+    }
+
+    public Builder n(int n) {
+      this.n = n;
+      return this;
+    }
+
+    public Builder stop(List<String> stop) {
+      this.stop = stop;
+      return this;
+    }
+
+    public Builder seed(Long seed) {
+      this.seed = seed;
+      return this;
+    }
+
+    public Builder ignoreEos(boolean ignoreEos) {
+      this.ignoreEos = ignoreEos;
+      return this;
+    }
+
+    public Builder metadata(Map<String, String> metadata) {
+      this.metadata = metadata;
+      return this;
+    }
+
+    public Builder timeout(Duration timeout) {
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** Throws {@link IllegalArgumentException} with the rule's message for a value out of its range. */
+    public RequestSpec build() {
+      RequestSpec spec = new RequestSpec(prompt, maxTokens, temperature, topP, topK, n, stop, seed, ignoreEos,
+          metadata, timeout);
+      List<RequestRules.Violation> violations = RequestRules.check(spec.toEvent("-", Instant.EPOCH, null).getParams(),
+          RequestRules.Limits.NONE);
+      if (!violations.isEmpty()) {
+        throw new IllegalArgumentException(violations.get(0).message());
+      }
+      return spec;
+    }
+  }
+}
