@@ -14,26 +14,12 @@ import java.util.regex.Pattern;
  * <p>Nothing here logs or echoes a presented key: a key sent by mistake (or an attacker's guess) must not end up in
  * a log line or an error body.
  */
-final class ApiKeyHandler implements Handler<RoutingContext> {
+record ApiKeyHandler(ApiKeys keys, RateLimiter limiter, GatewayMetrics metrics) implements Handler<RoutingContext> {
   private static final String CALLER = "aigc.caller";
   /** RFC 6750's b64token: what a bearer token may contain. Anything else is malformed, not just wrong. */
   private static final Pattern BEARER = Pattern.compile("(?i:bearer) +([A-Za-z0-9\\-._~+/]+=*) *");
   /** Client-closed-request, as nginx logs it: the response never ended because the client left. */
   private static final int CLIENT_CLOSED = 499;
-
-  private final ApiKeys keys;
-  private final RateLimiter limiter;
-  private final double rate;
-  private final int burst;
-  private final GatewayMetrics metrics;
-
-  ApiKeyHandler(ApiKeys keys, RateLimiter limiter, double rate, int burst, GatewayMetrics metrics) {
-    this.keys = keys;
-    this.limiter = limiter;
-    this.rate = rate;
-    this.burst = burst;
-    this.metrics = metrics;
-  }
 
   /** The name of the API key the request was made with; null when the gateway serves without keys. */
   static String caller(RoutingContext ctx) {
@@ -65,7 +51,7 @@ final class ApiKeyHandler implements Handler<RoutingContext> {
     long waitNanos = limiter.acquire(caller);
     if (waitNanos > 0) {
       metrics.rejected("rate_limit");
-      throw ApiError.rateLimited(rate, burst, (int) Math.max(1, Math.min(Integer.MAX_VALUE,
+      throw ApiError.rateLimited(limiter.rate(), limiter.burst(), (int) Math.max(1, Math.min(Integer.MAX_VALUE,
           Math.ceil(waitNanos / 1e9))));
     }
     ctx.next();

@@ -1,12 +1,12 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.PeriodicCheck;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
@@ -68,7 +68,7 @@ final class Backlog implements AutoCloseable {
   private final String workerGroup;
   private final long max;
   private final Duration interval;
-  private final ScheduledExecutorService timer;
+  private PeriodicCheck timer;
   private volatile State state = State.UNKNOWN;
   // Only the timer's thread touches these.
   private Measurement previous;
@@ -87,16 +87,11 @@ final class Backlog implements AutoCloseable {
     this.workerGroup = workerGroup;
     this.max = max;
     this.interval = interval;
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "gateway-backlog");
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /** Checks every {@code interval}, the first time at once, in the background. */
   void start() {
-    timer.scheduleWithFixedDelay(this::check, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    timer = PeriodicCheck.start("gateway-backlog", Duration.ZERO, interval, this::check);
   }
 
   State state() {
@@ -215,11 +210,13 @@ final class Backlog implements AutoCloseable {
   }
 
   private static List<TopicPartition> concat(List<TopicPartition> a, List<TopicPartition> b) {
-    return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
+    return Stream.concat(a.stream(), b.stream()).toList();
   }
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    if (timer != null) {
+      timer.close();
+    }
   }
 }

@@ -10,19 +10,7 @@ import io.vertx.ext.web.RoutingContext;
  * Kafka; the job then finishes as {@code cancelled} (its batch slot freed), unless it completed first. 404 for an
  * unknown job or another caller's, 409 for a job that has already finished.
  */
-final class CancelJobHandler implements Handler<RoutingContext> {
-  private final JobStore store;
-  private final RecordPublisher publisher;
-  private final Topic<Cancellation> cancellations;
-  private final String servedModel;
-
-  CancelJobHandler(JobStore store, RecordPublisher publisher, Topic<Cancellation> cancellations, String servedModel) {
-    this.store = store;
-    this.publisher = publisher;
-    this.cancellations = cancellations;
-    this.servedModel = servedModel;
-  }
-
+record CancelJobHandler(JobStore store, RecordPublisher publisher, Topic<Cancellation> cancellations, String servedModel) implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     String id = ctx.pathParam("id");

@@ -11,22 +11,8 @@ import java.time.Duration;
  * job id once {@code AIGC_SYNC_TIMEOUT} has passed since the request arrived (the job continues; the client can
  * poll {@code GET /v1/jobs/{id}}).
  */
-final class CompletionsHandler implements Handler<RoutingContext> {
-  private final CompletionsBody body;
-  private final JobSubmitter submitter;
-  private final JobStore store;
-  private final Duration syncTimeout;
-  private final String servedModel;
-
-  CompletionsHandler(CompletionsBody body, JobSubmitter submitter, JobStore store, Duration syncTimeout,
-      String servedModel) {
-    this.body = body;
-    this.submitter = submitter;
-    this.store = store;
-    this.syncTimeout = syncTimeout;
-    this.servedModel = servedModel;
-  }
-
+record CompletionsHandler(CompletionsBody body, JobSubmitter submitter, JobStore store, Duration syncTimeout,
+      String servedModel) implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     long arrived = System.nanoTime();

@@ -15,16 +15,8 @@ import org.slf4j.LoggerFactory;
  * failed with (404, 405, 413, 415), a request Vert.x could not read (a 400), or an unexpected exception (a 500 that
  * says nothing about the cause).
  */
-final class FailureHandler implements Handler<RoutingContext> {
+record FailureHandler(long maxBodyBytes, Connections connections) implements Handler<RoutingContext> {
   private static final Logger log = LoggerFactory.getLogger(FailureHandler.class);
-
-  private final long maxBodyBytes;
-  private final Connections connections;
-
-  FailureHandler(long maxBodyBytes, Connections connections) {
-    this.maxBodyBytes = maxBodyBytes;
-    this.connections = connections;
-  }
 
   @Override
   public void handle(RoutingContext ctx) {

@@ -1,12 +1,11 @@
 package io.aigc.gateway;
 
 import io.aigc.schemas.CompletionStatus;
+import io.aigc.runtime.Metrics;
 import io.prometheus.metrics.core.metrics.Counter;
-import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.prometheus.metrics.model.snapshots.Unit;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
@@ -32,77 +31,34 @@ final class GatewayMetrics {
   /** {@code backlog} is negative when unknown (or not checked): the gauge then has no sample. */
   GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs, LongSupplier backlog) {
     this.registry = registry;
-    httpRequests = Counter.builder()
-        .name("aigc_gateway_http_requests_total")
-        .help("HTTP requests answered, by route, method and status")
-        .labelNames("route", "method", "status")
-        .register(registry);
-    httpDuration = Histogram.builder()
-        .name("aigc_gateway_http_request_duration_seconds")
-        .help("Time from receiving an HTTP request to the end of its response (sync completions included)")
-        .unit(Unit.SECONDS)
-        .labelNames("route", "method")
-        .classicOnly()
-        .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("aigc_gateway_in_flight")
-        .help("Jobs accepted by this instance and not complete yet (sync requests waiting included)")
-        .callback(cb -> cb.call(inFlight.getAsInt()))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("aigc_gateway_jobs_stored")
-        .help("Jobs kept for GET /v1/jobs/{id}")
-        .callback(cb -> cb.call(storedJobs.getAsInt()))
-        .register(registry);
-    completions = Counter.builder()
-        .name("aigc_gateway_completions_received_total")
-        .help("Completions read from the completions topic, by status (ok, error, unreadable)")
-        .labelNames("status")
-        .register(registry);
-    duplicateCompletions = Counter.builder()
-        .name("aigc_gateway_completions_duplicate_total")
-        .help("Completions for a job that already had one; the first one is kept")
-        .register(registry);
-    published = Counter.builder()
-        .name("aigc_gateway_requests_published_total")
-        .help("Generation requests put on the requests topic")
-        .register(registry);
-    publishFailures = Counter.builder()
-        .name("aigc_gateway_publish_failures_total")
-        .help("Generation requests that could not be put on the requests topic (answered 503)")
-        .register(registry);
-    keyRequests = Counter.builder()
-        .name("aigc_gateway_key_requests_total")
-        .help("Requests under /v1/ made with a valid API key, by key name and HTTP status (499: the client left)")
-        .labelNames("key", "status")
-        .register(registry);
-    unauthorized = Counter.builder()
-        .name("aigc_gateway_unauthorized_total")
-        .help("Requests under /v1/ answered 401, by code (missing_api_key, invalid_api_key)")
-        .labelNames("code")
-        .register(registry);
-    rejected = Counter.builder()
-        .name("aigc_gateway_rejected_total")
-        .help("Requests answered 429, by reason: rate_limit (the key's), in_flight (this instance's), backlog "
-            + "(the pipeline's)")
-        .labelNames("reason")
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("aigc_gateway_http_connections")
-        .help("HTTP connections open, idle ones included (closed after AIGC_HTTP_IDLE_TIMEOUT)")
-        .callback(cb -> cb.call(connections.get()))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("aigc_gateway_backlog")
-        .help("Requests waiting in the pipeline: consumer lag of the tokenizer and worker groups, at the last check")
-        .callback(cb -> {
-          long value = backlog.getAsLong();
-          if (value >= 0) {
-            cb.call(value);
-          }
-        })
-        .register(registry);
+    httpRequests = Metrics.counter(registry, "aigc_gateway_http_requests_total",
+        "HTTP requests answered, by route, method and status", "route", "method", "status");
+    httpDuration = Metrics.seconds(registry, "aigc_gateway_http_request_duration_seconds",
+        "Time from receiving an HTTP request to the end of its response (sync completions included)",
+        new double[] {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}, "route", "method");
+    Metrics.gauge(registry, "aigc_gateway_in_flight",
+        "Jobs accepted by this instance and not complete yet (sync requests waiting included)", inFlight::getAsInt);
+    Metrics.gauge(registry, "aigc_gateway_jobs_stored", "Jobs kept for GET /v1/jobs/{id}", storedJobs::getAsInt);
+    completions = Metrics.counter(registry, "aigc_gateway_completions_received_total",
+        "Completions read from the completions topic, by status (ok, error, unreadable)", "status");
+    duplicateCompletions = Metrics.counter(registry, "aigc_gateway_completions_duplicate_total",
+        "Completions for a job that already had one; the first one is kept");
+    published = Metrics.counter(registry, "aigc_gateway_requests_published_total",
+        "Generation requests put on the requests topic");
+    publishFailures = Metrics.counter(registry, "aigc_gateway_publish_failures_total",
+        "Generation requests that could not be put on the requests topic (answered 503)");
+    keyRequests = Metrics.counter(registry, "aigc_gateway_key_requests_total",
+        "Requests under /v1/ made with a valid API key, by key name and HTTP status (499: the client left)",
+        "key", "status");
+    unauthorized = Metrics.counter(registry, "aigc_gateway_unauthorized_total",
+        "Requests under /v1/ answered 401, by code (missing_api_key, invalid_api_key)", "code");
+    rejected = Metrics.counter(registry, "aigc_gateway_rejected_total", "Requests answered 429, by reason: "
+        + "rate_limit (the key's), in_flight (this instance's), backlog (the pipeline's)", "reason");
+    Metrics.gauge(registry, "aigc_gateway_http_connections",
+        "HTTP connections open, idle ones included (closed after AIGC_HTTP_IDLE_TIMEOUT)", connections::get);
+    Metrics.gauge(registry, "aigc_gateway_backlog",
+        "Requests waiting in the pipeline: consumer lag of the tokenizer and worker groups, at the last check",
+        backlog::getAsLong);
     JvmMetrics.builder().register(registry);
   }
 

@@ -49,7 +49,7 @@ final class GatewayVerticle extends VerticleBase {
       // without a key, and a caller without one learns nothing about what exists. Probes and /metrics stay open.
       router.route(Routes.API + "*").handler(new ApiKeyHandler(config.apiKeys(),
           new RateLimiter(config.apiKeys().names(), config.rateLimit(), config.rateBurst(), System::nanoTime),
-          config.rateLimit(), config.rateBurst(), metrics));
+          metrics));
     }
     router.post(Routes.COMPLETIONS).consumes(Bodies.JSON).handler(body).handler(utf8)
         .handler(new CompletionsHandler(completions, submitter, store, config.syncTimeout(), model));

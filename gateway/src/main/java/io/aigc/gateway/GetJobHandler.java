@@ -7,15 +7,7 @@ import io.vertx.ext.web.RoutingContext;
  * {@code GET /v1/jobs/{id}}: the job's status, with its completion or error once it has one; 404 if unknown, or if
  * another API key created it (answered exactly as an unknown job, so existence does not leak).
  */
-final class GetJobHandler implements Handler<RoutingContext> {
-  private final JobStore store;
-  private final String servedModel;
-
-  GetJobHandler(JobStore store, String servedModel) {
-    this.store = store;
-    this.servedModel = servedModel;
-  }
-
+record GetJobHandler(JobStore store, String servedModel) implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     String id = ctx.pathParam("id");

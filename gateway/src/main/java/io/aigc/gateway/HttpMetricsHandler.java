@@ -6,15 +6,9 @@ import io.vertx.ext.web.RoutingContext;
 import java.util.Set;
 
 /** Counts and times every HTTP exchange, labelled by route template (never the raw path: job ids are unbounded). */
-final class HttpMetricsHandler implements Handler<RoutingContext> {
+record HttpMetricsHandler(GatewayMetrics metrics) implements Handler<RoutingContext> {
   private static final Set<HttpMethod> KNOWN_METHODS = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.POST,
       HttpMethod.PUT, HttpMethod.DELETE, HttpMethod.PATCH, HttpMethod.OPTIONS);
-
-  private final GatewayMetrics metrics;
-
-  HttpMetricsHandler(GatewayMetrics metrics) {
-    this.metrics = metrics;
-  }
 
   @Override
   public void handle(RoutingContext ctx) {

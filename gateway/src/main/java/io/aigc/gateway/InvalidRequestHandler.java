@@ -13,15 +13,7 @@ import io.vertx.core.http.HttpServerResponse;
  * same error body here instead of Vert.x's empty one, and the connection is closed: after a message it could not
  * read, the decoder cannot know where the next one starts.
  */
-final class InvalidRequestHandler implements Handler<HttpServerRequest> {
-  private final Connections connections;
-  private final GatewayMetrics metrics;
-
-  InvalidRequestHandler(Connections connections, GatewayMetrics metrics) {
-    this.connections = connections;
-    this.metrics = metrics;
-  }
-
+record InvalidRequestHandler(Connections connections, GatewayMetrics metrics) implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest request) {
     long start = System.nanoTime();

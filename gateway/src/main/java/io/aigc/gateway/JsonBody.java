@@ -18,6 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * A request body read strictly, with typed field readers that answer in OpenAI's words: JSON in UTF-8, as RFC 8259
@@ -76,68 +78,46 @@ final class JsonBody {
   }
 
   String string(String field) {
-    JsonNode v = present(field);
-    if (v == null) {
-      return null;
-    }
-    if (!v.isTextual()) {
-      throw wrongType(field, "a string", v);
-    }
-    return v.textValue();
+    return read(field, JsonNode::isTextual, "a string", JsonNode::textValue);
   }
 
   Boolean bool(String field) {
-    JsonNode v = present(field);
-    if (v == null) {
-      return null;
-    }
-    if (!v.isBoolean()) {
-      throw wrongType(field, "a boolean", v);
-    }
-    return v.booleanValue();
+    return read(field, JsonNode::isBoolean, "a boolean", JsonNode::booleanValue);
   }
 
+  /** A finite number: JSON allows 1e400, which no double holds. */
   Double number(String field) {
-    JsonNode v = present(field);
-    if (v == null) {
-      return null;
-    }
-    if (!v.isNumber()) {
-      throw wrongType(field, "a number", v);
-    }
-    double d = v.doubleValue();
-    if (!Double.isFinite(d)) {
-      throw outOfRange(field, "a finite number", v);
-    }
-    return d;
+    return read(field, JsonNode::isNumber, "a number",
+        v -> fitting(field, v, Double.isFinite(v.doubleValue()), "a finite number", v.doubleValue()));
   }
 
   Integer integer(String field) {
-    JsonNode v = present(field);
-    if (v == null) {
-      return null;
-    }
-    if (!v.isIntegralNumber()) {
-      throw wrongType(field, "an integer", v);
-    }
-    if (!v.canConvertToInt()) {
-      throw outOfRange(field, "a 32-bit integer", v);
-    }
-    return v.intValue();
+    return read(field, JsonNode::isIntegralNumber, "an integer",
+        v -> fitting(field, v, v.canConvertToInt(), "a 32-bit integer", v.intValue()));
   }
 
   Long longInteger(String field) {
+    return read(field, JsonNode::isIntegralNumber, "an integer",
+        v -> fitting(field, v, v.canConvertToLong(), "a 64-bit integer", v.longValue()));
+  }
+
+  /** The field's value as {@code type} ("a string"), null when absent, or a 400 naming the type it has instead. */
+  private <T> T read(String field, Predicate<JsonNode> isType, String type, Function<JsonNode, T> value) {
     JsonNode v = present(field);
     if (v == null) {
       return null;
     }
-    if (!v.isIntegralNumber()) {
-      throw wrongType(field, "an integer", v);
+    if (!isType.test(v)) {
+      throw wrongType(field, type, v);
     }
-    if (!v.canConvertToLong()) {
-      throw outOfRange(field, "a 64-bit integer", v);
+    return value.apply(v);
+  }
+
+  private static <T> T fitting(String field, JsonNode node, boolean fits, String expected, T value) {
+    if (!fits) {
+      throw outOfRange(field, expected, node);
     }
-    return v.longValue();
+    return value;
   }
 
   /** {@code value}, the field's when present, if {@code range} allows it; the error shows the client's own JSON. */

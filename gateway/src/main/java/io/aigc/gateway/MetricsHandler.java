@@ -9,23 +9,18 @@ import io.vertx.ext.web.RoutingContext;
 import java.io.ByteArrayOutputStream;
 
 /** {@code GET /metrics}: the service's registry in Prometheus text format, scraped on a worker thread. */
-final class MetricsHandler implements Handler<RoutingContext> {
-  private final PrometheusRegistry registry;
-  private final PrometheusTextFormatWriter writer = ExpositionFormats.init().getPrometheusTextFormatWriter();
-
-  MetricsHandler(PrometheusRegistry registry) {
-    this.registry = registry;
-  }
+record MetricsHandler(PrometheusRegistry registry) implements Handler<RoutingContext> {
+  private static final PrometheusTextFormatWriter WRITER = ExpositionFormats.init().getPrometheusTextFormatWriter();
 
   @Override
   public void handle(RoutingContext ctx) {
     // The JVM collectors call into MXBeans: cheap, but not the event loop's business.
     ctx.vertx().executeBlocking(() -> {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      writer.write(out, registry.scrape());
+      WRITER.write(out, registry.scrape());
       return Buffer.buffer(out.toByteArray());
     }, false).onSuccess(body -> ctx.response()
-        .putHeader("Content-Type", writer.getContentType())
+        .putHeader("Content-Type", WRITER.getContentType())
         .end(body))
         .onFailure(ctx::fail);
   }

@@ -9,13 +9,7 @@ import java.util.function.BooleanSupplier;
  * {@code /healthz} and {@code /readyz}: 200 or 503 with the same body as every other service's probes. The answer
  * is read from a flag kept up to date elsewhere, never computed on the event loop.
  */
-final class ProbeHandler implements Handler<RoutingContext> {
-  private final BooleanSupplier ok;
-
-  ProbeHandler(BooleanSupplier ok) {
-    this.ok = ok;
-  }
-
+record ProbeHandler(BooleanSupplier ok) implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     boolean up = ok.getAsBoolean();

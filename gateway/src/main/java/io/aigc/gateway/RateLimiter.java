@@ -16,6 +16,8 @@ import java.util.function.LongSupplier;
  * names, so it cannot grow with what clients send.
  */
 final class RateLimiter {
+  private final double rate;
+  private final int burst;
   private final long intervalNanos;
   private final long toleranceNanos;
   private final LongSupplier nanoTime;
@@ -32,6 +34,8 @@ final class RateLimiter {
     if (burst < 1) {
       throw new IllegalArgumentException("burst must be at least 1, got " + burst);
     }
+    this.rate = rate;
+    this.burst = burst;
     this.intervalNanos = rate == 0 ? 0 : Math.max(1, Math.round(1e9 / rate));
     // Saturated far from overflow: differences of nanoTime values must stay meaningful.
     this.toleranceNanos = (long) Math.min(Long.MAX_VALUE / 4.0, (double) intervalNanos * (burst - 1L));
@@ -66,5 +70,15 @@ final class RateLimiter {
         return 0;
       }
     }
+  }
+
+  /** Requests per second per caller, on average; 0 is unlimited. */
+  double rate() {
+    return rate;
+  }
+
+  /** Requests a caller may send at once after being idle. */
+  int burst() {
+    return burst;
   }
 }

@@ -1,10 +1,9 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.PeriodicCheck;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
@@ -13,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether the gateway can do its work: the broker answers, all five topics exist, and completions are being read.
+ * Whether the gateway can do its work: the broker answers, all six topics exist, and completions are being read.
  * Checked on a timer on a thread of its own, because asking the broker can take seconds; {@code /readyz} only reads
  * the last answer.
  */
@@ -24,7 +23,7 @@ final class Readiness implements AutoCloseable {
   private final List<String> topics;
   private final BooleanSupplier feedHealthy;
   private final Duration interval;
-  private final ScheduledExecutorService timer;
+  private PeriodicCheck timer;
   private volatile boolean ready;
   private boolean checked;
 
@@ -33,17 +32,12 @@ final class Readiness implements AutoCloseable {
     this.topics = List.copyOf(topics);
     this.feedHealthy = feedHealthy;
     this.interval = interval;
-    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "gateway-readiness");
-      t.setDaemon(true);
-      return t;
-    });
   }
 
   /** Checks once now, on the caller's thread, then every {@code interval} in the background. */
   void start() {
     check();
-    timer.scheduleWithFixedDelay(this::check, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    timer = PeriodicCheck.start("gateway-readiness", interval, interval, this::check);
   }
 
   boolean ready() {
@@ -81,6 +75,8 @@ final class Readiness implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    if (timer != null) {
+      timer.close();
+    }
   }
 }

@@ -10,18 +10,9 @@ import io.vertx.ext.web.RoutingContext;
  * instance answers a retry from what it knows without publishing again, and a different body under the same key
  * with 409.
  */
-final class SubmitJobHandler implements Handler<RoutingContext> {
+record SubmitJobHandler(CompletionsBody body, JobSubmitter submitter, String servedModel)
+    implements Handler<RoutingContext> {
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
-
-  private final CompletionsBody body;
-  private final JobSubmitter submitter;
-  private final String servedModel;
-
-  SubmitJobHandler(CompletionsBody body, JobSubmitter submitter, String servedModel) {
-    this.body = body;
-    this.submitter = submitter;
-    this.servedModel = servedModel;
-  }
 
   @Override
   public void handle(RoutingContext ctx) {

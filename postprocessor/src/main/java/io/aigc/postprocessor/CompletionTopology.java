@@ -6,6 +6,7 @@ import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
 import io.aigc.runtime.streams.RejectedRecordException;
 import io.aigc.runtime.streams.Routed;
+import io.aigc.runtime.streams.StreamsService;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
@@ -44,11 +45,24 @@ import org.slf4j.LoggerFactory;
  * strings, or the error some stage reported. The postprocessor is the only writer of completions, so this is the
  * one place that guarantees exactly one per request id.
  */
-final class CompletionTopology {
+public final class CompletionTopology {
   /** Request ids already answered, with when (wall-clock epoch ms). */
   static final String COMPLETED_STORE = "completed-requests";
 
+  /** The service's name in logs, metrics and the dead letters it writes. */
+  static final String NAME = "postprocessor";
+
   private CompletionTopology() {}
+
+  /**
+   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads the model's
+   * tokenizer now, so a wrong {@code AIGC_MODEL_DIR} fails at startup.
+   */
+  public static StreamsService service(PostprocessorConfig config) {
+    ModelDirectory model = ModelDirectory.open(config.modelDir());
+    return StreamsService.of(NAME, config.common(), config.streams(), TextTokenizer.load(model),
+        (tokenizer, registry) -> build(config, model, tokenizer, new PostprocessorMetrics(registry)));
+  }
 
   static Topology build(PostprocessorConfig config, ModelDirectory model, TextTokenizer tokenizer,
       PostprocessorMetrics metrics) {
@@ -69,7 +83,7 @@ final class CompletionTopology {
         // partition and offset (Processor API), and the dedup check, the completion and the store update must
         // see each record exactly once, in order. Every id is on one partition, keyed by request id, so one task
         // sees all of an id's records.
-        .process(GuardedProcessor.supplier(PostprocessorService.NAME, topics.generated(), topics.dlq(),
+        .process(GuardedProcessor.supplier(NAME, topics.generated(), topics.dlq(),
             metrics.deadLetters, () -> new Complete(config, model, tokenizer, metrics)),
             Named.as("complete"), COMPLETED_STORE)
         // Completions to the completions topic, dead letters to the dead-letter topic.

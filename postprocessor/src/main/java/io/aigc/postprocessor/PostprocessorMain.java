@@ -6,6 +6,6 @@ public final class PostprocessorMain {
   private PostprocessorMain() {}
 
   public static void main(String[] args) {
-    ServiceMain.run(env -> PostprocessorService.create(PostprocessorConfig.fromEnv(env)));
+    ServiceMain.run(env -> CompletionTopology.service(PostprocessorConfig.fromEnv(env)));
   }
 }

@@ -41,7 +41,7 @@ class PostprocessorServiceKafkaTest {
       Env env = kafka.serviceEnv(stateDir, 1,
           Map.of("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString()));
 
-      try (StreamsService service = PostprocessorService.create(PostprocessorConfig.fromEnv(env))) {
+      try (StreamsService service = CompletionTopology.service(PostprocessorConfig.fromEnv(env))) {
         service.start();
         KafkaSettings settings = KafkaSettings.fromEnv(env);
         byte[] result = TOPICS.generated().valueSerde().encode(sequence("r-1"));

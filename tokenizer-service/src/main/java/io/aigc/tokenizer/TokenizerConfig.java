@@ -40,7 +40,7 @@ public record TokenizerConfig(Path modelDir, String promptTemplate, int maxN, St
         env.path("AIGC_MODEL_DIR", ModelDirectory.DEFAULT),
         template == null || template.isEmpty() ? PROMPT_PLACEHOLDER : template,
         env.integer("AIGC_MAX_N", RequestRules.DEFAULT_MAX_N),
-        TokenizerService.NAME + "@" + env.optional("HOSTNAME").orElseGet(TokenizerConfig::hostName),
+        TokenizerTopology.NAME + "@" + env.optional("HOSTNAME").orElseGet(TokenizerConfig::hostName),
         CommonConfig.fromEnv(env),
         StreamsSettings.fromEnv(env, ServiceDefaults.TOKENIZER_APPLICATION_ID, ServiceDefaults.TOKENIZER_METRICS_PORT));
   }

@@ -6,6 +6,6 @@ public final class TokenizerMain {
   private TokenizerMain() {}
 
   public static void main(String[] args) {
-    ServiceMain.run(env -> TokenizerService.create(TokenizerConfig.fromEnv(env)));
+    ServiceMain.run(env -> TokenizerTopology.service(TokenizerConfig.fromEnv(env)));
   }
 }

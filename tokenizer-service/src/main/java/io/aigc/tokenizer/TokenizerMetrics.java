@@ -1,5 +1,6 @@
 package io.aigc.tokenizer;
 
+import io.aigc.runtime.Metrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -12,25 +13,13 @@ final class TokenizerMetrics {
   final Histogram promptTokens;
 
   TokenizerMetrics(PrometheusRegistry registry) {
-    tokenized = Counter.builder()
-        .name("aigc_tokenizer_requests_tokenized_total")
-        .help("Requests tokenized and passed on to the inference workers")
-        .register(registry);
-    errors = Counter.builder()
-        .name("aigc_tokenizer_errors_total")
-        .help("Requests answered with an error instead of being tokenized, by error code")
-        .labelNames("code")
-        .register(registry);
-    deadLetters = Counter.builder()
-        .name("aigc_tokenizer_dead_letters_total")
-        .help("Records written to the dead-letter topic, by reason code")
-        .labelNames("reason")
-        .register(registry);
-    promptTokens = Histogram.builder()
-        .name("aigc_tokenizer_prompt_tokens")
-        .help("Tokens in a tokenized prompt, template and special tokens included")
-        .classicOnly()
-        .classicExponentialUpperBounds(1, 2, 16)
-        .register(registry);
+    tokenized = Metrics.counter(registry, "aigc_tokenizer_requests_tokenized_total",
+        "Requests tokenized and passed on to the inference workers");
+    errors = Metrics.counter(registry, "aigc_tokenizer_errors_total",
+        "Requests answered with an error instead of being tokenized, by error code", "code");
+    deadLetters = Metrics.counter(registry, "aigc_tokenizer_dead_letters_total",
+        "Records written to the dead-letter topic, by reason code", "reason");
+    promptTokens = Metrics.sizes(registry, "aigc_tokenizer_prompt_tokens",
+        "Tokens in a tokenized prompt, template and special tokens included", Metrics.exponential(1, 2, 16));
   }
 }

@@ -6,6 +6,7 @@ import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
 import io.aigc.runtime.streams.RejectedRecordException;
 import io.aigc.runtime.streams.Routed;
+import io.aigc.runtime.streams.StreamsService;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Events;
@@ -30,8 +31,21 @@ import org.apache.kafka.streams.kstream.Named;
  * workers. A request that cannot be served gets its error as a {@code GeneratedSequence} on the generated topic
  * (the postprocessor writes every completion); a record that cannot be processed also goes to the dead-letter topic.
  */
-final class TokenizerTopology {
+public final class TokenizerTopology {
+  /** The service's name in logs, metrics and the dead letters it writes. */
+  static final String NAME = "tokenizer-service";
+
   private TokenizerTopology() {}
+
+  /**
+   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads the model's
+   * tokenizer now, so a wrong {@code AIGC_MODEL_DIR} fails at startup.
+   */
+  public static StreamsService service(TokenizerConfig config) {
+    ModelDirectory model = ModelDirectory.open(config.modelDir());
+    return StreamsService.of(NAME, config.common(), config.streams(), TextTokenizer.load(model),
+        (tokenizer, registry) -> build(config, model, tokenizer, new TokenizerMetrics(registry)));
+  }
 
   static Topology build(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer,
       TokenizerMetrics metrics) {
@@ -43,7 +57,7 @@ final class TokenizerTopology {
         .stream(topics.requests().name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("requests"))
         // Decode, check, template and tokenize in one processor (Tokenize, below): a dead letter needs the source
         // partition and offset, which only the Processor API gives, and every failure on the way must be caught.
-        .process(GuardedProcessor.supplier(TokenizerService.NAME, topics.requests(), topics.dlq(),
+        .process(GuardedProcessor.supplier(NAME, topics.requests(), topics.dlq(),
             metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, metrics)), Named.as("tokenize"))
         // Each outcome names its topic: tokenized for the workers, generated for an error (so the postprocessor
         // stays the single writer of completions), dlq for the record that could not be processed.

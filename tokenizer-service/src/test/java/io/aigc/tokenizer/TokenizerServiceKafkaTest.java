@@ -39,7 +39,7 @@ class TokenizerServiceKafkaTest {
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       Env env = kafka.serviceEnv(stateDir, 2,
           Map.of("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString()));
-      try (StreamsService service = TokenizerService.create(TokenizerConfig.fromEnv(env))) {
+      try (StreamsService service = TokenizerTopology.service(TokenizerConfig.fromEnv(env))) {
         service.start();
         KafkaSettings settings = KafkaSettings.fromEnv(env);
         TopicReader.send(settings, List.of(

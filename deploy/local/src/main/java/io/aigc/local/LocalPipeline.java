@@ -3,13 +3,13 @@ package io.aigc.local;
 import io.aigc.gateway.GatewayConfig;
 import io.aigc.gateway.GatewayService;
 import io.aigc.postprocessor.PostprocessorConfig;
-import io.aigc.postprocessor.PostprocessorService;
+import io.aigc.postprocessor.CompletionTopology;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.Service;
 import io.aigc.runtime.ServiceMain;
 import io.aigc.runtime.streams.StreamsService;
 import io.aigc.tokenizer.TokenizerConfig;
-import io.aigc.tokenizer.TokenizerService;
+import io.aigc.tokenizer.TokenizerTopology;
 import io.aigc.worker.WorkerConfig;
 import io.aigc.worker.WorkerService;
 import java.util.ArrayList;
@@ -61,9 +61,9 @@ public final class LocalPipeline implements Service {
   @Override
   public void start() throws Exception {
     try {
-      postprocessor = add(PostprocessorService.create(postprocessorConfig));
+      postprocessor = add(CompletionTopology.service(postprocessorConfig));
       worker = add(new WorkerService(workerConfig));
-      tokenizer = add(TokenizerService.create(tokenizerConfig));
+      tokenizer = add(TokenizerTopology.service(tokenizerConfig));
       gateway = add(new GatewayService(gatewayConfig));
     } catch (Exception | Error e) {
       close();

@@ -6,6 +6,7 @@ import io.aigc.runtime.Service;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.function.BiFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.Topology;
@@ -44,6 +45,25 @@ public final class StreamsService implements Service {
     this.registry = registry;
     this.topologyResources = topologyResources;
     this.props = settings.properties(common.kafka());
+  }
+
+  /**
+   * The service of a topology whose processors use {@code resources} (a tokenizer, say), with a metrics registry of
+   * its own: the resources are closed if the topology cannot be built, or once the service has stopped.
+   */
+  public static <R extends AutoCloseable> StreamsService of(String name, CommonConfig common,
+      StreamsSettings settings, R resources, BiFunction<R, PrometheusRegistry, Topology> topology) {
+    try {
+      PrometheusRegistry registry = new PrometheusRegistry();
+      return new StreamsService(name, topology.apply(resources, registry), common, settings, registry, resources);
+    } catch (RuntimeException | Error e) {
+      try {
+        resources.close();
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
   }
 
   @Override
