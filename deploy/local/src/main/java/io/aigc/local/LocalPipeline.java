@@ -6,6 +6,7 @@ import io.aigc.postprocessor.PostprocessorConfig;
 import io.aigc.postprocessor.CompletionTopology;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.Service;
+import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.ServiceMain;
 import io.aigc.runtime.streams.StreamsService;
 import io.aigc.tokenizer.TokenizerConfig;
@@ -39,9 +40,12 @@ public final class LocalPipeline implements Service {
 
   /** Reads every service's configuration now, so a mistake in it fails before anything starts. */
   public LocalPipeline(Env env) {
-    this.postprocessorConfig = PostprocessorConfig.fromEnv(withPort(env, "AIGC_POSTPROCESSOR_METRICS_PORT", "9103"));
-    this.workerConfig = WorkerConfig.fromEnv(withPort(env, "AIGC_WORKER_METRICS_PORT", "9102"));
-    this.tokenizerConfig = TokenizerConfig.fromEnv(withPort(env, "AIGC_TOKENIZER_METRICS_PORT", "9101"));
+    this.postprocessorConfig = PostprocessorConfig.fromEnv(
+        withPort(env, "AIGC_POSTPROCESSOR_METRICS_PORT", ServiceDefaults.POSTPROCESSOR_METRICS_PORT));
+    this.workerConfig = WorkerConfig.fromEnv(
+        withPort(env, "AIGC_WORKER_METRICS_PORT", ServiceDefaults.WORKER_METRICS_PORT));
+    this.tokenizerConfig = TokenizerConfig.fromEnv(
+        withPort(env, "AIGC_TOKENIZER_METRICS_PORT", ServiceDefaults.TOKENIZER_METRICS_PORT));
     this.gatewayConfig = GatewayConfig.fromEnv(env);
   }
 
@@ -71,8 +75,8 @@ public final class LocalPipeline implements Service {
     }
   }
 
-  private static Env withPort(Env env, String variable, String defaultPort) {
-    return env.with(Map.of("AIGC_METRICS_PORT", env.string(variable, defaultPort)));
+  private static Env withPort(Env env, String variable, int defaultPort) {
+    return env.with(Map.of("AIGC_METRICS_PORT", env.string(variable, String.valueOf(defaultPort))));
   }
 
   private <S extends Service> S add(S service) throws Exception {

@@ -21,18 +21,16 @@ import java.util.concurrent.TimeoutException;
  * run.sh [--model-dir DIR] [--processes]
  * </pre>
  *
- * Environment: {@code AIGC_MODEL_DIR}, {@code AIGC_LOCAL_DIR} (.local), {@code AIGC_KAFKA_PORT} (9092; the
- * controller takes the next port), {@code AIGC_HTTP_PORT} (8080), {@code AIGC_TOKENIZER_METRICS_PORT} (9101),
- * {@code AIGC_WORKER_METRICS_PORT} (9102), {@code AIGC_POSTPROCESSOR_METRICS_PORT} (9103), and every service
- * variable, which the services inherit. Unless {@code AIGC_API_KEYS}, {@code AIGC_API_KEYS_FILE} or
- * {@code AIGC_AUTH} says otherwise, the gateway accepts one key, made on first use in {@code .local/api-key}.
+ * Environment: {@link LauncherConfig}, and every service variable, which the services inherit. Unless
+ * {@code AIGC_API_KEYS}, {@code AIGC_API_KEYS_FILE} or {@code AIGC_AUTH} says otherwise, the gateway accepts one key,
+ * made on first use in {@code .local/api-key}.
  */
 public final class LocalProcesses {
   private LocalProcesses() {}
 
   public static void main(String[] args) throws Exception {
-    Env env = Env.system();
-    Path modelDir = env.path("AIGC_MODEL_DIR", Path.of("models", "tiny-llama"));
+    LauncherConfig config = LauncherConfig.fromEnv(Env.system());
+    Path modelDir = config.modelDir();
     ProcessCluster.Layout layout = ProcessCluster.Layout.ONE_JVM;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -48,11 +46,11 @@ public final class LocalProcesses {
             + "tokenizer.json)");
       }
     }
-    int kafka = env.integer("AIGC_KAFKA_PORT", 9092);
-    int http = env.integer("AIGC_HTTP_PORT", 8080);
-    int tokenizer = env.integer("AIGC_TOKENIZER_METRICS_PORT", 9101);
-    int worker = env.integer("AIGC_WORKER_METRICS_PORT", 9102);
-    int postprocessor = env.integer("AIGC_POSTPROCESSOR_METRICS_PORT", 9103);
+    int kafka = config.kafkaPort();
+    int http = config.httpPort();
+    int tokenizer = config.tokenizerMetricsPort();
+    int worker = config.workerMetricsPort();
+    int postprocessor = config.postprocessorMetricsPort();
     List<Integer> busy = new ArrayList<>();
     for (int port : List.of(kafka, kafka + 1, http, tokenizer, worker, postprocessor)) {
       if (!free(port)) {
@@ -63,11 +61,10 @@ public final class LocalProcesses {
       fail("port(s) " + busy + " already in use (is another pipeline running?)");
     }
 
-    Path home = env.path("AIGC_LOCAL_DIR", Path.of(".local")).toAbsolutePath().normalize();
+    Path home = config.home();
     Map<String, String> serviceEnv = new java.util.HashMap<>(Map.of("AIGC_MODEL_DIR", modelDir.toString()));
     Path keyFile = home.resolve("api-key");
-    boolean localKey = env.optional("AIGC_API_KEYS").isEmpty() && env.optional("AIGC_API_KEYS_FILE").isEmpty()
-        && env.optional("AIGC_AUTH").isEmpty();
+    boolean localKey = config.makeLocalKey();
     if (localKey) {
       // The gateway wants a key or an explicit AIGC_AUTH=none: the embedded default makes itself a key, once.
       serviceEnv.put("AIGC_API_KEYS", "local:" + sha256Hex(localApiKey(keyFile)));

@@ -1,5 +1,6 @@
 package io.aigc.local;
 
+import io.aigc.runtime.ServiceDefaults;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -84,8 +85,10 @@ public final class ProcessCluster implements AutoCloseable {
       boolean restart) {
 
     public static Settings defaults(Path home, String classpath, Layout layout) {
-      return new Settings(home, classpath, layout, 9092, 8080,
-          Map.of("tokenizer-service", 9101, "inference-worker", 9102, "postprocessor", 9103), Map.of(), Map.of(), true);
+      return new Settings(home, classpath, layout, LauncherConfig.DEFAULT_KAFKA_PORT, ServiceDefaults.GATEWAY_HTTP_PORT,
+          Map.of("tokenizer-service", ServiceDefaults.TOKENIZER_METRICS_PORT,
+              "inference-worker", ServiceDefaults.WORKER_METRICS_PORT,
+              "postprocessor", ServiceDefaults.POSTPROCESSOR_METRICS_PORT), Map.of(), Map.of(), true);
     }
 
     public Settings withPorts(int kafka, int http, int tokenizer, int worker, int postprocessor) {
