@@ -39,7 +39,8 @@ class CompletionsBodyTest {
   @Test
   void fillsOpenAiDefaults() {
     RequestSpec r = valid("{\"prompt\":\"Hello\"}");
-    assertThat(r).isEqualTo(new RequestSpec("Hello", 16, 1.0, 1.0, 0, 1, List.of(), null, false, Map.of(), null));
+    assertThat(r).isEqualTo(RequestSpec.builder().prompt("Hello").maxTokens(16).temperature(1.0).topP(1.0).topK(0).n(1)
+        .build());
   }
 
   @Test
@@ -47,8 +48,9 @@ class CompletionsBodyTest {
     RequestSpec r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
         + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"ignore_eos\":true,\"stream\":false,"
         + "\"user\":\"u-1\",\"metadata\":{\"article\":\"42\"},\"timeout_seconds\":2.5}");
-    assertThat(r).isEqualTo(new RequestSpec("Hi", 32, 0.7, 0.9, 40, 2, List.of("\n", "END"), -7L, true,
-        Map.of("article", "42", "user", "u-1"), Duration.ofMillis(2500)));
+    assertThat(r).isEqualTo(RequestSpec.builder().prompt("Hi").maxTokens(32).temperature(0.7).topP(0.9).topK(40).n(2)
+        .stop(List.of("\n", "END")).seed(-7L).ignoreEos(true).metadata(Map.of("article", "42", "user", "u-1"))
+        .timeout(Duration.ofMillis(2500)).build());
   }
 
   @Test

@@ -143,7 +143,7 @@ final class FakePipeline implements AutoCloseable {
         .setModel(request.getModel())
         .setCreatedAt(request.getCreatedAt())
         .setCompletedAt(System.currentTimeMillis())
-        .setChoices(List.of(new CompletionChoice(0, text, finishReason)))
+        .setChoices(List.of(new CompletionChoice(0, text, finishReason, null)))
         .setUsage(new Usage(4, 3, 7))
         .setTimings(null)
         .setMetadata(request.getMetadata())

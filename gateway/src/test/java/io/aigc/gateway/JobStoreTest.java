@@ -26,7 +26,7 @@ class JobStoreTest {
   private static Completion ok(String id, String text) {
     return Completion.newBuilder().setRequestId(id).setStatus(CompletionStatus.OK).setError(null)
         .setModel("m").setCreatedAt(T0.toEpochMilli()).setCompletedAt(T0.plusSeconds(1).toEpochMilli())
-        .setChoices(List.of(new CompletionChoice(0, text, "stop"))).setUsage(null).setTimings(null)
+        .setChoices(List.of(new CompletionChoice(0, text, "stop", null))).setUsage(null).setTimings(null)
         .setMetadata(Map.of()).build();
   }
 

@@ -76,7 +76,7 @@ final class TaskCodec {
       for (int t : c.tokens()) {
         ids.add(t);
       }
-      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason().code()));
+      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason().code(), null));
     }
     return GeneratedSequence.newBuilder()
         .setRequest(tokenized.getRequest())

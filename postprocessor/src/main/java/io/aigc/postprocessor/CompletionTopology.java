@@ -222,7 +222,7 @@ public final class CompletionTopology {
           text = text.substring(0, cut);
           finishReason = "stop";
         }
-        choices.add(new CompletionChoice(choice.getIndex(), text, finishReason));
+        choices.add(new CompletionChoice(choice.getIndex(), text, finishReason, null));
         completionTokens += choice.getTokenIds().size();
       }
       int promptTokens = prompt.length;

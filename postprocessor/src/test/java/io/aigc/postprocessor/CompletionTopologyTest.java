@@ -123,7 +123,7 @@ class CompletionTopologyTest {
   }
 
   private static GeneratedChoice choice(int index, List<Integer> ids, String finishReason) {
-    return new GeneratedChoice(index, ids, finishReason);
+    return new GeneratedChoice(index, ids, finishReason, null);
   }
 
   private void send(String key, GeneratedSequence sequence) {
@@ -141,7 +141,7 @@ class CompletionTopologyTest {
     assertThat(completion.getRequestId()).isEqualTo("r-1");
     assertThat(completion.getStatus()).isEqualTo(CompletionStatus.OK);
     assertThat(completion.getError()).isNull();
-    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies to any program", "length"));
+    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies to any program", "length", null));
     assertThat(completion.getModel()).isEqualTo("tiny-llama");
     assertThat(completion.getCreatedAt()).isEqualTo(CREATED.toEpochMilli());
     assertThat(completion.getCompletedAt()).isEqualTo(NOW.toEpochMilli());
@@ -159,7 +159,7 @@ class CompletionTopologyTest {
     send("r-1", ok("r-1", List.of(), choice(0, List.of(727, 555, EOS), "stop")));
 
     Completion completion = completions.readValue();
-    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies", "stop"));
+    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies", "stop", null));
     assertThat(completion.getUsage()).isEqualTo(new Usage(3, 3, 6));
   }
 
@@ -174,7 +174,7 @@ class CompletionTopologyTest {
       send("r-1", sequence);
 
       assertThat(completions.readValue().getChoices())
-          .containsExactly(new CompletionChoice(0, " applies to any program", "length"));
+          .containsExactly(new CompletionChoice(0, " applies to any program", "length", null));
     }
   }
 
@@ -185,7 +185,7 @@ class CompletionTopologyTest {
     send("r-1", ok("r-1", List.of(" any", "to"), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
 
     Completion completion = completions.readValue();
-    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies ", "stop"));
+    assertThat(completion.getChoices()).containsExactly(new CompletionChoice(0, " applies ", "stop", null));
     // Usage counts what was generated, not what was kept.
     assertThat(completion.getUsage()).isEqualTo(new Usage(3, 5, 8));
   }
@@ -199,8 +199,8 @@ class CompletionTopologyTest {
 
     Completion completion = completions.readValue();
     assertThat(completion.getChoices()).containsExactly(
-        new CompletionChoice(0, " applies to any", "stop"),
-        new CompletionChoice(1, " applies to", "length"));
+        new CompletionChoice(0, " applies to any", "stop", null),
+        new CompletionChoice(1, " applies to", "length", null));
     assertThat(completion.getUsage()).isEqualTo(new Usage(3, 8, 11));
   }
 

@@ -85,7 +85,7 @@ class PostprocessorServiceKafkaTest {
         .setPromptTokenIds(List.of(1, 752, 400))
         .setStatus(CompletionStatus.OK)
         .setError(null)
-        .setChoices(List.of(new GeneratedChoice(0, List.of(727, 555, 370, 428, 561), "length")))
+        .setChoices(List.of(new GeneratedChoice(0, List.of(727, 555, 370, 428, 561), "length", null)))
         .setTimings(null)
         .setProducer("worker-test")
         .build();

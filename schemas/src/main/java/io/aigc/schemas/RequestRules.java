@@ -30,6 +30,9 @@ public final class RequestRules {
   public static final int MAX_METADATA_VALUE_LENGTH = 512;
   public static final int MAX_USER_LENGTH = 256;
   public static final double MAX_TIMEOUT_SECONDS = 86_400;
+  /** Top alternatives a request may ask for per token (OpenAI's chat limit; its completions allow 5). */
+  public static final int MAX_LOGPROBS = 20;
+  public static final double MAX_LOGIT_BIAS = 100;
   /**
    * The metadata key naming the API key that created a job, so consumers of the completions topic can attribute
    * jobs, and a restarted gateway knows whose job a completion is. Reserved: callers cannot set it.
@@ -82,6 +85,18 @@ public final class RequestRules {
       v -> v > 0 && v <= 1);
   public static final Range<Integer> TOP_K = new Range<>("top_k", "an integer of at least 0 (0 disables top-k)",
       v -> v >= 0);
+  public static final Range<Double> PRESENCE_PENALTY = new Range<>("presence_penalty", "a number between -2 and 2",
+      v -> v >= -2 && v <= 2);
+  public static final Range<Double> FREQUENCY_PENALTY = new Range<>("frequency_penalty",
+      "a number between -2 and 2", v -> v >= -2 && v <= 2);
+  public static final Range<Double> REPETITION_PENALTY = new Range<>("repetition_penalty",
+      "a number greater than 0 and at most 10 (1 disables it)", v -> v > 0 && v <= 10);
+  public static final Range<Double> MIN_P = new Range<>("min_p", "a number between 0 and 1 (0 disables it)",
+      v -> v >= 0 && v <= 1);
+  public static final Range<Integer> MIN_TOKENS = new Range<>("min_tokens", "an integer of at least 0",
+      v -> v >= 0);
+  public static final Range<Integer> LOGPROBS = new Range<>("logprobs", "an integer between 0 and " + MAX_LOGPROBS,
+      v -> v >= 0 && v <= MAX_LOGPROBS);
   public static final Range<Double> TIMEOUT_SECONDS = new Range<>("timeout_seconds",
       "a number of seconds greater than 0 and at most " + (long) MAX_TIMEOUT_SECONDS,
       v -> v > 0 && v <= MAX_TIMEOUT_SECONDS);
@@ -139,6 +154,40 @@ public final class RequestRules {
     return Optional.empty();
   }
 
+  /** min_tokens may not exceed max_tokens (vLLM's rule: the request could never end as asked). */
+  public static Optional<Violation> minTokens(int minTokens, int maxTokens) {
+    return minTokens <= maxTokens ? Optional.empty() : Optional.of(new Violation("min_tokens",
+        "Invalid 'min_tokens': must be at most max_tokens (" + maxTokens + "), got " + minTokens + "."));
+  }
+
+  /** Token ids (decimal) mapped to biases in [-100, 100], as OpenAI's {@code logit_bias}. */
+  public static Optional<Violation> logitBias(Map<String, Double> bias) {
+    for (Map.Entry<String, Double> e : bias.entrySet()) {
+      if (!e.getKey().matches("0|[1-9][0-9]{0,8}")) {
+        return Optional.of(new Violation("logit_bias", "Invalid 'logit_bias': keys must be token ids, got '"
+            + e.getKey() + "'."));
+      }
+      if (!(Math.abs(e.getValue()) <= MAX_LOGIT_BIAS)) {
+        return Optional.of(new Violation("logit_bias", "Invalid 'logit_bias': biases must be between -100 and 100,"
+            + " got " + e.getValue() + " for token " + e.getKey() + "."));
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** A conversation: at least one message, each with a role. */
+  public static Optional<Violation> messages(List<ChatMessage> messages) {
+    if (messages.isEmpty()) {
+      return Optional.of(new Violation("messages", "Invalid 'messages': at least one message is required."));
+    }
+    for (int i = 0; i < messages.size(); i++) {
+      if (messages.get(i).getRole().isEmpty()) {
+        return Optional.of(new Violation("messages", "Invalid 'messages[" + i + "].role': must not be empty."));
+      }
+    }
+    return Optional.empty();
+  }
+
   /** The sampling parameters of a request event, every rule in order. */
   public static List<Violation> check(GenerationParams p, Limits limits) {
     List<Violation> violations = new ArrayList<>();
@@ -148,6 +197,16 @@ public final class RequestRules {
     TOP_K.check(p.getTopK()).ifPresent(violations::add);
     n(limits).check(p.getN()).ifPresent(violations::add);
     stop(p.getStop()).ifPresent(violations::add);
+    PRESENCE_PENALTY.check(p.getPresencePenalty()).ifPresent(violations::add);
+    FREQUENCY_PENALTY.check(p.getFrequencyPenalty()).ifPresent(violations::add);
+    REPETITION_PENALTY.check(p.getRepetitionPenalty()).ifPresent(violations::add);
+    MIN_P.check(p.getMinP()).ifPresent(violations::add);
+    MIN_TOKENS.check(p.getMinTokens()).ifPresent(violations::add);
+    minTokens(p.getMinTokens(), p.getMaxTokens()).ifPresent(violations::add);
+    logitBias(p.getLogitBias()).ifPresent(violations::add);
+    if (p.getLogprobs() != null) {
+      LOGPROBS.check(p.getLogprobs()).ifPresent(violations::add);
+    }
     return violations;
   }
 
@@ -163,7 +222,12 @@ public final class RequestRules {
       violations.add(new Violation("request_id", "Invalid 'request_id': '" + request.getRequestId()
           + "' does not match the record key '" + key + "'; the key must be the request id."));
     }
-    if (request.getPrompt().isEmpty()) {
+    if (request.getMessages() != null) {
+      if (!request.getPrompt().isEmpty()) {
+        violations.add(new Violation("prompt", "Invalid 'prompt': must be empty when 'messages' is set."));
+      }
+      messages(request.getMessages()).ifPresent(violations::add);
+    } else if (request.getPrompt().isEmpty()) {
       violations.add(new Violation("prompt", "Invalid 'prompt': must not be empty."));
     }
     violations.addAll(check(request.getParams(), limits));

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * A generation request as a caller states it, before it is a job: what the gateway makes of an HTTP body, what a
@@ -12,17 +13,33 @@ import java.util.Map;
  * equal exactly when they would generate the same job, which is what an idempotent retry is compared by.
  * {@link #toEvent} is the one mapping from it to the {@link GenerationRequest} published on the requests topic.
  *
+ * @param prompt the text to continue; empty when {@code messages} is set
+ * @param messages a chat conversation, rendered with the model's chat template; null for a plain prompt
  * @param seed null when sampling need not be reproducible
  * @param ignoreEos generate max_tokens tokens even past the end-of-sequence token
+ * @param logitBias token id to a bias added to its logit
+ * @param logprobs null, or how many most likely alternatives to report with each token's log-probability
  * @param metadata carried unchanged into the completion
  * @param timeout null when the job has no deadline
  */
-public record RequestSpec(String prompt, int maxTokens, double temperature, double topP, int topK, int n,
-    List<String> stop, Long seed, boolean ignoreEos, Map<String, String> metadata, Duration timeout) {
+public record RequestSpec(String prompt, List<Message> messages, int maxTokens, double temperature, double topP,
+    int topK, double minP, int n, List<String> stop, Long seed, boolean ignoreEos, double presencePenalty,
+    double frequencyPenalty, double repetitionPenalty, int minTokens, Map<Integer, Double> logitBias,
+    Integer logprobs, Map<String, String> metadata, Duration timeout) {
+
+  /** One turn of a conversation. */
+  public record Message(String role, String content) {}
 
   public RequestSpec {
+    messages = messages == null ? null : List.copyOf(messages);
     stop = List.copyOf(stop);
+    logitBias = Map.copyOf(logitBias);
     metadata = Map.copyOf(metadata);
+  }
+
+  /** Whether this is a chat conversation rather than a prompt. */
+  public boolean isChat() {
+    return messages != null;
   }
 
   public static Builder builder() {
@@ -45,8 +62,10 @@ public record RequestSpec(String prompt, int maxTokens, double temperature, doub
   }
 
   public Builder toBuilder() {
-    return new Builder().prompt(prompt).maxTokens(maxTokens).temperature(temperature).topP(topP).topK(topK).n(n)
-        .stop(stop).seed(seed).ignoreEos(ignoreEos).metadata(metadata).timeout(timeout);
+    return new Builder().prompt(prompt).messages(messages).maxTokens(maxTokens).temperature(temperature).topP(topP)
+        .topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
+        .penalties(presencePenalty, frequencyPenalty, repetitionPenalty).minTokens(minTokens).logitBias(logitBias)
+        .logprobs(logprobs).metadata(metadata).timeout(timeout);
   }
 
   /** The event published to the requests topic for job {@code requestId}, created at {@code createdAt}. */
@@ -57,37 +76,57 @@ public record RequestSpec(String prompt, int maxTokens, double temperature, doub
         .setDeadline(timeout == null ? null : createdAt.plus(timeout).toEpochMilli())
         .setModel(model)
         .setPrompt(prompt)
+        .setMessages(messages == null ? null
+            : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList())
         .setParams(GenerationParams.newBuilder()
             .setMaxTokens(maxTokens)
             .setTemperature(temperature)
             .setTopP(topP)
             .setTopK(topK)
+            .setMinP(minP)
             .setN(n)
             .setSeed(seed)
             .setStop(stop)
             .setIgnoreEos(ignoreEos)
+            .setPresencePenalty(presencePenalty)
+            .setFrequencyPenalty(frequencyPenalty)
+            .setRepetitionPenalty(repetitionPenalty)
+            .setMinTokens(minTokens)
+            .setLogitBias(logitBias.entrySet().stream()
+                .collect(Collectors.toMap(e -> Integer.toString(e.getKey()), Map.Entry::getValue)))
+            .setLogprobs(logprobs)
             .build())
         .setMetadata(metadata)
+        .setStreamPartition(null)
         .build();
   }
 
-  /** Prompts are never logged: only their size. */
+  /** Prompts and messages are never logged: only their size. */
   @Override
   public String toString() {
-    return "RequestSpec[prompt=" + prompt.length() + " chars, max_tokens=" + maxTokens + ", n=" + n + "]";
+    return "RequestSpec[" + (isChat() ? messages.size() + " messages" : "prompt=" + prompt.length() + " chars")
+        + ", max_tokens=" + maxTokens + ", n=" + n + "]";
   }
 
   /** Starts from the {@link RequestRules} defaults; {@link #build} refuses values out of their intrinsic ranges. */
   public static final class Builder {
     private String prompt = "";
+    private List<Message> messages;
     private int maxTokens = RequestRules.DEFAULT_MAX_TOKENS;
     private double temperature = RequestRules.DEFAULT_TEMPERATURE;
     private double topP = RequestRules.DEFAULT_TOP_P;
     private int topK = RequestRules.DEFAULT_TOP_K;
+    private double minP;
     private int n = RequestRules.DEFAULT_N;
     private List<String> stop = List.of();
     private Long seed;
     private boolean ignoreEos;
+    private double presencePenalty;
+    private double frequencyPenalty;
+    private double repetitionPenalty = 1;
+    private int minTokens;
+    private Map<Integer, Double> logitBias = Map.of();
+    private Integer logprobs;
     private Map<String, String> metadata = Map.of();
     private Duration timeout;
 
@@ -95,6 +134,12 @@ public record RequestSpec(String prompt, int maxTokens, double temperature, doub
 
     public Builder prompt(String prompt) {
       this.prompt = prompt;
+      return this;
+    }
+
+    /** A conversation instead of a prompt (which then stays empty); null for a prompt. */
+    public Builder messages(List<Message> messages) {
+      this.messages = messages;
       return this;
     }
 
@@ -116,6 +161,35 @@ public record RequestSpec(String prompt, int maxTokens, double temperature, doub
 
     public Builder topK(int topK) {
       this.topK = topK;
+      return this;
+    }
+
+    public Builder minP(double minP) {
+      this.minP = minP;
+      return this;
+    }
+
+    /** OpenAI's presence and frequency penalties and Hugging Face's repetition penalty (1 is off). */
+    public Builder penalties(double presence, double frequency, double repetition) {
+      this.presencePenalty = presence;
+      this.frequencyPenalty = frequency;
+      this.repetitionPenalty = repetition;
+      return this;
+    }
+
+    public Builder minTokens(int minTokens) {
+      this.minTokens = minTokens;
+      return this;
+    }
+
+    public Builder logitBias(Map<Integer, Double> logitBias) {
+      this.logitBias = logitBias;
+      return this;
+    }
+
+    /** null: no log-probabilities; otherwise how many most likely alternatives to report per token. */
+    public Builder logprobs(Integer logprobs) {
+      this.logprobs = logprobs;
       return this;
     }
 
@@ -151,8 +225,9 @@ public record RequestSpec(String prompt, int maxTokens, double temperature, doub
 
     /** Throws {@link IllegalArgumentException} with the rule's message for a value out of its range. */
     public RequestSpec build() {
-      RequestSpec spec = new RequestSpec(prompt, maxTokens, temperature, topP, topK, n, stop, seed, ignoreEos,
-          metadata, timeout);
+      RequestSpec spec = new RequestSpec(prompt, messages, maxTokens, temperature, topP, topK, minP, n, stop, seed,
+          ignoreEos, presencePenalty, frequencyPenalty, repetitionPenalty, minTokens, logitBias, logprobs, metadata,
+          timeout);
       List<RequestRules.Violation> violations = RequestRules.check(spec.toEvent("-", Instant.EPOCH, null).getParams(),
           RequestRules.Limits.NONE);
       if (!violations.isEmpty()) {

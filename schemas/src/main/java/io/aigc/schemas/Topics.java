@@ -7,9 +7,9 @@ import java.util.function.Function;
 import org.apache.avro.specific.SpecificRecord;
 
 /**
- * The pipeline's topics, defined once: the five of a request's way, and one to cancel jobs. Names default to
- * {@code generation.*} and can each be changed through an environment variable, so several pipelines can share one
- * cluster.
+ * The pipeline's topics, defined once: the five of a request's way, one to cancel jobs, and one that carries the
+ * text as it is generated. Names default to {@code generation.*} and can each be changed through an environment
+ * variable, so several pipelines can share one cluster.
  *
  * <pre>
  * requests    GenerationRequest   gateway or any producer  -> tokenizer-service
@@ -18,17 +18,19 @@ import org.apache.avro.specific.SpecificRecord;
  * completions Completion          postprocessor            -> gateway and any consumer
  * dlq         DeadLetter          every service, for records it could not process
  * cancellations Cancellation      gateway or any producer  -> every inference worker (a control topic)
+ * stream      StreamEvent         inference-worker         -> the gateway that waits, and any consumer
  * </pre>
  */
 public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> tokenized,
     Topic<GeneratedSequence> generated, Topic<Completion> completions, Topic<DeadLetter> dlq,
-    Topic<Cancellation> cancellations) {
+    Topic<Cancellation> cancellations, Topic<StreamEvent> stream) {
   public static final String REQUESTS_ENV = "AIGC_TOPIC_REQUESTS";
   public static final String TOKENIZED_ENV = "AIGC_TOPIC_TOKENIZED";
   public static final String GENERATED_ENV = "AIGC_TOPIC_GENERATED";
   public static final String COMPLETIONS_ENV = "AIGC_TOPIC_COMPLETIONS";
   public static final String DLQ_ENV = "AIGC_TOPIC_DLQ";
   public static final String CANCELLATIONS_ENV = "AIGC_TOPIC_CANCELLATIONS";
+  public static final String STREAM_ENV = "AIGC_TOPIC_STREAM";
 
   public static Topics defaults() {
     return fromEnvironment(name -> Optional.empty());
@@ -42,7 +44,8 @@ public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> 
         topic(env, GENERATED_ENV, "generation.generated", GeneratedSequence.class),
         topic(env, COMPLETIONS_ENV, "generation.completions", Completion.class),
         topic(env, DLQ_ENV, "generation.dlq", DeadLetter.class),
-        topic(env, CANCELLATIONS_ENV, "generation.cancellations", Cancellation.class));
+        topic(env, CANCELLATIONS_ENV, "generation.cancellations", Cancellation.class),
+        topic(env, STREAM_ENV, "generation.stream", StreamEvent.class));
   }
 
   /** {@link #fromEnvironment(Function)} from a map of variables. */
@@ -56,6 +59,6 @@ public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> 
   }
 
   public List<Topic<?>> all() {
-    return List.of(requests, tokenized, generated, completions, dlq, cancellations);
+    return List.of(requests, tokenized, generated, completions, dlq, cancellations, stream);
   }
 }

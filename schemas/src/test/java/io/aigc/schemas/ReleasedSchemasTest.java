@@ -30,7 +30,7 @@ class ReleasedSchemasTest {
 
   @ParameterizedTest
   @ValueSource(classes = {GenerationRequest.class, TokenizedRequest.class, GeneratedSequence.class,
-      Completion.class, DeadLetter.class, Cancellation.class})
+      Completion.class, DeadLetter.class, Cancellation.class, StreamEvent.class})
   void currentSchemaIsTheLatestReleaseAndReadsEveryRelease(Class<? extends SpecificRecord> type) throws IOException {
     Schema current = org.apache.avro.specific.SpecificData.get().getSchema(type);
     List<Schema> released = AvroSerde.releasedVersionsIfAny(type);

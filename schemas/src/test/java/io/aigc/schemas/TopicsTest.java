@@ -11,7 +11,7 @@ class TopicsTest {
     Topics topics = Topics.defaults();
     assertThat(topics.all()).extracting(Topic::name).containsExactly(
         "generation.requests", "generation.tokenized", "generation.generated", "generation.completions",
-        "generation.dlq", "generation.cancellations");
+        "generation.dlq", "generation.cancellations", "generation.stream");
   }
 
   @Test
