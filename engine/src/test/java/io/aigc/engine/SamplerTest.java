@@ -2,7 +2,6 @@ package io.aigc.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -10,7 +9,7 @@ class SamplerTest {
   private static final float[] LOGITS = {1.0f, 3.0f, 2.5f, -1.0f, 3.0f, 0.0f};
 
   private static SamplingParams params(double temperature, double topP, int topK) {
-    return new SamplingParams(16, temperature, topP, topK, 1, 7L, List.of(), false);
+    return SamplingParams.builder().temperature(temperature).topP(topP).topK(topK).seed(7L).build();
   }
 
   @Test
