@@ -13,9 +13,9 @@ import java.util.List;
  * <p>Waiting requests are admitted in arrival order while the batch has rows ({@code maxBatchRows}) and the KV-cache
  * budget has room for the request's whole prompt plus max_tokens, for every choice: an admitted request always
  * finishes. The head of the queue is never overtaken, so no request starves; a request that could never fit (or
- * whose deadline has passed) is refused at once instead of blocking the queue. At most
- * {@code maxPrefillTokensPerStep} prompt tokens are admitted per step (though always at least one request), so a
- * burst of arrivals delays the running sequences by a bounded amount.
+ * whose deadline has passed, or whose logit_bias names a token the model does not have) is refused at once instead of
+ * blocking the queue. At most {@code maxPrefillTokensPerStep} prompt tokens are admitted per step (though always at
+ * least one request), so a burst of arrivals delays the running sequences by a bounded amount.
  */
 final class Admission {
   /** A request taken off the queue that will never run. */
@@ -45,6 +45,14 @@ final class Admission {
         waiting.poll();
         refused.add(new Refusal(task, Failure.DEADLINE_EXCEEDED,
             "the request's deadline passed before it was generated"));
+        continue;
+      }
+      int outside = task.params().logitBias().keySet().stream().filter(t -> t >= spec.vocabSize()).findFirst()
+          .orElse(-1);
+      if (outside >= 0) {
+        waiting.poll();
+        refused.add(new Refusal(task, Failure.DOES_NOT_FIT, "logit_bias names token " + outside
+            + ", outside the vocabulary [0, " + spec.vocabSize() + ")"));
         continue;
       }
       long need = task.reservedTokens() * spec.kvBytesPerToken();

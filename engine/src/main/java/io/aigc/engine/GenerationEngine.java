@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <p>A greedy request therefore yields exactly the tokens it yields alone (masked padding contributes exact zeros),
- * and a seeded request draws from its own random stream, whatever else shares the batch.
+ * and a seeded request draws from its own random stream, whatever else shares the batch: each choice samples with
+ * its request's own {@link Sampler}, its own random stream and its own token history, which its penalties count.
  *
  * <p>On {@link #close()} unfinished requests are dropped without an outcome: the worker has not committed their
  * offsets, so another worker redoes them.
@@ -54,6 +55,7 @@ public final class GenerationEngine implements AutoCloseable {
   private final EngineMetrics metrics;
   private final Clock clock;
   private final Admission admission;
+  private final Sampler.Scratch samplerScratch = new Sampler.Scratch();
   private final LinkedBlockingDeque<GenerationTask> waiting = new LinkedBlockingDeque<>();
   private final ConcurrentLinkedQueue<Cancellation> cancellations = new ConcurrentLinkedQueue<>();
   private final Thread thread;
@@ -238,8 +240,8 @@ public final class GenerationEngine implements AutoCloseable {
       real[r] = prompt.length;
       long queueMs = Math.max(0, Duration.between(task.createdAt(), clock.instant()).toMillis());
       long reserve = task.reservedTokens() * spec.kvBytesPerToken();
-      RunningRequest request = new RunningRequest(task, new StopStrings(tokenizer, task.params().stop()), reserve,
-          queueMs, start);
+      RunningRequest request = new RunningRequest(task, Sampler.of(task.params(), spec.eosTokenIds(), samplerScratch),
+          new StopStrings(tokenizer, task.params().stop()), reserve, queueMs, start);
       running.add(request);
       reservedBytes += reserve;
       run.add(request);
@@ -263,7 +265,7 @@ public final class GenerationEngine implements AutoCloseable {
       List<Sequence> sequences = new ArrayList<>();
       for (int i = 0; i < request.task.params().n(); i++) {
         Sequence s = request.start(i, random(request.task.params().seed(), i));
-        accept(s, Sampler.next(forward.logits()[r], s.params(), s.random));
+        accept(s, s.sample(forward.logits()[r]));
         if (s.running()) {
           sequences.add(s);
         }
@@ -319,7 +321,7 @@ public final class GenerationEngine implements AutoCloseable {
         Sequence s = g.slot(r);
         if (s != null && s.running()) {
           rows++;
-          accept(s, Sampler.next(logits[r], s.params(), s.random));
+          accept(s, s.sample(logits[r]));
         }
       }
     }
@@ -328,8 +330,8 @@ public final class GenerationEngine implements AutoCloseable {
   }
 
   /** Hands a freshly sampled token to its request, which may end there. */
-  private void accept(Sequence s, int token) {
-    GenerationOutcome outcome = s.owner.accept(s, token, spec);
+  private void accept(Sequence s, TokenStep step) {
+    GenerationOutcome outcome = s.owner.accept(s, step, spec);
     if (outcome != null) {
       complete(s.owner, outcome);
     }

@@ -9,10 +9,10 @@ import java.util.function.Consumer;
  */
 public interface GenerationListener {
   /**
-   * Choice {@code choice} gained {@code tokens} in this step (one token per decode step; an end-of-sequence token
-   * is never reported). The array is the listener's to keep.
+   * Choice {@code choice} gained a token in this step, with its log-probabilities if the request asked for them
+   * (one call per decode step, in order; an end-of-sequence token that ends the choice is never reported).
    */
-  default void tokens(int choice, int[] tokens) {}
+  default void tokens(int choice, TokenStep step) {}
 
   /** The request ended: every choice finished, or it failed. No call follows. */
   void finished(GenerationOutcome outcome);

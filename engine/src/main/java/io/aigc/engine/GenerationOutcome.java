@@ -4,7 +4,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * What the engine made of a {@link GenerationTask}: the generated token ids of every choice, or why it failed.
+ * What the engine made of a {@link GenerationTask}: the generated token ids of every choice (and their
+ * log-probabilities, if asked for), or why it failed.
  *
  * @param requestId the task's request id
  * @param choices one per requested choice, in index order; empty on failure
@@ -22,10 +23,22 @@ public record GenerationOutcome(String requestId, List<Choice> choices, int prom
     choices = List.copyOf(choices);
   }
 
-  /** The tokens of one choice (end-of-sequence tokens not included) and why it ended. */
-  public record Choice(int index, int[] tokens, FinishReason finishReason) {
+  /**
+   * The tokens of one choice (end-of-sequence tokens not included), why it ended, and the log-probabilities of its
+   * tokens, one per token in order, if the request asked for them (else empty).
+   */
+  public record Choice(int index, int[] tokens, FinishReason finishReason, List<TokenLogprobs> logprobs) {
     public Choice {
       tokens = tokens.clone();
+      logprobs = List.copyOf(logprobs);
+      if (!logprobs.isEmpty() && logprobs.size() != tokens.length) {
+        throw new IllegalArgumentException("one logprobs entry per token, or none");
+      }
+    }
+
+    /** A choice without log-probabilities. */
+    public Choice(int index, int[] tokens, FinishReason finishReason) {
+      this(index, tokens, finishReason, List.of());
     }
 
     /** A copy: the record's own array is never handed out. */
@@ -41,17 +54,18 @@ public record GenerationOutcome(String requestId, List<Choice> choices, int prom
     @Override
     public boolean equals(Object o) {
       return o instanceof Choice c && c.index == index && Arrays.equals(c.tokens, tokens)
-          && c.finishReason == finishReason;
+          && c.finishReason == finishReason && c.logprobs.equals(logprobs);
     }
 
     @Override
     public int hashCode() {
-      return 31 * (31 * index + Arrays.hashCode(tokens)) + finishReason.hashCode();
+      return 31 * (31 * (31 * index + Arrays.hashCode(tokens)) + finishReason.hashCode()) + logprobs.hashCode();
     }
 
     @Override
     public String toString() {
-      return "Choice[" + index + ", " + tokens.length + " tokens, " + finishReason.code() + "]";
+      return "Choice[" + index + ", " + tokens.length + " tokens, " + finishReason.code()
+          + (logprobs.isEmpty() ? "" : ", with logprobs") + "]";
     }
   }
 

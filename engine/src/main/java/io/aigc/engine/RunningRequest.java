@@ -16,6 +16,8 @@ final class RunningRequest {
   private static final Logger log = LoggerFactory.getLogger(RunningRequest.class);
 
   final GenerationTask task;
+  /** Chooses the tokens of every choice. */
+  final Sampler sampler;
   /** KV-cache bytes admission reserved for it: its prompt plus max_tokens, for every choice. */
   final long reservedBytes;
   private final StopStrings stops;
@@ -27,8 +29,10 @@ final class RunningRequest {
   private int unfinished;
   private boolean done;
 
-  RunningRequest(GenerationTask task, StopStrings stops, long reservedBytes, long queueMs, long prefillStartNanos) {
+  RunningRequest(GenerationTask task, Sampler sampler, StopStrings stops, long reservedBytes, long queueMs,
+      long prefillStartNanos) {
     this.task = task;
+    this.sampler = sampler;
     this.stops = stops;
     this.reservedBytes = reservedBytes;
     this.queueMs = queueMs;
@@ -42,8 +46,12 @@ final class RunningRequest {
     final RunningRequest owner;
     final int index;
     final SplittableRandom random;
+    /** What the sampler's processors know of this choice's tokens: its own, never another's. */
+    final TokenHistory history;
     private int[] tokens = new int[16];
     private int count;
+    /** One per token when the request asked for log-probabilities, else null. */
+    private final List<TokenLogprobs> logprobs;
     /** The newest token: sampled, not yet fed to the model. */
     private int pending;
     private FinishReason finishReason;
@@ -52,6 +60,13 @@ final class RunningRequest {
       this.owner = owner;
       this.index = index;
       this.random = random;
+      this.history = owner.sampler.newHistory(owner.task.prompt());
+      this.logprobs = owner.task.params().wantsLogprobs() ? new ArrayList<>() : null;
+    }
+
+    /** This choice's next token, from its row of next-token logits. */
+    TokenStep sample(float[] logits) {
+      return owner.sampler.next(logits, history, random);
     }
 
     boolean running() {
@@ -63,16 +78,16 @@ final class RunningRequest {
       return pending;
     }
 
-    SamplingParams params() {
-      return owner.task.params();
-    }
-
-    private void append(int token) {
+    private void append(TokenStep step) {
       if (count == tokens.length) {
         tokens = Arrays.copyOf(tokens, count * 2);
       }
-      tokens[count++] = token;
-      pending = token;
+      tokens[count++] = step.token();
+      pending = step.token();
+      history.add(step.token());
+      if (logprobs != null) {
+        logprobs.add(step.logprobs());
+      }
     }
   }
 
@@ -95,19 +110,20 @@ final class RunningRequest {
   /**
    * Takes a token freshly sampled for {@code s}: it ends the choice (end of sequence, max_tokens, a stop string, the
    * context length) or becomes the choice's next input. Returns the request's outcome when this ended its last
-   * running choice, else null.
+   * running choice, else null. Stop strings are looked for only once the choice has min_tokens tokens, as in vLLM
+   * (the sampler keeps the end-of-sequence tokens away until then).
    */
-  GenerationOutcome accept(Sequence s, int token, ModelSpec spec) {
+  GenerationOutcome accept(Sequence s, TokenStep step, ModelSpec spec) {
     lastTokenNanos = System.nanoTime();
     SamplingParams params = task.params();
-    if (!params.ignoreEos() && spec.eosTokenIds().contains(token)) {
+    if (!params.ignoreEos() && spec.eosTokenIds().contains(step.token())) {
       return finish(s, FinishReason.STOP);
     }
-    s.append(token);
-    tell(() -> task.listener().tokens(s.index, new int[] {token}));
+    s.append(step);
+    tell(() -> task.listener().tokens(s.index, step));
     if (s.count >= params.maxTokens()) {
       return finish(s, FinishReason.LENGTH);
-    } else if (stops.reached(task.prompt(), s.tokens, s.count)) {
+    } else if (s.count >= params.minTokens() && stops.reached(task.prompt(), s.tokens, s.count)) {
       return finish(s, FinishReason.STOP);
     } else if (task.promptLength() + s.count >= spec.contextLength()) {
       return finish(s, FinishReason.LENGTH);
@@ -123,7 +139,8 @@ final class RunningRequest {
     done = true;
     List<GenerationOutcome.Choice> choices = new ArrayList<>(sequences.length);
     for (Sequence q : sequences) {
-      choices.add(new GenerationOutcome.Choice(q.index, Arrays.copyOf(q.tokens, q.count), q.finishReason));
+      choices.add(new GenerationOutcome.Choice(q.index, Arrays.copyOf(q.tokens, q.count), q.finishReason,
+          q.logprobs != null ? q.logprobs : List.of()));
     }
     return new GenerationOutcome(task.requestId(), choices, task.promptLength(), queueMs,
         millis(firstTokenNanos - prefillStartNanos), millis(lastTokenNanos - firstTokenNanos), null, null);

@@ -283,14 +283,16 @@ class GenerationEngineTest {
 
   @Test
   void aSeededRequestDrawsTheSameTokensAloneAndInABatch() throws Exception {
-    SamplingParams seeded = new SamplingParams(30, 0.9, 0.95, 40, 1, 1234L, List.of(), false);
+    SamplingParams seeded = SamplingParams.builder().maxTokens(30).temperature(0.9).topP(0.95).topK(40)
+        .seed(1234L).build();
     try (Harness h = new Harness(TestModels.dir(TestModels.TINY_LLAMA), ROOMY)) {
       h.engine.start();
       int[] alone = get(h.submit("alone", PROMPTS.get(0), seeded, null)).choices().get(0).tokens();
 
       List<CompletableFuture<GenerationOutcome>> others = new ArrayList<>();
       for (int i = 1; i < PROMPTS.size(); i++) {
-        others.add(h.submit("o" + i, PROMPTS.get(i), new SamplingParams(30, 1.2, 1.0, 0, 1, (long) i, List.of(), false), null));
+        others.add(h.submit("o" + i, PROMPTS.get(i),
+            SamplingParams.builder().maxTokens(30).temperature(1.2).seed((long) i).build(), null));
       }
       CompletableFuture<GenerationOutcome> batched = h.submit("batched", PROMPTS.get(0), seeded, null);
       assertThat(get(batched).choices().get(0).tokens()).isEqualTo(alone);
@@ -298,14 +300,14 @@ class GenerationEngineTest {
         assertThat(get(o).isFailure()).isFalse();
       }
 
-      SamplingParams otherSeed = new SamplingParams(30, 0.9, 0.95, 40, 1, 99L, List.of(), false);
+      SamplingParams otherSeed = seeded.toBuilder().seed(99L).build();
       assertThat(get(h.submit("other", PROMPTS.get(0), otherSeed, null)).choices().get(0).tokens()).isNotEqualTo(alone);
     }
   }
 
   @Test
   void choicesOfOneRequestDifferAndAreReproducible() throws Exception {
-    SamplingParams three = new SamplingParams(20, 1.0, 1.0, 0, 3, 5L, List.of(), false);
+    SamplingParams three = SamplingParams.builder().maxTokens(20).n(3).seed(5L).build();
     try (Harness h = new Harness(TestModels.dir(TestModels.TINY_GPT2), ROOMY)) {
       h.engine.start();
       GenerationOutcome first = get(h.submit("a", PROMPTS.get(1), three, null));
@@ -333,7 +335,7 @@ class GenerationEngineTest {
       String text = h.tokenizer.continuation(h.tokenizer.encode(PROMPTS.get(0)), alone);
       String stop = text.substring(text.length() / 2, text.length() / 2 + 3);
       GenerationOutcome stopped = get(h.submit("stop", PROMPTS.get(0),
-          new SamplingParams(30, 0, 1, 0, 1, null, List.of("\u0000never", stop), false), null));
+          SamplingParams.greedy(30).toBuilder().stop(List.of("\u0000never", stop)).build(), null));
       int[] tokens = stopped.choices().get(0).tokens();
       assertThat(stopped.choices().get(0).finishReason()).isEqualTo(FinishReason.STOP);
       assertThat(tokens.length).isLessThan(30);
@@ -358,7 +360,7 @@ class GenerationEngineTest {
 
       // ignore_eos: generation runs on through it to max_tokens.
       GenerationOutcome through = get(h.submit("through", PROMPTS.get(0),
-          new SamplingParams(30, 0, 1, 0, 1, null, List.of(), true), null));
+          SamplingParams.greedy(30).toBuilder().ignoreEos(true).build(), null));
       assertThat(through.choices().get(0).finishReason()).isEqualTo(FinishReason.LENGTH);
       assertThat(through.choices().get(0).tokens()).hasSize(30);
       assertThat(through.choices().get(0).tokens()[3]).isEqualTo(fourth);

@@ -1,28 +1,41 @@
 package io.aigc.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class SamplerTest {
   private static final float[] LOGITS = {1.0f, 3.0f, 2.5f, -1.0f, 3.0f, 0.0f};
+  private static final int[] PROMPT = {0, 5};
 
   private static SamplingParams params(double temperature, double topP, int topK) {
-    return new SamplingParams(16, temperature, topP, topK, 1, 7L, List.of(), false);
+    return SamplingParams.builder().temperature(temperature).topP(topP).topK(topK).seed(7L).build();
+  }
+
+  private static int next(SamplingParams params, SplittableRandom random) {
+    return next(LOGITS, params, random);
+  }
+
+  private static int next(float[] logits, SamplingParams params, SplittableRandom random) {
+    Sampler sampler = Sampler.of(params, Set.of(), new Sampler.Scratch());
+    return sampler.next(logits, sampler.newHistory(PROMPT), random).token();
   }
 
   @Test
   void greedyTakesTheLargestLogitAndTheLowestIdOnATie() {
-    assertThat(Sampler.next(LOGITS, SamplingParams.greedy(1), new SplittableRandom(1))).isEqualTo(1);
+    assertThat(next(SamplingParams.greedy(1), new SplittableRandom(1))).isEqualTo(1);
   }
 
   @Test
   void topKOfOneIsGreedy() {
     SplittableRandom random = new SplittableRandom(3);
     for (int i = 0; i < 100; i++) {
-      assertThat(Sampler.next(LOGITS, params(1.5, 1.0, 1), random)).isEqualTo(1);
+      assertThat(next(params(1.5, 1.0, 1), random)).isEqualTo(1);
     }
   }
 
@@ -30,7 +43,7 @@ class SamplerTest {
   void topKKeepsOnlyTheKMostLikely() {
     SplittableRandom random = new SplittableRandom(4);
     for (int i = 0; i < 500; i++) {
-      assertThat(Sampler.next(LOGITS, params(5.0, 1.0, 3), random)).isIn(1, 4, 2);
+      assertThat(next(params(5.0, 1.0, 3), random)).isIn(1, 4, 2);
     }
   }
 
@@ -38,7 +51,7 @@ class SamplerTest {
   void aSmallTopPKeepsOnlyTheMostLikelyToken() {
     SplittableRandom random = new SplittableRandom(5);
     for (int i = 0; i < 100; i++) {
-      assertThat(Sampler.next(LOGITS, params(1.0, 0.01, 0), random)).isEqualTo(1);
+      assertThat(next(params(1.0, 0.01, 0), random)).isEqualTo(1);
     }
   }
 
@@ -48,7 +61,7 @@ class SamplerTest {
     SplittableRandom random = new SplittableRandom(6);
     int[] seen = new int[LOGITS.length];
     for (int i = 0; i < 2000; i++) {
-      seen[Sampler.next(LOGITS, params(1.0, 0.75, 0), random)]++;
+      seen[next(params(1.0, 0.75, 0), random)]++;
     }
     assertThat(seen[0]).isZero();
     assertThat(seen[3]).isZero();
@@ -64,7 +77,7 @@ class SamplerTest {
     SplittableRandom random = new SplittableRandom(8);
     int ones = 0;
     for (int i = 0; i < 20_000; i++) {
-      ones += Sampler.next(logits, params(1.0, 1.0, 0), random);
+      ones += next(logits, params(1.0, 1.0, 0), random);
     }
     assertThat(ones / 20_000.0).isBetween(0.73, 0.77);
   }
@@ -74,12 +87,140 @@ class SamplerTest {
     SplittableRandom a = new SplittableRandom(42);
     SplittableRandom b = new SplittableRandom(42);
     for (int i = 0; i < 50; i++) {
-      assertThat(Sampler.next(LOGITS, params(2.0, 0.9, 0), a)).isEqualTo(Sampler.next(LOGITS, params(2.0, 0.9, 0), b));
+      assertThat(next(params(2.0, 0.9, 0), a)).isEqualTo(next(params(2.0, 0.9, 0), b));
+    }
+  }
+
+  @Test
+  void everyDrawTakesExactlyOneNumberFromTheChoicesStream() {
+    SplittableRandom used = new SplittableRandom(9);
+    SplittableRandom reference = new SplittableRandom(9);
+    next(params(0.7, 0.5, 2), used);
+    reference.nextDouble();
+    assertThat(used.nextLong()).isEqualTo(reference.nextLong());
+  }
+
+  @Test
+  void aGreedyRequestTakesNothingFromTheStream() {
+    SplittableRandom used = new SplittableRandom(10);
+    next(SamplingParams.greedy(1), used);
+    assertThat(used.nextLong()).isEqualTo(new SplittableRandom(10).nextLong());
+  }
+
+  @Test
+  void runsOnlyTheProcessorsTheRequestTurnedOnInVllmsOrder() {
+    Sampler.Scratch scratch = new Sampler.Scratch();
+    assertThat(Sampler.of(SamplingParams.greedy(4), Set.of(2), scratch).processors()).isEmpty();
+    assertThat(Sampler.of(SamplingParams.builder().build(), Set.of(2), scratch).processors()).isEmpty();
+
+    SamplingParams everything = SamplingParams.builder().maxTokens(8).temperature(0.7).topK(40).topP(0.9).minP(0.05)
+        .presencePenalty(0.5).frequencyPenalty(0.5).repetitionPenalty(1.1).minTokens(2).logitBias(Map.of(5, 1.0))
+        .build();
+    assertThat(Sampler.of(everything, Set.of(2), scratch).processors())
+        .extracting(p -> p.getClass().getSimpleName())
+        .containsExactly("MinTokens", "LogitBias", "RepetitionPenalty", "PresenceFrequencyPenalty", "Temperature",
+            "TopK", "TopP", "MinP");
+    // Greedy keeps what can move the argmax and skips what cannot.
+    assertThat(Sampler.of(everything.toBuilder().temperature(0).build(), Set.of(2), scratch).processors())
+        .extracting(p -> p.getClass().getSimpleName())
+        .containsExactly("MinTokens", "LogitBias", "RepetitionPenalty", "PresenceFrequencyPenalty");
+    // min_tokens means nothing without an end-of-sequence token to hold back.
+    assertThat(Sampler.of(everything.toBuilder().ignoreEos(true).build(), Set.of(2), scratch).processors())
+        .extracting(p -> p.getClass().getSimpleName()).doesNotContain("MinTokens");
+  }
+
+  @Test
+  void theModelsRowIsNeverWrittenSoChoicesSharingItSeeTheSameLogits() {
+    float[] row = LOGITS.clone();
+    SamplingParams everything = SamplingParams.builder().temperature(0.7).topK(2).topP(0.5).minP(0.5)
+        .presencePenalty(2).repetitionPenalty(3).minTokens(2).logitBias(Map.of(3, 100.0)).logprobs(3).build();
+    Sampler sampler = Sampler.of(everything, Set.of(1), new Sampler.Scratch());
+    TokenHistory history = sampler.newHistory(PROMPT);
+    history.add(4);
+    sampler.next(row, history, new SplittableRandom(1));
+    assertThat(row).containsExactly(LOGITS);
+  }
+
+  @Test
+  void greedyFollowsBiasAndPenalties() {
+    Sampler biased = Sampler.of(SamplingParams.greedy(4).toBuilder().logitBias(Map.of(5, 3.5)).build(), Set.of(),
+        new Sampler.Scratch());
+    assertThat(biased.next(LOGITS, biased.newHistory(PROMPT), new SplittableRandom(1)).token()).isEqualTo(5);
+
+    Sampler penalized = Sampler.of(SamplingParams.greedy(4).toBuilder().frequencyPenalty(1).build(), Set.of(),
+        new Sampler.Scratch());
+    TokenHistory history = penalized.newHistory(PROMPT);
+    history.add(1);
+    assertThat(penalized.next(LOGITS, history, new SplittableRandom(1)).token()).isEqualTo(4);
+    // Another choice of the same request has its own history: token 1 is still its best.
+    assertThat(penalized.next(LOGITS, penalized.newHistory(PROMPT), new SplittableRandom(1)).token()).isEqualTo(1);
+  }
+
+  @Test
+  void noLogprobsUnlessAsked() {
+    Sampler sampler = Sampler.of(SamplingParams.greedy(4), Set.of(), new Sampler.Scratch());
+    assertThat(sampler.next(LOGITS, sampler.newHistory(PROMPT), new SplittableRandom(1)).logprobs()).isNull();
+  }
+
+  @Test
+  void logprobsAreTheModelsOwnDistributionWhateverTheSamplingKnobs() {
+    SamplingParams knobs = SamplingParams.builder().temperature(0.3).topK(1).logitBias(Map.of(3, 100.0))
+        .repetitionPenalty(2).logprobs(2).build();
+    Sampler sampler = Sampler.of(knobs, Set.of(), new Sampler.Scratch());
+    TokenStep step = sampler.next(LOGITS, sampler.newHistory(PROMPT), new SplittableRandom(1));
+    assertThat(step.token()).isEqualTo(3); // forced by the bias...
+    double logNormalizer = Math.log(sumExp(LOGITS));
+    // ...yet reported with the probability the model gave it.
+    assertThat(step.logprobs().logprob()).isCloseTo(-1.0 - logNormalizer, within(1e-9));
+    assertThat(step.logprobs().top()).extracting(TokenLogprobs.Alternative::token).containsExactly(1, 4);
+    assertThat(step.logprobs().top()).allSatisfy(a -> assertThat(a.logprob()).isCloseTo(3.0 - logNormalizer,
+        within(1e-9)));
+  }
+
+  @Test
+  void topLogprobsComeMostLikelyFirstTiesByIdAndSpanTheWholeDistribution() {
+    TokenLogprobs all = Sampler.logprobs(LOGITS, 2, LOGITS.length);
+    assertThat(all.top()).extracting(TokenLogprobs.Alternative::token).containsExactly(1, 4, 2, 0, 5, 3);
+    assertThat(all.top()).extracting(TokenLogprobs.Alternative::logprob).isSortedAccordingTo((a, b) -> b.compareTo(a))
+        .allSatisfy(lp -> assertThat(lp).isNegative());
+    assertThat(all.top().stream().mapToDouble(a -> Math.exp(a.logprob())).sum()).isCloseTo(1.0, within(1e-9));
+    assertThat(all.logprob()).isEqualTo(all.top().get(2).logprob());
+
+    assertThat(Sampler.logprobs(LOGITS, 3, 0).top()).isEmpty(); // 0: the chosen token's only
+    assertThat(Sampler.logprobs(LOGITS, 3, 0).logprob()).isEqualTo(all.top().get(5).logprob());
+    assertThat(Sampler.logprobs(LOGITS, 3, 20).top()).hasSize(LOGITS.length);
+  }
+
+  @Test
+  void aCertainTokenHasLogprobZero() {
+    float[] logits = {-1000f, 0f, -1000f};
+    assertThat(Sampler.logprobs(logits, 1, 1).logprob()).isEqualTo(0.0);
+  }
+
+  @Test
+  void aDrawNeverPicksATokenAtMinusInfinity() {
+    float inf = Float.NEGATIVE_INFINITY;
+    float[] logits = {inf, 5f, inf, 5f, inf};
+    SplittableRandom random = new SplittableRandom(11);
+    double[] weights = new double[logits.length];
+    for (int i = 0; i < 200; i++) {
+      assertThat(Sampler.draw(logits, random, weights)).isIn(1, 3);
     }
   }
 
   @Test
   void ordersLogitsDescendingWithNegativesAndTies() {
-    assertThat(Sampler.byLogitDescending(LOGITS)).containsExactly(1, 4, 2, 0, 5, 3);
+    List<Integer> order = java.util.stream.IntStream.range(0, LOGITS.length).boxed()
+        .sorted((a, b) -> Long.compare(ByLogit.key(LOGITS[a], a), ByLogit.key(LOGITS[b], b))).toList();
+    assertThat(order).containsExactly(1, 4, 2, 0, 5, 3);
+    assertThat(ByLogit.token(ByLogit.key(-7.5f, 1023))).isEqualTo(1023);
+  }
+
+  private static double sumExp(float[] logits) {
+    double sum = 0;
+    for (float l : logits) {
+      sum += Math.exp(l);
+    }
+    return sum;
   }
 }

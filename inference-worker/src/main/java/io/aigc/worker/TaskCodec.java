@@ -59,9 +59,10 @@ final class TaskCodec {
         request.getDeadline() == null ? null : Instant.ofEpochMilli(request.getDeadline()), listener);
   }
 
+  /** The contract's parameters; penalties, min_p, min_tokens, logit_bias and logprobs stay off until it has them. */
   static SamplingParams samplingParams(GenerationParams p) {
-    return new SamplingParams(p.getMaxTokens(), p.getTemperature(), p.getTopP(), p.getTopK(), p.getN(),
-        p.getSeed(), p.getStop(), p.getIgnoreEos());
+    return SamplingParams.builder().maxTokens(p.getMaxTokens()).temperature(p.getTemperature()).topP(p.getTopP())
+        .topK(p.getTopK()).n(p.getN()).seed(p.getSeed()).stop(p.getStop()).ignoreEos(p.getIgnoreEos()).build();
   }
 
   /** The record the outcome becomes on the generated topic, tokens or error. */

@@ -202,7 +202,7 @@ public final class Benchmark {
       GenerationEngine engine = new GenerationEngine(model, tokenizer,
           new EngineSettings(Collections.max(levels), 2L << 30, 4096), EngineMetrics.NONE).start();
       try {
-        SamplingParams params = new SamplingParams(tokens, 0, 1, 0, 1, null, List.of(), true);
+        SamplingParams params = SamplingParams.greedy(tokens).toBuilder().ignoreEos(true).build();
         for (int c : levels) {
           Map<String, WorkerTiming> timings = new ConcurrentHashMap<>();
           Duration requestTime = Duration.ofMillis((long) limitFor(limit, c).generationMs());
