@@ -6,6 +6,7 @@ import io.aigc.engine.GenerationOutcome;
 import io.aigc.engine.GenerationTask;
 import io.aigc.engine.ModelSpec;
 import io.aigc.engine.SamplingParams;
+import io.aigc.engine.TokenLogprobs;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Events;
@@ -15,10 +16,14 @@ import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.Timings;
+import io.aigc.schemas.TokenLogprob;
 import io.aigc.schemas.TokenizedRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -55,14 +60,34 @@ final class TaskCodec {
     GenerationRequest request = tokenized.getRequest();
     return new GenerationTask(request.getRequestId(),
         tokenized.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray(),
-        samplingParams(request.getParams()), Instant.ofEpochMilli(request.getCreatedAt()),
+        samplingParams(request.getRequestId(), request.getParams()), Instant.ofEpochMilli(request.getCreatedAt()),
         request.getDeadline() == null ? null : Instant.ofEpochMilli(request.getDeadline()), listener);
   }
 
-  /** The contract's parameters; penalties, min_p, min_tokens, logit_bias and logprobs stay off until it has them. */
-  static SamplingParams samplingParams(GenerationParams p) {
+  /**
+   * The contract's parameters in the engine's terms. A request without a seed is seeded from its id: a worker that
+   * redoes it after another one crashed then draws the very same tokens, so the text already streamed for it stays
+   * true, while two requests (two ids) still draw differently.
+   */
+  static SamplingParams samplingParams(String requestId, GenerationParams p) {
+    Map<Integer, Double> bias = new HashMap<>();
+    p.getLogitBias().forEach((token, value) -> bias.put(Integer.valueOf(token), value));
     return SamplingParams.builder().maxTokens(p.getMaxTokens()).temperature(p.getTemperature()).topP(p.getTopP())
-        .topK(p.getTopK()).n(p.getN()).seed(p.getSeed()).stop(p.getStop()).ignoreEos(p.getIgnoreEos()).build();
+        .topK(p.getTopK()).minP(p.getMinP()).n(p.getN())
+        .seed(p.getSeed() != null ? p.getSeed() : seedOf(requestId))
+        .stop(p.getStop()).ignoreEos(p.getIgnoreEos()).presencePenalty(p.getPresencePenalty())
+        .frequencyPenalty(p.getFrequencyPenalty()).repetitionPenalty(p.getRepetitionPenalty())
+        .minTokens(p.getMinTokens()).logitBias(bias).logprobs(p.getLogprobs() == null ? -1 : p.getLogprobs())
+        .build();
+  }
+
+  /** A seed that depends on the request id only (its UTF-8 bytes, hashed with FNV-1a 64). */
+  static long seedOf(String requestId) {
+    long hash = 0xcbf29ce484222325L;
+    for (byte b : requestId.getBytes(StandardCharsets.UTF_8)) {
+      hash = (hash ^ (b & 0xff)) * 0x100000001b3L;
+    }
+    return hash;
   }
 
   /** The record the outcome becomes on the generated topic, tokens or error. */
@@ -77,7 +102,7 @@ final class TaskCodec {
       for (int t : c.tokens()) {
         ids.add(t);
       }
-      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason().code(), null));
+      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason().code(), logprobs(c.tokens(), c.logprobs())));
     }
     return GeneratedSequence.newBuilder()
         .setRequest(tokenized.getRequest())
@@ -89,6 +114,20 @@ final class TaskCodec {
         .setTimings(new Timings(outcome.queueMs(), outcome.timeToFirstTokenMs(), outcome.decodeMs()))
         .setProducer(producer)
         .build();
+  }
+
+  /** Each token's log-probabilities as the contract carries them; null when the request did not ask for them. */
+  private static List<io.aigc.schemas.TokenLogprobs> logprobs(int[] tokens, List<TokenLogprobs> perToken) {
+    if (perToken.isEmpty()) {
+      return null;
+    }
+    List<io.aigc.schemas.TokenLogprobs> out = new ArrayList<>(perToken.size());
+    for (int i = 0; i < perToken.size(); i++) {
+      TokenLogprobs t = perToken.get(i);
+      out.add(new io.aigc.schemas.TokenLogprobs(tokens[i], t.logprob(),
+          t.top().stream().map(a -> new TokenLogprob(a.token(), a.logprob())).toList()));
+    }
+    return out;
   }
 
   static String errorCode(Failure failure) {
