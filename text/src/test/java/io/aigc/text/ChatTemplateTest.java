@@ -5,14 +5,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.aigc.model.ModelDirectory;
+import io.aigc.model.testing.TestModels;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -60,6 +66,33 @@ class ChatTemplateTest {
     assertThat(String.join(" | ", families)).contains("Llama 2", "Llama 3", "Mistral", "Qwen2 / ChatML", "Gemma",
         "Phi-3");
     assertThat(EXPECTED.get("cases").size()).isEqualTo(TEMPLATES.size() * CONVERSATIONS.size() * 2);
+  }
+
+  @Test
+  void theTinyLlamaChatsThroughItsOwnTemplateWithOneBos() {
+    ModelDirectory model = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
+    assertThat(model.chatTemplate()).contains(readText("tiny-llama.jinja"));
+    ChatTemplate template = ChatTemplate.forModel(model).orElseThrow();
+    String prompt = template.render(List.of(new ChatMessage("system", "Be brief."),
+        new ChatMessage("user", "This License"), new ChatMessage("assistant", "applies"),
+        new ChatMessage("user", "to any program")), true);
+    assertThat(prompt).isEqualTo(
+        "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nThis License [/INST] applies </s>[INST] to any program [/INST]");
+    try (TextTokenizer tokenizer = TextTokenizer.load(model)) {
+      int[] ids = tokenizer.encodeChat(prompt);
+      assertThat(ids[0]).isEqualTo(model.bosTokenId().getAsInt());
+      assertThat(Arrays.stream(ids).filter(id -> id == model.bosTokenId().getAsInt()).count()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aModelWithoutAChatTemplateHasNoneUnlessTheOperatorGivesOne(@TempDir Path dir) throws IOException {
+    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
+    assertThat(ChatTemplate.forModel(gpt2)).isEmpty();
+    Path file = dir.resolve("chat.jinja");
+    Files.writeString(file, "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{{ eos_token }}");
+    assertThat(ChatTemplate.fromFile(file, gpt2).render(List.of(new ChatMessage("user", "hi")), true))
+        .isEqualTo("user: hi\n<|endoftext|>");
   }
 
   @Test
