@@ -7,6 +7,8 @@ import com.hubspot.jinjava.el.ExtendedSyntaxBuilder;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.el.TruthyTypeConverter;
 import com.hubspot.jinjava.el.ext.ExtendedParser;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -20,6 +22,7 @@ import java.time.Clock;
 import java.util.Map;
 import jinjava.de.odysseus.el.misc.TypeConverter;
 import jinjava.de.odysseus.el.ExpressionFactoryImpl;
+import jinjava.de.odysseus.el.tree.Bindings;
 import jinjava.de.odysseus.el.tree.TreeStore;
 import jinjava.de.odysseus.el.tree.impl.Builder;
 import jinjava.de.odysseus.el.tree.impl.Cache;
@@ -29,6 +32,7 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstBinary;
 import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
 import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
 import jinjava.javax.el.CompositeELResolver;
+import jinjava.javax.el.ELContext;
 import jinjava.javax.el.ExpressionFactory;
 
 /**
@@ -69,6 +73,18 @@ final class JinjaEngine {
           {
             add(new PythonSemantics.StringMethods());
             add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+          }
+        })
+        // Python prints a bool as True or False; Jinjava prints Java's true and false.
+        .withInterperterFactory(new InterpreterFactory() {
+          @Override
+          public JinjavaInterpreter newInstance(JinjavaInterpreter orig) {
+            return new PythonPrinting(orig);
+          }
+
+          @Override
+          public JinjavaInterpreter newInstance(Jinjava application, Context context, JinjavaConfig renderConfig) {
+            return new PythonPrinting(application, context, renderConfig);
           }
         })
         .withMaxOutputSize(MAX_OUTPUT_CHARS)
@@ -121,6 +137,36 @@ final class JinjaEngine {
     @Override
     public ExpressionFactory getExpressionFactory() {
       return expressionFactory;
+    }
+  }
+
+  private static final class PythonPrinting extends JinjavaInterpreter {
+    PythonPrinting(Jinjava application, Context context, JinjavaConfig config) {
+      super(application, context, config);
+    }
+
+    PythonPrinting(JinjavaInterpreter orig) {
+      super(orig);
+    }
+
+    @Override
+    public String getAsString(Object object) {
+      // None stays empty: Jinjava cannot tell it from an undefined name, which jinja2 prints empty too.
+      return object instanceof Boolean b ? (b ? "True" : "False") : super.getAsString(object);
+    }
+  }
+
+  /** Python's {@code and}: the first operand when it is false, else the second ({@code 'x' and 'y'} is 'y'). */
+  private static final class PythonAnd implements AstBinary.Operator {
+    @Override
+    public Object eval(Bindings bindings, ELContext context, AstNode left, AstNode right) {
+      Object l = left.eval(bindings, context);
+      return PythonSemantics.truthy(l) ? right.eval(bindings, context) : l;
+    }
+
+    @Override
+    public String toString() {
+      return "and";
     }
   }
 
@@ -194,12 +240,13 @@ final class JinjaEngine {
 
   /**
    * Jinja's expression grammar where JUEL's differs: {@code not} binds looser than comparisons and tests, and
-   * {@code ==} is Python's.
+   * {@code ==} and {@code and} are Python's.
    */
   private static final class SyntaxBuilder extends ExtendedSyntaxBuilder {
     private static final long serialVersionUID = 1L;
     private static final AstBinary.Operator EQUALS = new PythonEquality(false);
     private static final AstBinary.Operator NOT_EQUALS = new PythonEquality(true);
+    private static final AstBinary.Operator AND = new PythonAnd();
 
     SyntaxBuilder() {
       super(Builder.Feature.METHOD_INVOCATIONS, Builder.Feature.VARARGS);
@@ -208,6 +255,19 @@ final class JinjaEngine {
     @Override
     protected Parser createParser(String expression) {
       return new ExtendedParser(this, expression) {
+        @Override
+        protected AstNode and(boolean required) throws Scanner.ScanException, ParseException {
+          AstNode v = eq(required);
+          if (v == null) {
+            return null;
+          }
+          while (getToken().getSymbol() == Scanner.Symbol.AND) {
+            consumeToken();
+            v = createAstBinary(v, eq(true), AND);
+          }
+          return v;
+        }
+
         @Override
         protected AstNode eq(boolean required) throws Scanner.ScanException, ParseException {
           if (getToken().getSymbol() == Scanner.Symbol.NOT) {

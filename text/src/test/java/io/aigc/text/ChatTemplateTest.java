@@ -146,6 +146,15 @@ class ChatTemplateTest {
   }
 
   @Test
+  void expressionsEvaluateAndPrintAsInPython() {
+    // What jinja2 prints for the same template: True|y|z|False|True|True|t|True|xy
+    ChatTemplate template = ChatTemplate.of("{{ true }}|{{ 'x' and 'y' }}|{{ '' or 'z' }}|{{ '' == false }}"
+        + "|{{ 1 == 1.0 }}|{{ true == 1 }}|{% if 'false' %}t{% endif %}|{{ not 'a' == 'b' }}"
+        + "|{{ '  x '.strip() ~ '\u3000y\u3000' | trim }}", null, null);
+    assertThat(template.render(List.of(), false)).isEqualTo("True|y|z|False|True|True|t|True|xy");
+  }
+
+  @Test
   void strftimeNowReadsTheClock() {
     ChatTemplate template = ChatTemplate.of("{{ strftime_now('%d %b %Y, %H:%M') }}", null, null,
         Clock.fixed(LocalDateTime.parse("2024-12-25T08:30:00").toInstant(ZoneOffset.UTC), ZoneOffset.UTC));
