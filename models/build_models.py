@@ -8,7 +8,7 @@ Every model is written in the Hugging Face Optimum decoder layout, exactly what
                            outputs logits, present.N.key/value
     config.json            architecture (layers, heads, KV heads, context length, dtype)
     tokenizer.json         a Hugging Face `tokenizers` file
-    tokenizer_config.json  special tokens and whether BOS is added
+    tokenizer_config.json  special tokens, whether BOS is added, and (Llama style) the chat template
     generation_config.json BOS / EOS ids
 
 Nothing here is downloaded: the tokenizers are trained by this script (a byte-pair-encoding trainer of a
