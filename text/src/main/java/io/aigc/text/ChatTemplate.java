@@ -1,6 +1,7 @@
 package io.aigc.text;
 
 import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.interpret.AutoCloseableSupplier.AutoCloseableImpl;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.objects.collections.PyMap;
@@ -45,11 +46,8 @@ public final class ChatTemplate {
     this.eosToken = eosToken;
     this.jinjava = JinjaEngine.create(clock);
     JinjavaInterpreter parser = jinjava.newInterpreter();
-    JinjavaInterpreter.pushCurrent(parser);
-    try {
-      this.root = parser.parse(source);
-    } finally {
-      JinjavaInterpreter.popCurrent();
+    try (AutoCloseableImpl<JinjavaInterpreter> current = JinjavaInterpreter.closeablePushCurrent(parser).get()) {
+      this.root = current.value().parse(source);
     }
     for (TemplateError e : parser.getErrorsCopy()) {
       // Jinjava takes a stray end tag for a warning; jinja2 refuses the template, and so does this.
@@ -126,14 +124,11 @@ public final class ChatTemplate {
     // expressions it resolves into that one's (unsynchronized) sets, from every thread at once.
     JinjavaInterpreter interpreter = jinjava.newInterpreter();
     interpreter.getContext().putAll(bindings);
-    JinjavaInterpreter.pushCurrent(interpreter);
     String output;
-    try {
-      output = interpreter.render(root);
+    try (AutoCloseableImpl<JinjavaInterpreter> current = JinjavaInterpreter.closeablePushCurrent(interpreter).get()) {
+      output = current.value().render(root);
     } catch (RuntimeException e) {
       throw new TemplateException("the chat template failed: " + e.getMessage(), e);
-    } finally {
-      JinjavaInterpreter.popCurrent();
     }
     Optional<TemplateError> failure = firstFailure(interpreter.getErrorsCopy());
     if (failure.isPresent()) {
