@@ -8,7 +8,7 @@ Every model is written in the Hugging Face Optimum decoder layout, exactly what
                            outputs logits, present.N.key/value
     config.json            architecture (layers, heads, KV heads, context length, dtype)
     tokenizer.json         a Hugging Face `tokenizers` file
-    tokenizer_config.json  special tokens and whether BOS is added
+    tokenizer_config.json  special tokens, whether BOS is added, and (Llama style) the chat template
     generation_config.json BOS / EOS ids
 
 Nothing here is downloaded: the tokenizers are trained by this script (a byte-pair-encoding trainer of a
@@ -146,6 +146,28 @@ def byte_level_tokenizer(text):
     return tokenizer, tokenizer_config, {"bos_token_id": eos_id, "eos_token_id": eos_id}
 
 
+# Llama 2's chat format ([INST] ... [/INST], the system prompt in <<SYS>> inside the first instruction), with one BOS
+# at the start: what a chat request renders for the Llama-style tiny models. The tiny models never saw it in
+# training; it is there so that the chat path runs end to end on them.
+LLAMA2_STYLE_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{% if messages and messages[0]['role'] == 'system' %}"
+    "{% set system = '<<SYS>>\n' + messages[0]['content'] | trim + '\n<</SYS>>\n\n' %}"
+    "{% set messages = messages[1:] %}"
+    "{% else %}{% set system = '' %}{% endif %}"
+    "{% for message in messages %}"
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+    "{% endif %}"
+    "{% if message['role'] == 'user' %}"
+    "{{ '[INST] ' + (system if loop.first else '') + message['content'] | trim + ' [/INST]' }}"
+    "{% else %}"
+    "{{ ' ' + message['content'] | trim + ' ' + eos_token }}"
+    "{% endif %}"
+    "{% endfor %}"
+)
+
+
 def sentencepiece_style_tokenizer(text):
     """A Llama-style tokenizer: '▁' for spaces, byte fallback, and a post-processor that adds BOS `<s>` itself."""
     sp = "\u2581"
@@ -183,7 +205,8 @@ def sentencepiece_style_tokenizer(text):
     }
     tokenizer_config = {"tokenizer_class": "LlamaTokenizer", "add_bos_token": True, "add_eos_token": False,
                         "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "model_max_length": 256,
-                        "clean_up_tokenization_spaces": False, "legacy": True}
+                        "clean_up_tokenization_spaces": False, "legacy": True,
+                        "chat_template": LLAMA2_STYLE_CHAT_TEMPLATE}
     return tokenizer, tokenizer_config, {"bos_token_id": 1, "eos_token_id": 2}
 
 

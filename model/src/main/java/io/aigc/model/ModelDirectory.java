@@ -122,6 +122,44 @@ public final class ModelDirectory {
     return v != null && v.isBoolean() ? Optional.of(v.asBoolean()) : Optional.empty();
   }
 
+  /**
+   * tokenizer_config.json's chat_template: a string, or a list of named templates ({@code {"name", "template"}})
+   * of which the one named "default" is the chat template. Empty when the model has none.
+   */
+  public Optional<String> chatTemplate() {
+    JsonNode v = tokenizerConfig.get("chat_template");
+    if (v != null && v.isTextual() && !v.asText().isEmpty()) {
+      return Optional.of(v.asText());
+    }
+    if (v != null && v.isArray()) {
+      for (JsonNode named : v) {
+        JsonNode template = named.get("template");
+        if ("default".equals(named.path("name").asText()) && template != null && template.isTextual()) {
+          return Optional.of(template.asText());
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** tokenizer_config.json's bos_token as text (the string, or the "content" of an added-token object). */
+  public Optional<String> bosToken() {
+    return specialToken("bos_token");
+  }
+
+  /** tokenizer_config.json's eos_token as text (the string, or the "content" of an added-token object). */
+  public Optional<String> eosToken() {
+    return specialToken("eos_token");
+  }
+
+  private Optional<String> specialToken(String key) {
+    JsonNode v = tokenizerConfig.get(key);
+    if (v != null && v.isObject()) {
+      v = v.get("content");
+    }
+    return v != null && v.isTextual() ? Optional.of(v.asText()) : Optional.empty();
+  }
+
   private static JsonNode read(Path file) {
     try {
       return JSON.readTree(file.toFile());

@@ -6,6 +6,7 @@ import io.aigc.model.ModelDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -31,10 +32,12 @@ public final class TextTokenizer implements AutoCloseable {
 
   private final HuggingFaceTokenizer tokenizer;
   private final OptionalInt bosToAdd;
+  private final Optional<String> bosText;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer, OptionalInt bosToAdd) {
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, OptionalInt bosToAdd, Optional<String> bosText) {
     this.tokenizer = tokenizer;
     this.bosToAdd = bosToAdd;
+    this.bosText = bosText;
   }
 
   public static TextTokenizer load(ModelDirectory model) {
@@ -47,7 +50,8 @@ public final class TextTokenizer implements AutoCloseable {
           .optPadding(false)
           .build();
       boolean wantsBos = model.addBosToken().orElse(false);
-      return new TextTokenizer(tokenizer, wantsBos ? model.bosTokenId() : OptionalInt.empty());
+      return new TextTokenizer(tokenizer, wantsBos ? model.bosTokenId() : OptionalInt.empty(),
+          model.bosToken().filter(t -> !t.isEmpty()));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load " + model.tokenizerFile(), e);
     }
@@ -66,6 +70,26 @@ public final class TextTokenizer implements AutoCloseable {
     }
     for (int i = 0; i < ids.length; i++) {
       out[offset + i] = Math.toIntExact(ids[i]);
+    }
+    return out;
+  }
+
+  /**
+   * The token ids of a prompt rendered by a chat template. A template that writes {@code {{ bos_token }}} has put
+   * the BOS in the text already, and transformers tokenizes its output without adding special tokens: such a text
+   * gets no second BOS. Any other text is encoded as {@link #encode} encodes it.
+   */
+  public int[] encodeChat(String renderedChat) {
+    if (bosText.isPresent() && renderedChat.startsWith(bosText.get())) {
+      return toInts(tokenizer.encode(renderedChat, false, false).getIds());
+    }
+    return encode(renderedChat);
+  }
+
+  private static int[] toInts(long[] ids) {
+    int[] out = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      out[i] = Math.toIntExact(ids[i]);
     }
     return out;
   }

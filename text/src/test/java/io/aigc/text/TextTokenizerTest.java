@@ -46,6 +46,30 @@ class TextTokenizerTest {
   }
 
   @Test
+  void aRenderedChatThatBeginsWithBosKeepsExactlyOne() {
+    ModelDirectory model = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
+    try (TextTokenizer tokenizer = TextTokenizer.load(model)) {
+      String rendered = "<s>[INST] This License applies [/INST]";
+      // Encoded as plain text, the post-processor's BOS comes before the template's.
+      assertThat(Arrays.copyOf(tokenizer.encode(rendered), 2)).containsExactly(LLAMA_BOS, LLAMA_BOS);
+      int[] ids = tokenizer.encodeChat(rendered);
+      assertThat(ids[0]).isEqualTo(LLAMA_BOS);
+      assertThat(Arrays.stream(ids).filter(id -> id == LLAMA_BOS).count()).isEqualTo(1);
+      // The BOS written by the template is the special token, not its characters.
+      assertThat(tokenizer.decode(ids)).isEqualTo("[INST] This License applies [/INST]");
+    }
+  }
+
+  @Test
+  void aRenderedChatWithoutBosIsEncodedAsAnyText() {
+    try (TextTokenizer tokenizer = TextTokenizer.load(ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA)))) {
+      String text = "[INST] This License applies [/INST]";
+      assertThat(tokenizer.encodeChat(text)).isEqualTo(tokenizer.encode(text));
+      assertThat(tokenizer.encodeChat(text)[0]).isEqualTo(LLAMA_BOS);
+    }
+  }
+
+  @Test
   void aGpt2StyleTokenizerAddsNoSpecialToken() {
     ModelDirectory model = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
     try (TextTokenizer tokenizer = TextTokenizer.load(model)) {
