@@ -18,10 +18,12 @@ import java.nio.file.Path;
  * @param promptTemplate {@code AIGC_PROMPT_TEMPLATE}: the text the model sees, every {@code {prompt}} replaced by the
  *     request's prompt; taken verbatim, not trimmed
  * @param maxN {@code AIGC_MAX_N}: the most choices one request may ask for
+ * @param chatTemplate {@code AIGC_CHAT_TEMPLATE}: a file with the Jinja chat template that renders chat messages,
+ *     for a model whose tokenizer_config.json has none (or to replace its own); null uses the model's
  * @param producer {@code tokenizer-service@HOSTNAME}: names this instance in the error events it writes
  */
-public record TokenizerConfig(Path modelDir, String promptTemplate, int maxN, String producer, CommonConfig common,
-    StreamsSettings streams) {
+public record TokenizerConfig(Path modelDir, String promptTemplate, Path chatTemplate, int maxN, String producer,
+    CommonConfig common, StreamsSettings streams) {
   static final String PROMPT_PLACEHOLDER = "{prompt}";
 
   public TokenizerConfig {
@@ -39,6 +41,7 @@ public record TokenizerConfig(Path modelDir, String promptTemplate, int maxN, St
     return new TokenizerConfig(
         env.path("AIGC_MODEL_DIR", ModelDirectory.DEFAULT),
         template == null || template.isEmpty() ? PROMPT_PLACEHOLDER : template,
+        env.path("AIGC_CHAT_TEMPLATE", null),
         env.integer("AIGC_MAX_N", RequestRules.DEFAULT_MAX_N),
         TokenizerTopology.NAME + "@" + env.optional("HOSTNAME").orElseGet(TokenizerConfig::hostName),
         CommonConfig.fromEnv(env),

@@ -1,6 +1,8 @@
 package io.aigc.tokenizer;
 
 import io.aigc.model.ModelDirectory;
+import io.aigc.text.ChatMessage;
+import io.aigc.text.ChatTemplate;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
@@ -19,6 +21,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -50,6 +53,10 @@ public final class TokenizerTopology {
   static Topology build(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer,
       TokenizerMetrics metrics) {
     Topics topics = config.common().topics();
+    // Parsed once, here, so a broken AIGC_CHAT_TEMPLATE stops the service at startup rather than every request.
+    Optional<ChatTemplate> chat = config.chatTemplate() != null
+        ? Optional.of(ChatTemplate.fromFile(config.chatTemplate(), model))
+        : ChatTemplate.forModel(model);
     StreamsBuilder builder = new StreamsBuilder();
     builder
         // Bytes, not GenerationRequests: a record that does not decode must become a dead letter within this
@@ -58,7 +65,7 @@ public final class TokenizerTopology {
         // Decode, check, template and tokenize in one processor (Tokenize, below): a dead letter needs the source
         // partition and offset, which only the Processor API gives, and every failure on the way must be caught.
         .process(GuardedProcessor.supplier(NAME, topics.requests(), topics.dlq(),
-            metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, metrics)), Named.as("tokenize"))
+            metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, chat, metrics)), Named.as("tokenize"))
         // Each outcome names its topic: tokenized for the workers, generated for an error (so the postprocessor
         // stays the single writer of completions), dlq for the record that could not be processed.
         .to(Routed.TOPIC, Routed.produced());
@@ -74,9 +81,11 @@ public final class TokenizerTopology {
     private final String modelName;
     private final int contextLength;
     private final TextTokenizer tokenizer;
+    private final Optional<ChatTemplate> chat;
     private final TokenizerMetrics metrics;
 
-    Tokenize(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer, TokenizerMetrics metrics) {
+    Tokenize(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer, Optional<ChatTemplate> chat,
+        TokenizerMetrics metrics) {
       this.topics = config.common().topics();
       this.template = config.promptTemplate();
       // max_tokens is bounded by the context length, checked below with the prompt's real length.
@@ -85,6 +94,7 @@ public final class TokenizerTopology {
       this.modelName = model.name();
       this.contextLength = model.contextLength();
       this.tokenizer = tokenizer;
+      this.chat = chat;
       this.metrics = metrics;
     }
 
@@ -115,11 +125,25 @@ public final class TokenizerTopology {
             "The model '" + request.getModel() + "' does not exist; this deployment serves '" + modelName + "'.");
       }
 
-      // 4. The model sees the prompt inside the deployment's template (replace, not a regex: a prompt may hold $).
-      String text = template.replace(TokenizerConfig.PROMPT_PLACEHOLDER, request.getPrompt());
-
-      // 5. Tokenize: the tokenizer adds BOS exactly once where the model wants it.
-      int[] ids = tokenizer.encode(text);
+      // 4. What the model sees: a conversation rendered with the model's chat template, up to the assistant's turn,
+      //    or the prompt inside the deployment's template (replace, not a regex: a prompt may hold $).
+      // 5. Tokenize: BOS exactly once where the model wants it (a chat template that writes it gets no second one).
+      int[] ids;
+      if (request.getMessages() != null) {
+        if (chat.isEmpty()) {
+          return fail(key, request, ErrorCodes.INVALID_REQUEST, "The model '" + modelName + "' has no chat "
+              + "template, so it cannot take messages; send a prompt, or ask the operator to set AIGC_CHAT_TEMPLATE.");
+        }
+        try {
+          ids = tokenizer.encodeChat(chat.get().render(request.getMessages().stream()
+              .map(m -> new ChatMessage(m.getRole(), m.getContent())).toList(), true));
+        } catch (ChatTemplate.TemplateException e) {
+          return fail(key, request, ErrorCodes.INVALID_REQUEST, e.raisedByTemplate() ? e.getMessage()
+              : "The model's chat template cannot render these messages: " + e.getMessage());
+        }
+      } else {
+        ids = tokenizer.encode(template.replace(TokenizerConfig.PROMPT_PLACEHOLDER, request.getPrompt()));
+      }
       metrics.promptTokens.observe(ids.length);
 
       // 6. Every generated token must still fit the context; cutting the prompt would change what was asked.
