@@ -1,6 +1,7 @@
 package io.aigc.postprocessor;
 
 import io.aigc.model.ModelDirectory;
+import io.aigc.text.TextStream;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
@@ -216,8 +217,9 @@ public final class CompletionTopology {
         String text = tokenizer.continuation(prompt, toArray(choice.getTokenIds()));
         String finishReason = choice.getFinishReason();
         // The stop string found first in the text ends it, whichever place it has in the list; it is not part
-        // of the text. Nothing else is trimmed: the text is what the model generated.
-        int cut = earliestStop(text, stops);
+        // of the text. Nothing else is trimmed: the text is what the model generated. The same rule cuts a
+        // streamed text (TextStream), so the stream's pieces and this text agree.
+        int cut = TextStream.earliestStop(text, stops);
         if (cut >= 0) {
           text = text.substring(0, cut);
           finishReason = "stop";
@@ -278,21 +280,6 @@ public final class CompletionTopology {
     private static GenerationError errorOf(GeneratedSequence sequence) {
       return sequence.getError() != null ? sequence.getError()
           : new GenerationError(ErrorCodes.INTERNAL_ERROR, "generation failed without saying why");
-    }
-
-    /** Where the first of {@code stops} to occur in {@code text} begins, or -1. */
-    static int earliestStop(String text, List<String> stops) {
-      int earliest = -1;
-      for (String stop : stops) {
-        if (stop.isEmpty()) {
-          continue;
-        }
-        int at = text.indexOf(stop);
-        if (at >= 0 && (earliest < 0 || at < earliest)) {
-          earliest = at;
-        }
-      }
-      return earliest;
     }
 
     private static int[] toArray(List<Integer> ids) {

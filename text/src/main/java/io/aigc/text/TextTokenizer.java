@@ -2,12 +2,22 @@ package io.aigc.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aigc.model.ModelDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.BitSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A model's {@code tokenizer.json}, run by the Hugging Face tokenizers library (through DJL).
@@ -30,14 +40,23 @@ public final class TextTokenizer implements AutoCloseable {
     System.setProperty("offline", "true");
   }
 
+  private static final Logger log = LoggerFactory.getLogger(TextTokenizer.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Every decoder the tokenizers library has; all of them but the two byte decoders act on each token alone. */
+  private static final Set<String> KNOWN_DECODERS = Set.of("ByteLevel", "ByteFallback", "Metaspace", "Replace",
+      "Strip", "Fuse", "WordPiece", "BPEDecoder", "CTC", "Sequence");
+
   private final HuggingFaceTokenizer tokenizer;
   private final OptionalInt bosToAdd;
   private final Optional<String> bosText;
+  private final DecoderFacts facts;
 
-  private TextTokenizer(HuggingFaceTokenizer tokenizer, OptionalInt bosToAdd, Optional<String> bosText) {
+  private TextTokenizer(HuggingFaceTokenizer tokenizer, OptionalInt bosToAdd, Optional<String> bosText,
+      DecoderFacts facts) {
     this.tokenizer = tokenizer;
     this.bosToAdd = bosToAdd;
     this.bosText = bosText;
+    this.facts = facts;
   }
 
   public static TextTokenizer load(ModelDirectory model) {
@@ -51,7 +70,7 @@ public final class TextTokenizer implements AutoCloseable {
           .build();
       boolean wantsBos = model.addBosToken().orElse(false);
       return new TextTokenizer(tokenizer, wantsBos ? model.bosTokenId() : OptionalInt.empty(),
-          model.bosToken().filter(t -> !t.isEmpty()));
+          model.bosToken().filter(t -> !t.isEmpty()), DecoderFacts.read(model.tokenizerFile()));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load " + model.tokenizerFile(), e);
     }
@@ -96,9 +115,14 @@ public final class TextTokenizer implements AutoCloseable {
 
   /** The text of {@code ids}, special tokens left out. */
   public String decode(int[] ids) {
-    long[] longs = new long[ids.length];
-    for (int i = 0; i < ids.length; i++) {
-      longs[i] = ids[i];
+    return decode(ids, 0, ids.length);
+  }
+
+  /** The text of {@code ids[from, to)}, special tokens left out. */
+  String decode(int[] ids, int from, int to) {
+    long[] longs = new long[to - from];
+    for (int i = from; i < to; i++) {
+      longs[i - from] = ids[i];
     }
     return tokenizer.decode(longs, true);
   }
@@ -115,22 +139,109 @@ public final class TextTokenizer implements AutoCloseable {
     int[] all = new int[prompt.length + generated.length];
     System.arraycopy(prompt, 0, all, 0, prompt.length);
     System.arraycopy(generated, 0, all, prompt.length, generated.length);
-    String before = decode(prompt);
-    String after = decode(all);
-    if (after.startsWith(before)) {
-      return after.substring(before.length());
-    }
-    // A decoder that rewrites across the boundary (rare: cleanup of spaces before punctuation). Keep what differs.
+    return textAfter(decode(prompt), decode(all));
+  }
+
+  /**
+   * What {@code after} (the text of prompt + generated) adds to {@code before} (the prompt's text). Usually
+   * {@code before} is a prefix; when the generated tokens rewrote the prompt's end (a character whose bytes
+   * straddle the boundary), what differs is kept. {@link TextStream} applies this same rule.
+   */
+  static String textAfter(String before, String after) {
+    return after.substring(commonPrefix(before, after));
+  }
+
+  private static int commonPrefix(String a, String b) {
     int common = 0;
-    int limit = Math.min(before.length(), after.length());
-    while (common < limit && before.charAt(common) == after.charAt(common)) {
+    int limit = Math.min(a.length(), b.length());
+    while (common < limit && a.charAt(common) == b.charAt(common)) {
       common++;
     }
-    return after.substring(common);
+    return common;
+  }
+
+  /**
+   * Whether the decoder may decode {@code id} differently depending on the tokens next to it, in ways that can
+   * change text already decoded: a byte token of a ByteFallback decoder (a run of them is one UTF-8 string, all
+   * replacement characters if the run is not valid UTF-8 as a whole, so one more byte can turn "é" into three).
+   * True for every id if the decoder is one this class does not know.
+   */
+  boolean isFallbackByte(int id) {
+    return facts.opaque || facts.fallbackBytes.get(id);
+  }
+
+  /** Whether decoding leaves {@code id} out entirely: a special token, or an id with no token. */
+  boolean isSkipped(int id) {
+    return id < 0 || id >= facts.tokenCount || facts.special.get(id);
   }
 
   @Override
   public void close() {
     tokenizer.close();
+  }
+
+  /** What tokenizer.json says about how tokens become text, beyond what the native library exposes. */
+  private record DecoderFacts(BitSet fallbackBytes, BitSet special, int tokenCount, boolean opaque) {
+    static DecoderFacts read(Path file) {
+      try {
+        JsonNode root = JSON.readTree(file.toFile());
+        Set<String> decoders = new HashSet<>();
+        collectDecoders(root.path("decoder"), decoders);
+        boolean opaque = !KNOWN_DECODERS.containsAll(decoders);
+        if (opaque) {
+          log.warn("{} has a decoder this version does not know ({}): streamed text waits for the end",
+              file, decoders);
+        }
+        boolean byteFallback = decoders.contains("ByteFallback");
+        BitSet fallbackBytes = new BitSet();
+        BitSet special = new BitSet();
+        int tokenCount = 0;
+        JsonNode vocab = root.path("model").path("vocab");
+        if (vocab.isObject()) { // BPE, WordPiece, WordLevel: token -> id
+          for (Map.Entry<String, JsonNode> entry : vocab.properties()) {
+            int id = entry.getValue().asInt();
+            tokenCount = Math.max(tokenCount, id + 1);
+            if (byteFallback && looksLikeByte(entry.getKey())) {
+              fallbackBytes.set(id);
+            }
+          }
+        } else if (vocab.isArray()) { // Unigram: [token, score] in id order
+          for (int id = 0; id < vocab.size(); id++) {
+            if (byteFallback && looksLikeByte(vocab.get(id).path(0).asText())) {
+              fallbackBytes.set(id);
+            }
+          }
+          tokenCount = vocab.size();
+        }
+        for (JsonNode added : root.path("added_tokens")) {
+          int id = added.path("id").asInt();
+          tokenCount = Math.max(tokenCount, id + 1);
+          if (added.path("special").asBoolean()) {
+            special.set(id);
+          } else if (byteFallback && looksLikeByte(added.path("content").asText())) {
+            fallbackBytes.set(id);
+          }
+        }
+        return new DecoderFacts(fallbackBytes, special, tokenCount, opaque);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + file, e);
+      }
+    }
+
+    private static void collectDecoders(JsonNode decoder, Set<String> into) {
+      if (decoder.isMissingNode() || decoder.isNull()) {
+        return;
+      }
+      into.add(decoder.path("type").asText());
+      for (JsonNode inner : decoder.path("decoders")) {
+        collectDecoders(inner, into);
+      }
+    }
+
+    /** The ByteFallback decoder's own test (six bytes, {@code <0x..>}), loosened: a false positive only delays. */
+    private static boolean looksLikeByte(String token) {
+      return token.startsWith("<0x") && token.endsWith(">")
+          && token.getBytes(StandardCharsets.UTF_8).length == 6;
+    }
   }
 }
