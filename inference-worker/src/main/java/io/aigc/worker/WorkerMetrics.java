@@ -23,6 +23,9 @@ final class WorkerMetrics implements EngineMetrics {
           + "counted)");
   private final Counter deadLetters = Metrics.counter(registry, "aigc_worker_dead_letters_total",
       "Records sent to the dead-letter topic, by reason", "reason");
+  private final Counter streamEvents = Metrics.counter(registry, "aigc_worker_stream_events_total",
+      "Text events written to the stream topic, by outcome (ok, failed: not written, the completion still is)",
+      "outcome");
   private final Histogram batchRows = Metrics.sizes(registry, "aigc_worker_batch_rows", "Sequences decoded per step",
       new double[] {1, 2, 4, 8, 16, 32, 64, 128, 256});
   private final Histogram batchPositions = Metrics.sizes(registry, "aigc_worker_batch_positions",
@@ -82,6 +85,14 @@ final class WorkerMetrics implements EngineMetrics {
 
   void published(GeneratedSequence generated) {
     requests.labelValues(generated.getError() == null ? "ok" : generated.getError().getCode()).inc();
+  }
+
+  void streamEvent() {
+    streamEvents.labelValues("ok").inc();
+  }
+
+  void streamEventFailed() {
+    streamEvents.labelValues("failed").inc();
   }
 
   void deadLetter(DeadLetterReason reason) {

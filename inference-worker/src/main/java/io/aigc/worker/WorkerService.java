@@ -1,7 +1,6 @@
 package io.aigc.worker;
 
 import io.aigc.engine.GenerationEngine;
-import io.aigc.engine.GenerationListener;
 import io.aigc.engine.OnnxModel;
 import io.aigc.model.ModelDirectory;
 import io.aigc.runtime.DeadLetters;
@@ -55,6 +54,7 @@ import org.slf4j.LoggerFactory;
  *   <li>decode and check it; what cannot be generated goes to the dead-letter topic, and its caller gets an error
  *       through the generated topic;
  *   <li>submit it to the engine, which batches it with whatever else is running;
+ *   <li>while it is generated, its text goes to the stream topic step by step ({@link TextStreams});
  *   <li>when the engine is done, publish a {@link GeneratedSequence} (tokens or error);
  *   <li>once the broker has acknowledged that record, the input offset may be committed ({@link OffsetTracker}).
  * </ol>
@@ -83,6 +83,7 @@ public final class WorkerService implements Service {
   private OnnxModel model;
   private TextTokenizer tokenizer;
   private GenerationEngine engine;
+  private TextStreams textStreams;
   private KafkaProducer<String, byte[]> producer;
   private KafkaConsumer<String, byte[]> consumer;
   private Cancellations cancellations;
@@ -116,6 +117,7 @@ public final class WorkerService implements Service {
     metrics.register(engine, model, config.engine());
 
     producer = new KafkaProducer<>(kafka.producer(config.workerId()), new StringSerializer(), new ByteArraySerializer());
+    textStreams = new TextStreams(tokenizer, producer, topics.stream(), config.workerId(), metrics).start();
     cancellations = new Cancellations(kafka, config.workerId(), topics.cancellations(), config.cancellationLookback(),
         MAX_REMEMBERED_CANCELLATIONS, id -> engine.cancel(id, true));
     cancellations.start();
@@ -228,7 +230,7 @@ public final class WorkerService implements Service {
       return;
     }
     inFlight.computeIfAbsent(partition, p -> ConcurrentHashMap.newKeySet()).add(request.getRequestId());
-    engine.submit(TaskCodec.task(tokenized, GenerationListener.onFinished(outcome -> {
+    engine.submit(TaskCodec.task(tokenized, textStreams.listener(tokenized, outcome -> {
       Set<String> ids = inFlight.get(partition);
       if (ids != null) {
         ids.remove(request.getRequestId());
@@ -323,6 +325,9 @@ public final class WorkerService implements Service {
     }
     if (engine != null) {
       engine.close();
+    }
+    if (textStreams != null) {
+      textStreams.close();
     }
     if (producer != null) {
       producer.close(Duration.ofSeconds(5));

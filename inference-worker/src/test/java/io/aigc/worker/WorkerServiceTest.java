@@ -18,6 +18,7 @@ import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.RequestSpec;
+import io.aigc.schemas.StreamEvent;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import java.net.URI;
@@ -198,6 +199,101 @@ class WorkerServiceTest {
     assertThat(generated.get("late").getError().getCode()).isEqualTo(ErrorCodes.CANCELLED);
     assertThat(generated.get("kept").getStatus()).isEqualTo(CompletionStatus.OK);
     assertThat(generated.get("kept").getChoices().get(0).getTokenIds()).hasSize(200);
+  }
+
+  @Test
+  void streamsEveryChoicesTextAsItIsGeneratedAndTheJoinedPiecesAreTheFinalText() throws Exception {
+    Env env = env().with(Map.of("AIGC_WORKER_GROUP", "stream-test", "AIGC_WORKER_ID", "worker-stream"));
+    int[] prompt;
+    String stop;
+    try (TextTokenizer tokenizer = TextTokenizer.load(ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA)))) {
+      prompt = tokenizer.encode(TestModels.PROMPTS.get(0));
+      OnnxModel model = OnnxModel.open(ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA)),
+          OnnxModel.SessionSettings.cpu().withThreads(1, false));
+      int[] greedy = DirectDecoder.greedy(model, List.of(prompt), 30, false).get(0);
+      model.close();
+      String text = tokenizer.continuation(prompt, greedy);
+      stop = text.substring(text.length() / 2, text.length() / 2 + 2); // somewhere mid-way, across tokens maybe
+    }
+    Map<String, TokenizedRequest> requests = new HashMap<>();
+    requests.put("greedy", tokenized("greedy", prompt, 30));
+    requests.put("stopped", tokenized("stopped", prompt, 30, false));
+    requests.get("stopped").getRequest().getParams().setStop(List.of(stop));
+    requests.put("sampled", tokenized("sampled", prompt, 24));
+    requests.get("sampled").getRequest().getParams().setN(3);
+    requests.get("sampled").getRequest().getParams().setTemperature(1.0);
+    requests.get("sampled").getRequest().getParams().setLogprobs(2);
+    requests.get("sampled").getRequest().setStreamPartition(1);
+
+    WorkerService worker = new WorkerService(WorkerConfig.fromEnv(env));
+    Map<String, GeneratedSequence> generated = new HashMap<>();
+    Map<String, List<StreamEvent>> events = new HashMap<>();
+    try {
+      worker.start();
+      try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
+          KafkaSettings.fromEnv(env).producer("test"), new StringSerializer(), new ByteArraySerializer())) {
+        for (var r : requests.entrySet()) {
+          producer.send(new ProducerRecord<>(topics.tokenized().name(), r.getKey(),
+              topics.tokenized().valueSerde().encode(r.getValue()))).get();
+        }
+      }
+      try (KafkaConsumer<String, byte[]> consumer = consumer()) {
+        consumer.subscribe(List.of(topics.generated().name(), topics.stream().name()));
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+          for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+            if (!requests.containsKey(r.key())) {
+              continue;
+            }
+            if (r.topic().equals(topics.stream().name())) {
+              StreamEvent e = topics.stream().valueSerde().decode(r.value());
+              events.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(e);
+              if (r.key().equals("sampled")) {
+                assertThat(r.partition()).isEqualTo(1); // the partition the request named
+              }
+            } else {
+              generated.put(r.key(), topics.generated().valueSerde().decode(r.value()));
+            }
+          }
+          return generated.size() == requests.size() && requests.keySet().stream().allMatch(id ->
+              events.getOrDefault(id, List.of()).stream().filter(e -> e.getFinishReason() != null).count()
+                  == requests.get(id).getRequest().getParams().getN());
+        });
+      }
+    } finally {
+      worker.close();
+    }
+
+    try (TextTokenizer tokenizer = TextTokenizer.load(ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA)))) {
+      for (String id : requests.keySet()) {
+        GeneratedSequence g = generated.get(id);
+        assertThat(g.getStatus()).as(id).isEqualTo(CompletionStatus.OK);
+        List<String> stops = g.getRequest().getParams().getStop();
+        for (var choice : g.getChoices()) {
+          List<StreamEvent> mine = events.get(id).stream().filter(e -> e.getChoice() == choice.getIndex()).toList();
+          assertThat(mine).extracting(StreamEvent::getSequence).as("%s/%d", id, choice.getIndex())
+              .isEqualTo(java.util.stream.IntStream.range(0, mine.size()).boxed().toList());
+          String joined = mine.stream().map(StreamEvent::getText).collect(java.util.stream.Collectors.joining());
+          String text = tokenizer.continuation(prompt,
+              choice.getTokenIds().stream().mapToInt(Integer::intValue).toArray());
+          int cut = io.aigc.text.TextStream.earliestStop(text, stops);
+          assertThat(joined).as("%s/%d", id, choice.getIndex()).isEqualTo(cut < 0 ? text : text.substring(0, cut));
+          StreamEvent last = mine.get(mine.size() - 1);
+          assertThat(mine.subList(0, mine.size() - 1)).allMatch(e -> e.getFinishReason() == null);
+          assertThat(last.getFinishReason()).isEqualTo(cut >= 0 ? "stop" : choice.getFinishReason());
+          assertThat(last.getUsage().getCompletionTokens()).isEqualTo(choice.getTokenIds().size());
+          assertThat(last.getUsage().getPromptTokens()).isEqualTo(prompt.length);
+          assertThat(mine.stream().filter(e -> !e.getText().isEmpty()).count()).isGreaterThan(1); // streamed
+          if (id.equals("sampled")) {
+            assertThat(mine.stream().mapToInt(e -> e.getLogprobs().size()).sum())
+                .isEqualTo(choice.getTokenIds().size());
+            assertThat(mine.get(0).getLogprobs().get(0).getTop()).hasSize(2);
+          } else {
+            assertThat(mine).allMatch(e -> e.getLogprobs() == null);
+          }
+        }
+      }
+      assertThat(generated.get("stopped").getChoices().get(0).getFinishReason()).isEqualTo("stop");
+    }
   }
 
   private static void cancel(KafkaProducer<String, byte[]> producer, String id) throws Exception {

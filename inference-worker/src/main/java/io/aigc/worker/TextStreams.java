@@ -1,0 +1,301 @@
+package io.aigc.worker;
+
+import io.aigc.engine.GenerationListener;
+import io.aigc.engine.GenerationOutcome;
+import io.aigc.engine.TokenLogprobs;
+import io.aigc.engine.TokenStep;
+import io.aigc.schemas.GenerationError;
+import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.StreamEvent;
+import io.aigc.schemas.TextLogprob;
+import io.aigc.schemas.TextLogprobs;
+import io.aigc.schemas.TokenizedRequest;
+import io.aigc.schemas.Topic;
+import io.aigc.schemas.Usage;
+import io.aigc.text.TextStream;
+import io.aigc.text.TextTokenizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every job's text as it is generated, on the stream topic: the worker is where tokens are born, so text made here
+ * reaches a reader one hop after its token (a Streams stage in between would add a hop and a transaction commit).
+ *
+ * <p>The engine's listener only queues what each step produced; this class's own thread turns tokens into text
+ * with a {@link TextStream} per choice (complete characters only, stop strings held back until known not to be
+ * one, cut exactly where the postprocessor cuts) and publishes one {@link StreamEvent} per step and choice. When the
+ * thread falls behind, the steps queued for a choice become one event: text is never dropped, only coalesced. When
+ * a job ends, each choice's last event carries its finish reason and usage (or one event carries the job's error),
+ * and only then does the job's {@code finished} callback run, so a reader that sees the completion has usually seen
+ * the whole stream.
+ *
+ * <p>Events go to the partition the request names ({@code stream_partition}: the gateway waiting for them reads only
+ * its own), or by request id. A redo after a crash repeats a job's events from sequence 0 with the same text (the
+ * worker seeds unseeded requests from their id). A failed send is counted and logged, never fatal: the completion
+ * stays the authoritative answer.
+ */
+final class TextStreams implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(TextStreams.class);
+  /** Prompt or generated tokens decoded before a token to tell the text it adds (a leading space, say). */
+  private static final int CONTEXT_TOKENS = 4;
+
+  private final TextTokenizer tokenizer;
+  private final Producer<String, byte[]> producer;
+  private final Topic<StreamEvent> topic;
+  private final String producerId;
+  private final WorkerMetrics metrics;
+  private final LinkedBlockingQueue<Item> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private volatile boolean running = true;
+
+  TextStreams(TextTokenizer tokenizer, Producer<String, byte[]> producer, Topic<StreamEvent> topic, String producerId,
+      WorkerMetrics metrics) {
+    this.tokenizer = tokenizer;
+    this.producer = producer;
+    this.topic = topic;
+    this.producerId = producerId;
+    this.metrics = metrics;
+    this.thread = new Thread(this::run, "worker-text-streams");
+    this.thread.setDaemon(true);
+  }
+
+  TextStreams start() {
+    thread.start();
+    return this;
+  }
+
+  /** The engine's listener for {@code tokenized}: its text goes out as it comes, then {@code finished} runs. */
+  GenerationListener listener(TokenizedRequest tokenized, Consumer<GenerationOutcome> finished) {
+    Job job = new Job(tokenized, partitionOf(tokenized.getRequest()));
+    return new GenerationListener() {
+      @Override
+      public void tokens(int choice, TokenStep step) {
+        queue.add(new Step(job, choice, step));
+      }
+
+      @Override
+      public void finished(GenerationOutcome outcome) {
+        queue.add(new End(job, outcome, finished));
+      }
+    };
+  }
+
+  /** The partition the request names, when the stream topic has it; otherwise by key. */
+  private Integer partitionOf(GenerationRequest request) {
+    Integer partition = request.getStreamPartition();
+    if (partition == null) {
+      return null;
+    }
+    int partitions = producer.partitionsFor(topic.name()).size();
+    return partition >= 0 && partition < partitions ? partition : null;
+  }
+
+  private sealed interface Item permits Step, End {}
+
+  private record Step(Job job, int choice, TokenStep step) implements Item {}
+
+  private record End(Job job, GenerationOutcome outcome, Consumer<GenerationOutcome> then) implements Item {}
+
+  /** One job's text so far, per choice. Confined to this class's thread. */
+  private final class Job {
+    final GenerationRequest request;
+    final String model;
+    final Integer partition;
+    final int promptTokens;
+    final TextStream[] streams;
+    final int[] sequence;
+    /** The last few tokens (prompt, then generated) per choice: the context of the next token's logprob text. */
+    final int[][] context;
+    /** Log-probabilities of tokens whose text is held back, per choice: they go with the text when it goes. */
+    final List<List<TextLogprobs>> carried = new ArrayList<>();
+
+    Job(TokenizedRequest tokenized, Integer partition) {
+      this.request = tokenized.getRequest();
+      this.model = tokenized.getModel();
+      this.partition = partition;
+      int[] prompt = tokenized.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray();
+      this.promptTokens = prompt.length;
+      int n = request.getParams().getN();
+      this.streams = new TextStream[n];
+      this.sequence = new int[n];
+      this.context = new int[n][];
+      int[] tail = Arrays.copyOfRange(prompt, Math.max(0, prompt.length - CONTEXT_TOKENS), prompt.length);
+      for (int i = 0; i < n; i++) {
+        streams[i] = new TextStream(tokenizer, prompt, request.getParams().getStop());
+        context[i] = tail;
+        carried.add(new ArrayList<>());
+      }
+    }
+  }
+
+  /** Steps of one choice not yet published: their tokens and, when asked for, their log-probabilities. */
+  private static final class Pending {
+    final List<Integer> tokens = new ArrayList<>();
+    final List<TokenLogprobs> logprobs = new ArrayList<>();
+  }
+
+  private record ChoiceOf(Job job, int choice) {}
+
+  private void run() {
+    List<Item> batch = new ArrayList<>();
+    while (running) {
+      try {
+        batch.add(queue.take());
+        queue.drainTo(batch);
+        process(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        // A bug must not stop every later job's stream; the completions still carry the text.
+        log.error("streaming text failed for a batch of {} steps", batch.size(), e);
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  /** Steps of a choice queued together (the thread fell behind) become one event; a job's end flushes it first. */
+  private void process(List<Item> batch) {
+    Map<ChoiceOf, Pending> pending = new LinkedHashMap<>();
+    for (Item item : batch) {
+      if (item instanceof Step s) {
+        Pending p = pending.computeIfAbsent(new ChoiceOf(s.job(), s.choice()), k -> new Pending());
+        p.tokens.add(s.step().token());
+        if (s.step().logprobs() != null) {
+          p.logprobs.add(s.step().logprobs());
+        }
+      } else if (item instanceof End end) {
+        for (int i = 0; i < end.job().streams.length; i++) {
+          Pending p = pending.remove(new ChoiceOf(end.job(), i));
+          if (p != null) {
+            emit(end.job(), i, p);
+          }
+        }
+        finish(end);
+      }
+    }
+    pending.forEach((choice, p) -> emit(choice.job(), choice.choice(), p));
+  }
+
+  /** A step's text goes out at once; a step that produced nothing printable waits for the next one's. */
+  private void emit(Job job, int choice, Pending p) {
+    int[] tokens = p.tokens.stream().mapToInt(Integer::intValue).toArray();
+    String text = job.streams[choice].append(tokens);
+    job.carried.get(choice).addAll(logprobs(job, choice, tokens, p.logprobs));
+    if (!text.isEmpty()) {
+      publish(job, event(job, choice, text).setLogprobs(takeCarried(job, choice)).build());
+    }
+  }
+
+  /** The held-back tokens' log-probabilities, or null when the request did not ask for them. */
+  private static List<TextLogprobs> takeCarried(Job job, int choice) {
+    List<TextLogprobs> carried = job.carried.get(choice);
+    if (job.request.getParams().getLogprobs() == null) {
+      return null;
+    }
+    List<TextLogprobs> out = List.copyOf(carried);
+    carried.clear();
+    return out;
+  }
+
+  private void finish(End end) {
+    Job job = end.job();
+    GenerationOutcome outcome = end.outcome();
+    if (outcome.isFailure()) {
+      publish(job, event(job, -1, "")
+          .setError(new GenerationError(TaskCodec.errorCode(outcome.failure()), outcome.message())).build());
+    } else {
+      for (GenerationOutcome.Choice c : outcome.choices()) {
+        TextStream.Ending ending = job.streams[c.index()].finish();
+        int completion = c.tokenCount();
+        publish(job, event(job, c.index(), ending.text())
+            .setLogprobs(takeCarried(job, c.index()))
+            .setFinishReason(ending.stopped() ? "stop" : c.finishReason().code())
+            .setUsage(new Usage(job.promptTokens, completion, job.promptTokens + completion))
+            .build());
+      }
+    }
+    try {
+      end.then().accept(outcome);
+    } catch (RuntimeException e) {
+      log.error("publishing the outcome of {} failed", job.request.getRequestId(), e);
+    }
+  }
+
+  private StreamEvent.Builder event(Job job, int choice, String text) {
+    int sequence = choice < 0 ? 0 : job.sequence[choice]++;
+    return StreamEvent.newBuilder()
+        .setRequestId(job.request.getRequestId())
+        .setChoice(choice)
+        .setSequence(sequence)
+        .setText(text)
+        .setLogprobs(null)
+        .setFinishReason(null)
+        .setUsage(null)
+        .setError(null)
+        .setModel(job.model)
+        .setCreatedAt(job.request.getCreatedAt())
+        .setProducer(producerId);
+  }
+
+  /** The tokens' log-probabilities with the text each token (and each alternative) adds where it stands. */
+  private List<TextLogprobs> logprobs(Job job, int choice, int[] tokens, List<TokenLogprobs> perToken) {
+    if (perToken.isEmpty()) {
+      return List.of();
+    }
+    List<TextLogprobs> out = new ArrayList<>(tokens.length);
+    for (int i = 0; i < tokens.length && i < perToken.size(); i++) {
+      int[] context = job.context[choice];
+      TokenLogprobs t = perToken.get(i);
+      List<TextLogprob> top = new ArrayList<>(t.top().size());
+      for (TokenLogprobs.Alternative a : t.top()) {
+        top.add(new TextLogprob(tokenizer.continuation(context, new int[] {a.token()}), a.logprob()));
+      }
+      out.add(new TextLogprobs(tokenizer.continuation(context, new int[] {tokens[i]}), t.logprob(), top));
+      job.context[choice] = slide(context, tokens[i]);
+    }
+    return out;
+  }
+
+  private static int[] slide(int[] context, int token) {
+    int keep = Math.min(context.length, CONTEXT_TOKENS - 1);
+    int[] next = new int[keep + 1];
+    System.arraycopy(context, context.length - keep, next, 0, keep);
+    next[keep] = token;
+    return next;
+  }
+
+  private void publish(Job job, StreamEvent event) {
+    String id = job.request.getRequestId();
+    producer.send(new ProducerRecord<>(topic.name(), job.partition, id, topic.valueSerde().encode(event)),
+        (metadata, error) -> {
+          if (error == null) {
+            metrics.streamEvent();
+          } else {
+            metrics.streamEventFailed();
+            log.warn("a stream event of {} was not written: {}", id, error.toString());
+          }
+        });
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(5_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
