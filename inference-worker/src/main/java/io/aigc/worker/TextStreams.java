@@ -14,8 +14,8 @@ import io.aigc.schemas.Topic;
 import io.aigc.schemas.Usage;
 import io.aigc.text.TextStream;
 import io.aigc.text.TextTokenizer;
+import io.aigc.text.TokenTexts;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,9 +45,6 @@ import org.slf4j.LoggerFactory;
  */
 final class TextStreams implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TextStreams.class);
-  /** Prompt or generated tokens decoded before a token to tell the text it adds (a leading space, say). */
-  private static final int CONTEXT_TOKENS = 4;
-
   private final TextTokenizer tokenizer;
   private final Producer<String, byte[]> producer;
   private final Topic<StreamEvent> topic;
@@ -113,8 +110,8 @@ final class TextStreams implements AutoCloseable {
     final int promptTokens;
     final TextStream[] streams;
     final int[] sequence;
-    /** The last few tokens (prompt, then generated) per choice: the context of the next token's logprob text. */
-    final int[][] context;
+    /** Per choice, the text each token adds: what its log-probabilities are reported with. */
+    final TokenTexts[] tokenTexts;
     /** Log-probabilities of tokens whose text is held back, per choice: they go with the text when it goes. */
     final List<List<TextLogprobs>> carried = new ArrayList<>();
 
@@ -127,11 +124,10 @@ final class TextStreams implements AutoCloseable {
       int n = request.getParams().getN();
       this.streams = new TextStream[n];
       this.sequence = new int[n];
-      this.context = new int[n][];
-      int[] tail = Arrays.copyOfRange(prompt, Math.max(0, prompt.length - CONTEXT_TOKENS), prompt.length);
+      this.tokenTexts = new TokenTexts[n];
       for (int i = 0; i < n; i++) {
         streams[i] = new TextStream(tokenizer, prompt, request.getParams().getStop());
-        context[i] = tail;
+        tokenTexts[i] = new TokenTexts(tokenizer, prompt);
         carried.add(new ArrayList<>());
       }
     }
@@ -249,30 +245,16 @@ final class TextStreams implements AutoCloseable {
   }
 
   /** The tokens' log-probabilities with the text each token (and each alternative) adds where it stands. */
-  private List<TextLogprobs> logprobs(Job job, int choice, int[] tokens, List<TokenLogprobs> perToken) {
-    if (perToken.isEmpty()) {
-      return List.of();
-    }
-    List<TextLogprobs> out = new ArrayList<>(tokens.length);
-    for (int i = 0; i < tokens.length && i < perToken.size(); i++) {
-      int[] context = job.context[choice];
-      TokenLogprobs t = perToken.get(i);
-      List<TextLogprob> top = new ArrayList<>(t.top().size());
-      for (TokenLogprobs.Alternative a : t.top()) {
-        top.add(new TextLogprob(tokenizer.continuation(context, new int[] {a.token()}), a.logprob()));
-      }
-      out.add(new TextLogprobs(tokenizer.continuation(context, new int[] {tokens[i]}), t.logprob(), top));
-      job.context[choice] = slide(context, tokens[i]);
+  private static List<TextLogprobs> logprobs(Job job, int choice, int[] tokens, List<TokenLogprobs> perToken) {
+    TokenTexts texts = job.tokenTexts[choice];
+    List<TextLogprobs> out = new ArrayList<>(perToken.size());
+    for (int i = 0; i < perToken.size(); i++) {
+      // The alternatives first: they are about the place before this token.
+      List<TextLogprob> top = perToken.get(i).top().stream()
+          .map(a -> new TextLogprob(texts.at(a.token()), a.logprob())).toList();
+      out.add(new TextLogprobs(texts.next(tokens[i]), perToken.get(i).logprob(), top));
     }
     return out;
-  }
-
-  private static int[] slide(int[] context, int token) {
-    int keep = Math.min(context.length, CONTEXT_TOKENS - 1);
-    int[] next = new int[keep + 1];
-    System.arraycopy(context, context.length - keep, next, 0, keep);
-    next[keep] = token;
-    return next;
   }
 
   private void publish(Job job, StreamEvent event) {

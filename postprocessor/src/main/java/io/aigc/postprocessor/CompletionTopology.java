@@ -3,6 +3,7 @@ package io.aigc.postprocessor;
 import io.aigc.model.ModelDirectory;
 import io.aigc.text.TextStream;
 import io.aigc.text.TextTokenizer;
+import io.aigc.text.TokenTexts;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
 import io.aigc.runtime.streams.RejectedRecordException;
@@ -18,6 +19,9 @@ import io.aigc.schemas.GeneratedChoice;
 import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationError;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.TextLogprob;
+import io.aigc.schemas.TextLogprobs;
+import io.aigc.schemas.TokenLogprobs;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import java.time.Duration;
@@ -180,6 +184,16 @@ public final class CompletionTopology {
           return "finish_reason must be stop or length, got '" + choice.getFinishReason() + "'";
         }
         ids.addAll(choice.getTokenIds());
+        if (choice.getLogprobs() != null) {
+          if (choice.getLogprobs().size() != choice.getTokenIds().size()) {
+            return "choice " + choice.getIndex() + " has " + choice.getTokenIds().size() + " tokens but "
+                + choice.getLogprobs().size() + " logprobs";
+          }
+          for (TokenLogprobs token : choice.getLogprobs()) {
+            ids.add(token.getTokenId());
+            token.getTop().forEach(alternative -> ids.add(alternative.getTokenId()));
+          }
+        }
       }
       for (int id : ids) {
         if (id < 0 || id >= vocabSize) {
@@ -224,7 +238,7 @@ public final class CompletionTopology {
           text = text.substring(0, cut);
           finishReason = "stop";
         }
-        choices.add(new CompletionChoice(choice.getIndex(), text, finishReason, null));
+        choices.add(new CompletionChoice(choice.getIndex(), text, finishReason, logprobs(prompt, choice)));
         completionTokens += choice.getTokenIds().size();
       }
       int promptTokens = prompt.length;
@@ -240,6 +254,22 @@ public final class CompletionTopology {
           .setTimings(sequence.getTimings())
           .setMetadata(request.getMetadata())
           .build();
+    }
+
+    /** Each token's log-probabilities with the text it adds where it stands; null when not asked for. */
+    private List<TextLogprobs> logprobs(int[] prompt, GeneratedChoice choice) {
+      if (choice.getLogprobs() == null) {
+        return null;
+      }
+      TokenTexts texts = new TokenTexts(tokenizer, prompt);
+      List<TextLogprobs> out = new ArrayList<>(choice.getLogprobs().size());
+      for (TokenLogprobs token : choice.getLogprobs()) {
+        // The alternatives first: they are about the place before this token.
+        List<TextLogprob> top = token.getTop().stream()
+            .map(a -> new TextLogprob(texts.at(a.getTokenId()), a.getLogprob())).toList();
+        out.add(new TextLogprobs(texts.next(token.getTokenId()), token.getLogprob(), top));
+      }
+      return out;
     }
 
     /** Encodes the completion and marks its id answered; {@code timed} when the request's creation is known. */

@@ -18,6 +18,10 @@ import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Timings;
+import io.aigc.schemas.TextLogprob;
+import io.aigc.schemas.TextLogprobs;
+import io.aigc.schemas.TokenLogprob;
+import io.aigc.schemas.TokenLogprobs;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -27,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.streams.KeyValue;
@@ -128,6 +133,38 @@ class CompletionTopologyTest {
 
   private void send(String key, GeneratedSequence sequence) {
     generated.pipeInput(key, TOPICS.generated().valueSerde().encode(sequence));
+  }
+
+  @Test
+  void logprobsComeWithTheTextEachTokenAddsWhereItStands() {
+    start();
+    GeneratedChoice choice = choice(0, APPLIES_TO_ANY_PROGRAM.subList(0, 3), "length");
+    List<TokenLogprobs> logprobs = new ArrayList<>();
+    for (int token : APPLIES_TO_ANY_PROGRAM.subList(0, 3)) {
+      logprobs.add(new TokenLogprobs(token, -0.5, List.of(new TokenLogprob(token, -0.5), new TokenLogprob(EOS, -2.0))));
+    }
+    choice.setLogprobs(logprobs);
+    generated.pipeInput("r-lp", TOPICS.generated().valueSerde().encode(ok("r-lp", List.of(), choice)));
+
+    Completion completion = completions.readValue();
+    List<TextLogprobs> out = completion.getChoices().get(0).getLogprobs();
+    // ▁appl ies ▁to: the leading spaces are kept, and the texts join into the choice's text here.
+    assertThat(out).extracting(TextLogprobs::getToken).containsExactly(" appl", "ies", " to");
+    assertThat(String.join("", out.stream().map(TextLogprobs::getToken).toList()))
+        .isEqualTo(completion.getChoices().get(0).getText());
+    assertThat(out.get(0).getLogprob()).isEqualTo(-0.5);
+    assertThat(out.get(1).getTop()).extracting(TextLogprob::getToken).containsExactly("ies", "");
+  }
+
+  @Test
+  void logprobsThatDoNotMatchTheTokensAreDeadLettered() {
+    start();
+    GeneratedChoice choice = choice(0, APPLIES_TO_ANY_PROGRAM.subList(0, 3), "length");
+    choice.setLogprobs(List.of(new TokenLogprobs(727, -0.5, List.of())));
+    generated.pipeInput("r-bad", TOPICS.generated().valueSerde().encode(ok("r-bad", List.of(), choice)));
+
+    assertThat(dlq.readValue().getReason()).contains("3 tokens but 1 logprobs");
+    assertThat(completions.readValue().getError().getCode()).isEqualTo("poison_record");
   }
 
   @Test
