@@ -625,7 +625,7 @@ public final class Benchmark {
     return new Options(models, levels, window, tokens, soak, overload, out);
   }
 
-  private static void deleteRecursively(Path dir) throws IOException {
+  static void deleteRecursively(Path dir) throws IOException {
     if (Files.exists(dir)) {
       try (Stream<Path> files = Files.walk(dir)) {
         for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {

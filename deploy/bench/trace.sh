@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Where the latency of one request goes outside generation, hop by hop: a real broker and the four services as
+# separate processes, sequential requests, taps on every topic (see LatencyTrace).
+#
+#   deploy/bench/trace.sh [--model DIR] [--requests 60] [--tokens 16]
+#
+# Default model: models/tiny-llama, where generation costs almost nothing and the pipeline's own time shows. Prints
+# the median and 90th percentile of each hop and writes target/bench/trace.json. Takes about a minute.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+JAR=$(ls deploy/bench/target/bench-*.jar 2>/dev/null | head -1 || true)
+if [ -z "$JAR" ] || [ -n "$(find . \( -path ./.local -o -path '*/target' \) -prune -o \
+    \( -path '*/src/*' -o -name pom.xml -o -name '*.avsc' \) -newer "$JAR" -print -quit)" ]; then
+  echo "building (mvn package, tests skipped)..."
+  mvn -q -DskipTests package -pl deploy/bench -am
+  JAR=$(ls deploy/bench/target/bench-*.jar | head -1)
+fi
+
+model=()
+for arg in "$@"; do [ "$arg" = "--model" ] && model=(x); done
+[ ${#model[@]} -eq 0 ] && set -- --model models/tiny-llama "$@"
+
+export DJL_OFFLINE=true
+exec java -Xmx512m -cp "$JAR:deploy/bench/target/lib/*" io.aigc.bench.LatencyTrace "$@"
