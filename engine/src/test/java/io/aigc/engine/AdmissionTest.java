@@ -20,7 +20,7 @@ class AdmissionTest {
   private static final long ROOMY_BUDGET = 1_000_000 * PER_TOKEN;
 
   private static GenerationTask task(String id, int promptLength, int maxTokens, int n, Instant deadline) {
-    SamplingParams params = new SamplingParams(maxTokens, 0, 1, 0, n, null, List.of(), false);
+    SamplingParams params = SamplingParams.builder().maxTokens(maxTokens).temperature(0).n(n).build();
     return new GenerationTask(id, new int[promptLength], params, NOW.minusSeconds(1), deadline,
         GenerationListener.onFinished(o -> {}));
   }

@@ -473,7 +473,7 @@ class GenerationEngineSchedulingTest {
 
   @Test
   void aSeededRequestDrawsTheSameTokensAloneAndAmongOthers() throws Exception {
-    SamplingParams seeded = new SamplingParams(25, 1.0, 1.0, 0, 2, 1234L, List.of(), false);
+    SamplingParams seeded = SamplingParams.builder().maxTokens(25).temperature(1.0).n(2).seed(1234L).build();
     int[] seededPrompt = prompt(3, 7);
     try (Engine e = new Engine(true)) {
       e.engine.start();

@@ -46,7 +46,7 @@ class RandomWorkloadTest {
       for (int i = 0; i < REQUESTS; i++) {
         int choices = random.nextInt(6) == 0 ? 2 + random.nextInt(5) : 1; // now and then more than ROWS
         requests.add(new Request(GenerationEngineSchedulingTest.prompt(random.nextInt(1000), 1 + random.nextInt(50)),
-            new SamplingParams(1 + random.nextInt(50), 0, 1, 0, choices, null, List.of(), false),
+            SamplingParams.builder().maxTokens(1 + random.nextInt(50)).temperature(0).n(choices).build(),
             new CompletableFuture<>()));
       }
       Set<Integer> cancelled = ConcurrentHashMap.newKeySet();
