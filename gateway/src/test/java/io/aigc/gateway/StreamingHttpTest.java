@@ -264,6 +264,43 @@ class StreamingHttpTest {
   }
 
   @Test
+  void aMissingEventIsMadeUpFromTheCompletion() throws Exception {
+    String prompt = "gap " + UUID.randomUUID();
+    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
+        .encode());
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    pipeline.stream(request, piece(request, 0, 0, " A"));
+    Sse sse = Sse.of(pending);
+    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" A");
+
+    // Sequence 1 never comes: what follows cannot be placed, and the completion has the rest.
+    pipeline.stream(request, last(request, 0, 2, " C", "stop", new Usage(1, 3, 4)));
+    pipeline.complete(FakePipeline.ok(request, " A B C", "stop"));
+    List<JsonObject> rest = sse.untilDone();
+    assertThat(rest).hasSize(1);
+    assertThat(rest.get(0).getJsonArray("choices").getJsonObject(0)).isEqualTo(new JsonObject()
+        .put("text", " B C").put("index", 0).putNull("logprobs").put("finish_reason", "stop"));
+  }
+
+  @Test
+  void aCompletionThatContradictsWhatWasStreamedEndsTheStreamWithAnError() throws Exception {
+    String prompt = "diverged " + UUID.randomUUID();
+    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
+        .encode());
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    pipeline.stream(request, piece(request, 0, 0, " Yes"));
+    Sse sse = Sse.of(pending);
+    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" Yes");
+
+    pipeline.complete(FakePipeline.ok(request, " No", "stop"));
+    List<JsonObject> rest = sse.untilDone();
+    assertThat(rest).hasSize(1);
+    assertThat(rest.get(0).getJsonObject("error").getString("code")).isEqualTo("internal_error");
+    assertThat(rest.get(0).getJsonObject("error").getString("message"))
+        .contains("GET /v1/jobs/" + request.getRequestId());
+  }
+
+  @Test
   void aClientThatLeavesCancelsItsJob() throws Exception {
     String prompt = "leaving " + UUID.randomUUID();
     String body = new JsonObject().put("prompt", prompt).put("stream", true).encode();
