@@ -26,14 +26,14 @@ final class ApiError extends RuntimeException {
   private record Rule(int status, String type) {}
 
   /**
-   * How a failed completion's code becomes an HTTP error. The caller's mistakes are 400s (the model name is checked
-   * by the gateway with 400 too, so a pipeline that disagrees answers the same way); a deadline the pipeline could
-   * not meet is a 504; anything else is the server's fault.
+   * How a failed completion's code becomes an HTTP error. The caller's mistakes are 400s, except an unknown model,
+   * which OpenAI answers with 404 (the gateway checks the model name with 404 too, so a pipeline that disagrees
+   * answers the same way); a deadline the pipeline could not meet is a 504; anything else is the server's fault.
    */
   private static final Map<String, Rule> PIPELINE_ERRORS = Map.of(
       ErrorCodes.CONTEXT_LENGTH_EXCEEDED, new Rule(400, INVALID_REQUEST),
       ErrorCodes.INVALID_REQUEST, new Rule(400, INVALID_REQUEST),
-      ErrorCodes.MODEL_NOT_FOUND, new Rule(400, INVALID_REQUEST),
+      ErrorCodes.MODEL_NOT_FOUND, new Rule(404, INVALID_REQUEST),
       ErrorCodes.DEADLINE_EXCEEDED, new Rule(504, SERVER_ERROR),
       ErrorCodes.CANCELLED, new Rule(409, INVALID_REQUEST),
       ErrorCodes.POISON_RECORD, new Rule(500, SERVER_ERROR),
@@ -70,6 +70,33 @@ final class ApiError extends RuntimeException {
     String message = error == null ? "The request failed without an error description." : error.getMessage();
     Rule rule = PIPELINE_ERRORS.getOrDefault(code, UNKNOWN_PIPELINE_ERROR);
     return new ApiError(rule.status(), rule.type(), null, code, message, jobId, null);
+  }
+
+  /** A model this gateway does not serve, named in a body or a path: 404, as from OpenAI. */
+  static ApiError modelNotFound(String param, String message) {
+    return new ApiError(404, INVALID_REQUEST, param, ErrorCodes.MODEL_NOT_FOUND, message, null, null);
+  }
+
+  /**
+   * A streamed job that sent nothing for {@code idle}. The job is cancelled: unlike a synchronous timeout, nobody is
+   * left to read its text as it comes.
+   */
+  static ApiError streamTimeout(String jobId, Duration idle) {
+    return new ApiError(504, SERVER_ERROR, null, "stream_timeout", "The job produced no text for "
+        + idle.toSeconds() + "s; it is cancelled.", jobId, null);
+  }
+
+  /** The stream and the job's completion disagree: what the client already read cannot be made right. */
+  static ApiError streamDiverged(String jobId, int choice) {
+    return new ApiError(500, SERVER_ERROR, null, ErrorCodes.INTERNAL_ERROR, "The text streamed for choice " + choice
+        + " differs from the job's completion; GET /v1/jobs/" + jobId + " has the completion.", jobId, null);
+  }
+
+  /** This instance does not read its stream partition yet (the stream topic is missing): retry shortly. */
+  static ApiError streamUnavailable() {
+    return new ApiError(503, SERVER_ERROR, null, "service_unavailable",
+        "Streaming is unavailable on this server right now (its stream topic cannot be read). Retry shortly, or "
+            + "send \"stream\": false.", null, 1);
   }
 
   static ApiError syncTimeout(String jobId, Duration waited) {

@@ -1,7 +1,5 @@
 package io.aigc.gateway;
 
-import io.aigc.schemas.Cancellation;
-import io.aigc.schemas.Topic;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 
@@ -10,7 +8,8 @@ import io.vertx.ext.web.RoutingContext;
  * Kafka; the job then finishes as {@code cancelled} (its batch slot freed), unless it completed first. 404 for an
  * unknown job or another caller's, 409 for a job that has already finished.
  */
-record CancelJobHandler(JobStore store, RecordPublisher publisher, Topic<Cancellation> cancellations, String servedModel) implements Handler<RoutingContext> {
+record CancelJobHandler(JobStore store, JobCanceller canceller, String servedModel)
+    implements Handler<RoutingContext> {
   @Override
   public void handle(RoutingContext ctx) {
     String id = ctx.pathParam("id");
@@ -19,8 +18,7 @@ record CancelJobHandler(JobStore store, RecordPublisher publisher, Topic<Cancell
     if (job.status() != JobStore.Status.QUEUED) {
       throw ApiError.jobFinished(id);
     }
-    Cancellation cancellation = new Cancellation(id, System.currentTimeMillis(), caller);
-    publisher.publish(cancellations, id, cancellation)
+    canceller.cancel(id, caller)
         .onSuccess(v -> Bodies.json(ctx, 202, JsonViews.cancelling(job, servedModel)))
         .onFailure(e -> ctx.fail(ApiError.publishFailed(e)));
   }

@@ -4,44 +4,48 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.RequestSpec;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
- * An OpenAI {@code /v1/completions} request body, checked and turned into a {@link RequestSpec}, or the
- * {@link ApiError} (400, {@code invalid_request_error}) that names the first problem found. Beyond the strict JSON
- * of {@link JsonBody} and the shared {@link SamplingFields}:
+ * An OpenAI {@code /v1/completions} request body, checked and turned into a {@link GenerationCall}, or the
+ * {@link ApiError} (400, {@code invalid_request_error}; 404 for an unknown model) that names the first problem
+ * found. Beyond the strict JSON of {@link JsonBody} and the shared {@link SamplingFields}:
  * <ul>
  *   <li>{@code prompt}: required, a non-empty string (or an array of exactly one string), text
- *   <li>{@code model}: optional; when present, the served model's name
- *   <li>{@code stream}: false only (streaming is not supported yet)
+ *   <li>{@code model}: optional; when present, a served model's name
+ *   <li>{@code logprobs}: null (off) or an integer in [0, 5], OpenAI's limit on this endpoint: the log-probability
+ *       of each generated token and of that many most likely alternatives
+ *   <li>{@code stream}: a boolean; {@code stream_options}: {@code {"include_usage": boolean}}, with stream only
+ *   <li>{@code echo}, {@code best_of}, {@code suffix}: accepted only at their neutral values (false, n, "")
  *   <li>any other field: "Unrecognized request argument supplied: X"
  * </ul>
  * Plain Java and thread-safe.
  */
-final class CompletionsBody {
+final class CompletionsBody implements GenerationCall.Reader {
+  static final int MAX_LOGPROBS = 5;
+  private static final RequestRules.Range<Integer> LOGPROBS = new RequestRules.Range<>("logprobs",
+      "an integer between 0 and " + MAX_LOGPROBS, v -> v >= 0 && v <= MAX_LOGPROBS);
   private static final Set<String> FIELDS = fields();
 
-  private final String modelName;
+  private final ServedModels models;
   private final RequestRules.Limits limits;
 
-  CompletionsBody(String modelName, RequestRules.Limits limits) {
-    this.modelName = modelName;
+  CompletionsBody(ServedModels models, RequestRules.Limits limits) {
+    this.models = models;
     this.limits = limits;
   }
 
-  RequestSpec read(byte[] bytes) {
+  @Override
+  public GenerationCall read(byte[] bytes) {
     JsonBody body = JsonBody.parse(bytes, FIELDS);
-    if (Boolean.TRUE.equals(body.bool("stream"))) {
-      throw ApiError.invalid("stream", "unsupported_parameter",
-          "Streaming is not supported yet: send \"stream\": false (or leave it out).");
-    }
-    String model = body.string("model");
-    if (model != null && !model.equals(modelName)) {
-      throw ApiError.invalid("model", "model_not_found",
-          "The model '" + JsonBody.shown(model) + "' does not exist. This server serves '" + modelName + "'.");
-    }
+    models.check(body.string("model"));
     RequestSpec.Builder spec = RequestSpec.builder().prompt(prompt(body));
-    return SamplingFields.read(body, limits, spec).build();
+    SamplingFields.read(body, limits, List.of("max_tokens"), spec);
+    spec.logprobs(body.within(LOGPROBS, body.integer("logprobs")));
+    RequestSpec request = spec.build();
+    rejectUnsupported(body, request.n());
+    return GenerationCall.of(body, request);
   }
 
   private static String prompt(JsonBody body) {
@@ -65,9 +69,28 @@ final class CompletionsBody {
     return JsonBody.text("prompt", v.textValue());
   }
 
+  /** OpenAI parameters this server does not implement, accepted only where they change nothing. */
+  private static void rejectUnsupported(JsonBody body, int n) {
+    if (Boolean.TRUE.equals(body.bool("echo"))) {
+      throw unsupported("echo", "'echo' is not supported; only false is accepted.");
+    }
+    Integer bestOf = body.integer("best_of");
+    if (bestOf != null && bestOf != n) {
+      throw unsupported("best_of", "'best_of' is not supported; only a value equal to n (" + n + ") is accepted.");
+    }
+    String suffix = body.string("suffix");
+    if (suffix != null && !suffix.isEmpty()) {
+      throw unsupported("suffix", "'suffix' is not supported; only an empty string is accepted.");
+    }
+  }
+
+  static ApiError unsupported(String field, String message) {
+    return ApiError.invalid(field, "unsupported_parameter", message);
+  }
+
   private static Set<String> fields() {
     Set<String> fields = new HashSet<>(SamplingFields.NAMES);
-    fields.addAll(Set.of("model", "prompt", "stream"));
+    fields.addAll(Set.of("model", "prompt", "stream", "stream_options", "logprobs", "echo", "best_of", "suffix"));
     return Set.copyOf(fields);
   }
 }

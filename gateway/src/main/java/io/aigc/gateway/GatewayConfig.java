@@ -31,11 +31,19 @@ import java.util.Optional;
  *       readable, else 4096): the largest {@code max_tokens} accepted
  *   <li>{@code AIGC_MAX_N} (default 8): the largest {@code n} accepted
  *   <li>{@code AIGC_MAX_BODY_BYTES} (default 1048576): larger request bodies are rejected before they are read
- *   <li>{@code AIGC_SYNC_TIMEOUT} (default 60s): how long {@code POST /v1/completions} may take, from the request's
- *       arrival to its completion; then 504 with the job id, and the job continues
- *   <li>{@code AIGC_HTTP_IDLE_TIMEOUT} (default {@code AIGC_SYNC_TIMEOUT} + 30s; more than {@code AIGC_SYNC_TIMEOUT}):
- *       a connection with nothing read or written for this long is closed, so a client that opens connections
- *       and never finishes a request cannot hold them forever
+ *   <li>{@code AIGC_SYNC_TIMEOUT} (default 60s): how long a non-streamed {@code POST /v1/completions} or
+ *       {@code /v1/chat/completions} may take, from the request's arrival to its completion; then 504 with the job
+ *       id, and the job continues
+ *   <li>{@code AIGC_STREAM_IDLE_TIMEOUT} (default 60s): a streamed job that sends no text for this long (before its
+ *       first token too) is cancelled and its stream ends with an error, rather than hang. Streams have no overall
+ *       limit: a long generation that keeps sending is never cut
+ *   <li>{@code AIGC_STREAM_PARTITION} (default: a hash of this instance's random id): the partition of the stream
+ *       topic this instance reads, and names in its streamed requests so the workers send their text there. Two
+ *       instances on one partition each read the other's events and drop them (reads, never correctness); a
+ *       StatefulSet can set it from the pod's ordinal to give each instance its own
+ *   <li>{@code AIGC_HTTP_IDLE_TIMEOUT} (default the longer of {@code AIGC_SYNC_TIMEOUT} and
+ *       {@code AIGC_STREAM_IDLE_TIMEOUT}, + 30s; more than both): a connection with nothing read or written for this
+ *       long is closed, so a client that opens connections and never finishes a request cannot hold them forever
  *   <li>{@code AIGC_MAX_IN_FLIGHT} (default 1024): jobs accepted by this instance and not yet complete, synchronous
  *       or not; past it, 429
  *   <li>{@code AIGC_JOB_RETENTION} (default 24h): on start, completions this recent are read back so jobs stay
@@ -44,7 +52,7 @@ import java.util.Optional;
  *       {@code GET /v1/jobs/{id}}; the oldest are evicted
  *   <li>{@code AIGC_PUBLISH_TIMEOUT} (default 10s): the longest a request may take to reach the requests topic
  *       (the producer's {@code max.block.ms} and {@code delivery.timeout.ms}); then 503
- *   <li>{@code AIGC_READY_INTERVAL} (default 5s): how often the broker and the six topics are checked for
+ *   <li>{@code AIGC_READY_INTERVAL} (default 5s): how often the broker and the topics are checked for
  *       {@code /readyz}
  * </ul>
  *
@@ -99,6 +107,8 @@ public record GatewayConfig(
     int maxN,
     int maxBodyBytes,
     Duration syncTimeout,
+    Duration streamIdleTimeout,
+    Integer streamPartition,
     Duration httpIdleTimeout,
     int maxInFlight,
     Duration jobRetention,
@@ -130,9 +140,16 @@ public record GatewayConfig(
     require(maxN >= 1, "AIGC_MAX_N must be at least 1, got " + maxN);
     require(maxBodyBytes >= 1, "AIGC_MAX_BODY_BYTES must be at least 1, got " + maxBodyBytes);
     require(!syncTimeout.isNegative() && !syncTimeout.isZero(), "AIGC_SYNC_TIMEOUT must be positive");
+    require(!streamIdleTimeout.isNegative() && !streamIdleTimeout.isZero(),
+        "AIGC_STREAM_IDLE_TIMEOUT must be positive");
+    require(streamPartition == null || streamPartition >= 0, "AIGC_STREAM_PARTITION must be at least 0, got "
+        + streamPartition);
     require(httpIdleTimeout.compareTo(syncTimeout) > 0, "AIGC_HTTP_IDLE_TIMEOUT (" + httpIdleTimeout
         + ") must be longer than AIGC_SYNC_TIMEOUT (" + syncTimeout + "): a request waiting for its completion has "
         + "an idle connection");
+    require(httpIdleTimeout.compareTo(streamIdleTimeout) > 0, "AIGC_HTTP_IDLE_TIMEOUT (" + httpIdleTimeout
+        + ") must be longer than AIGC_STREAM_IDLE_TIMEOUT (" + streamIdleTimeout + "): a stream waiting for its next "
+        + "token has an idle connection");
     require(maxInFlight >= 1, "AIGC_MAX_IN_FLIGHT must be at least 1, got " + maxInFlight);
     require(!jobRetention.isNegative(), "AIGC_JOB_RETENTION must not be negative");
     require(jobStoreSize >= maxInFlight, "AIGC_JOB_STORE_SIZE (" + jobStoreSize
@@ -161,6 +178,8 @@ public record GatewayConfig(
     String folderName = String.valueOf(modelDir.toAbsolutePath().normalize().getFileName());
     double rateLimit = env.decimal("AIGC_RATE_LIMIT", DEFAULT_RATE_LIMIT);
     Duration syncTimeout = env.duration("AIGC_SYNC_TIMEOUT", Duration.ofSeconds(60));
+    Duration streamIdleTimeout = env.duration("AIGC_STREAM_IDLE_TIMEOUT", Duration.ofSeconds(60));
+    Duration longestWait = syncTimeout.compareTo(streamIdleTimeout) >= 0 ? syncTimeout : streamIdleTimeout;
     return new GatewayConfig(
         env.string("AIGC_HTTP_HOST", "0.0.0.0"),
         env.integer("AIGC_HTTP_PORT", ServiceDefaults.GATEWAY_HTTP_PORT),
@@ -171,7 +190,9 @@ public record GatewayConfig(
         env.integer("AIGC_MAX_N", RequestRules.DEFAULT_MAX_N),
         env.integer("AIGC_MAX_BODY_BYTES", 1024 * 1024),
         syncTimeout,
-        env.duration("AIGC_HTTP_IDLE_TIMEOUT", syncTimeout.plusSeconds(30)),
+        streamIdleTimeout,
+        env.optional("AIGC_STREAM_PARTITION").isPresent() ? env.integer("AIGC_STREAM_PARTITION", 0) : null,
+        env.duration("AIGC_HTTP_IDLE_TIMEOUT", longestWait.plusSeconds(30)),
         env.integer("AIGC_MAX_IN_FLIGHT", 1024),
         env.duration("AIGC_JOB_RETENTION", Duration.ofHours(24)),
         env.integer("AIGC_JOB_STORE_SIZE", 100_000),

@@ -26,7 +26,11 @@ final class GatewayMetrics {
   private final Counter keyRequests;
   private final Counter unauthorized;
   private final Counter rejected;
+  private final Counter streamEvents;
+  private final Counter streamEventsUnclaimed;
+  private final Counter streams;
   private final AtomicInteger connections = new AtomicInteger();
+  private final AtomicInteger openStreams = new AtomicInteger();
 
   /** {@code backlog} is negative when unknown (or not checked): the gauge then has no sample. */
   GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs, LongSupplier backlog) {
@@ -59,6 +63,15 @@ final class GatewayMetrics {
     Metrics.gauge(registry, "aigc_gateway_backlog",
         "Requests waiting in the pipeline: consumer lag of the tokenizer and worker groups, at the last check",
         backlog::getAsLong);
+    streamEvents = Metrics.counter(registry, "aigc_gateway_stream_events_read_total",
+        "Events read from this instance's partition of the stream topic");
+    streamEventsUnclaimed = Metrics.counter(registry, "aigc_gateway_stream_events_unclaimed_total",
+        "Stream events read for no stream open here: another instance's on a shared partition, or a stream's tail "
+            + "after it ended");
+    Metrics.gauge(registry, "aigc_gateway_streams_open", "Streamed responses in progress", openStreams::get);
+    streams = Metrics.counter(registry, "aigc_gateway_streams_total", "Streamed responses ended, by outcome: done, "
+        + "error (sent as an HTTP error or an error event), timeout (AIGC_STREAM_IDLE_TIMEOUT), client_closed",
+        "outcome");
     JvmMetrics.builder().register(registry);
   }
 
@@ -105,6 +118,21 @@ final class GatewayMetrics {
 
   void connectionClosed() {
     connections.decrementAndGet();
+  }
+
+  void streamEventsRead(int read, int unclaimed) {
+    streamEvents.inc(read);
+    streamEventsUnclaimed.inc(unclaimed);
+  }
+
+  void streamOpened() {
+    openStreams.incrementAndGet();
+  }
+
+  /** {@code outcome}: done, error, timeout or client_closed. */
+  void streamEnded(String outcome) {
+    openStreams.decrementAndGet();
+    streams.labelValues(outcome).inc();
   }
 
   void rejected(String reason) {

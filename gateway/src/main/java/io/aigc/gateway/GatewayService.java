@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * and answers from the completions topic. It never generates text.
  *
  * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
- * ({@link RecordPublisher}); one thread reads every completion ({@link CompletionFeed}) into the {@link JobStore}; one
+ * ({@link RecordPublisher}); one thread reads every completion ({@link CompletionFeed}) into the {@link JobStore};
+ * one reads this instance's partition of the stream topic ({@link StreamFeed}) for its streamed answers; one
  * checks readiness ({@link Readiness}) and one the pipeline's {@link Backlog}. See {@link GatewayConfig} for the
  * environment variables.
  */
@@ -43,6 +44,7 @@ public final class GatewayService implements Service {
   private Admin admin;
   private KafkaProducer<String, byte[]> producer;
   private CompletionFeed feed;
+  private StreamFeed streamFeed;
   private Readiness readiness;
   private volatile Backlog backlog;
   private Vertx vertx;
@@ -75,9 +77,13 @@ public final class GatewayService implements Service {
       feed = new CompletionFeed(config.kafka(), "aigc-gateway-completions-" + instance, config.topics().completions(),
           Instant.now().minus(config.jobRetention()), store, metrics);
       feed.start();
+      // Positioned before the HTTP server opens too; each stream also listens before its request is published.
+      streamFeed = new StreamFeed(config.kafka(), "aigc-gateway-stream-" + instance, config.topics().stream(),
+          config.streamPartition(), instance, metrics);
+      streamFeed.start();
 
-      readiness = new Readiness(admin, config.topics().all().stream().map(Topic::name).toList(), feed::healthy,
-          config.readyInterval());
+      readiness = new Readiness(admin, config.topics().all().stream().map(Topic::name).toList(),
+          () -> feed.healthy() && streamFeed.healthy(), config.readyInterval());
       readiness.start();
 
       if (config.maxBacklog() > 0) {
@@ -90,7 +96,9 @@ public final class GatewayService implements Service {
       RecordPublisher publisher = new RecordPublisher(vertx, producer);
       JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.modelName(), Clock.systemUTC(),
           backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog());
-      verticle = new GatewayVerticle(config, store, submitter, publisher, metrics, readiness::ready);
+      ServedModels models = ServedModels.of(config.modelName(), Instant.now().getEpochSecond());
+      verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
+          readiness::ready);
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
       vertx.setPeriodic(sweepMs, t -> {
@@ -126,6 +134,11 @@ public final class GatewayService implements Service {
     return verticle.port();
   }
 
+  /** The partition of the stream topic this instance reads; -1 while it cannot read one. */
+  int streamPartition() {
+    return streamFeed == null ? -1 : streamFeed.partition();
+  }
+
   @Override
   public boolean ready() {
     return readiness != null && readiness.ready();
@@ -145,6 +158,9 @@ public final class GatewayService implements Service {
     }
     if (feed != null) {
       quietly("completions consumer", feed::close);
+    }
+    if (streamFeed != null) {
+      quietly("stream consumer", streamFeed::close);
     }
     if (producer != null) {
       quietly("producer", () -> producer.close(Duration.ofSeconds(5)));

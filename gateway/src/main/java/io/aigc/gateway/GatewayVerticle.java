@@ -16,24 +16,31 @@ final class GatewayVerticle extends VerticleBase {
   private final JobStore store;
   private final JobSubmitter submitter;
   private final RecordPublisher publisher;
+  private final StreamFeed streamFeed;
+  private final ServedModels models;
   private final GatewayMetrics metrics;
   private final BooleanSupplier ready;
   private volatile int port = -1;
 
   GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, RecordPublisher publisher,
-      GatewayMetrics metrics, BooleanSupplier ready) {
+      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready) {
     this.config = config;
     this.store = store;
     this.submitter = submitter;
     this.publisher = publisher;
+    this.streamFeed = streamFeed;
+    this.models = models;
     this.metrics = metrics;
     this.ready = ready;
   }
 
   @Override
   public Future<?> start() {
-    CompletionsBody completions = new CompletionsBody(config.modelName(),
-        new RequestRules.Limits(config.maxTokensLimit(), config.maxN()));
+    RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
+    CompletionsBody completions = new CompletionsBody(models, limits);
+    JobCanceller canceller = new JobCanceller(publisher, config.topics().cancellations());
+    EventStream.Setup streams = new EventStream.Setup(streamFeed, store, canceller, config.streamIdleTimeout(),
+        metrics);
     JsonCharsetHandler utf8 = new JsonCharsetHandler();
     // Rejects a declared Content-Length over the limit before reading, and stops buffering a chunked body at it.
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
@@ -52,11 +59,17 @@ final class GatewayVerticle extends VerticleBase {
           metrics));
     }
     router.post(Routes.COMPLETIONS).consumes(Bodies.JSON).handler(body).handler(utf8)
-        .handler(new CompletionsHandler(completions, submitter, store, config.syncTimeout(), model));
+        .handler(new CompletionsHandler(completions, ResponseFormat.TEXT, submitter, store, config.syncTimeout(),
+            streams, model));
+    router.post(Routes.CHAT_COMPLETIONS).consumes(Bodies.JSON).handler(body).handler(utf8)
+        .handler(new CompletionsHandler(new ChatCompletionsBody(models, limits), ResponseFormat.CHAT, submitter, store,
+            config.syncTimeout(), streams, model));
+    router.get(Routes.MODELS).handler(new ModelsHandler(models));
+    router.getWithRegex(Routes.MODEL).handler(new ModelsHandler(models));
     router.post(Routes.JOBS).consumes(Bodies.JSON).handler(body).handler(utf8)
         .handler(new SubmitJobHandler(completions, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));
-    router.delete(Routes.JOB).handler(new CancelJobHandler(store, publisher, config.topics().cancellations(), model));
+    router.delete(Routes.JOB).handler(new CancelJobHandler(store, canceller, model));
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));
     router.get(Routes.READYZ).handler(new ProbeHandler(ready));
     router.get(Routes.METRICS).handler(new MetricsHandler(metrics.registry()));

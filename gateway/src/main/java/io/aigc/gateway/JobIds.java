@@ -7,7 +7,10 @@ import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
 
-/** Job ids, which are also the request ids on every topic: {@code cmpl-} and 24 URL-safe characters (144 bits). */
+/**
+ * Job ids, which are also the request ids on every topic: {@code cmpl-} (or {@code chatcmpl-} for chat, as OpenAI
+ * names them) and 24 URL-safe characters (144 bits).
+ */
 final class JobIds {
   static final String PREFIX = "cmpl-";
   static final int MAX_IDEMPOTENCY_KEY_LENGTH = 255;
@@ -18,9 +21,13 @@ final class JobIds {
   private JobIds() {}
 
   static String random() {
+    return random(PREFIX);
+  }
+
+  static String random(String prefix) {
     byte[] bytes = new byte[ID_BYTES];
     RANDOM.nextBytes(bytes);
-    return PREFIX + BASE64.encodeToString(bytes);
+    return prefix + BASE64.encodeToString(bytes);
   }
 
   /**

@@ -53,6 +53,14 @@ final class JobSubmitter {
    * stays pending then). A retry of a job already known is answered whatever the load: it adds no work.
    */
   Future<Submitted> submit(String id, RequestSpec request) {
+    return submit(id, request, null);
+  }
+
+  /**
+   * As {@link #submit(String, RequestSpec)}, for a job whose text is to be streamed to partition
+   * {@code streamPartition} of the stream topic (null: the workers send it by request id).
+   */
+  Future<Submitted> submit(String id, RequestSpec request, Integer streamPartition) {
     Backlog.State pipeline = backlog.get();
     if (pipeline.overloaded() && store.find(id).isEmpty()) {
       metrics.rejected("backlog");
@@ -74,7 +82,9 @@ final class JobSubmitter {
           .recover(e -> Future.failedFuture(ApiError.publishFailed(e)));
     }
     JobStore.Job job = ((JobStore.Accepted) admission).job();
-    return publisher.publish(requests, id, request.toEvent(id, created, model))
+    GenerationRequest event = request.toEvent(id, created, model);
+    event.setStreamPartition(streamPartition);
+    return publisher.publish(requests, id, event)
         .map(v -> {
           store.published(id);
           metrics.published();

@@ -2,8 +2,6 @@ package io.aigc.gateway;
 
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.ErrorCodes;
-import io.aigc.schemas.CompletionChoice;
-import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.Locale;
@@ -14,25 +12,20 @@ final class JsonViews {
 
   /** A completion as {@code POST /v1/completions} returns it ({@code object: text_completion}). */
   static JsonObject completion(Completion c, String servedModel) {
-    JsonArray choices = new JsonArray();
-    for (CompletionChoice choice : c.getChoices()) {
-      choices.add(new JsonObject()
-          .put("text", choice.getText())
-          .put("index", choice.getIndex())
-          .putNull("logprobs")
-          .put("finish_reason", choice.getFinishReason()));
-    }
-    Usage usage = c.getUsage();
-    return new JsonObject()
-        .put("id", c.getRequestId())
-        .put("object", "text_completion")
-        .put("created", c.getCreatedAt() / 1000)
-        .put("model", c.getModel() == null ? servedModel : c.getModel())
-        .put("choices", choices)
-        .put("usage", usage == null ? null : new JsonObject()
-            .put("prompt_tokens", usage.getPromptTokens())
-            .put("completion_tokens", usage.getCompletionTokens())
-            .put("total_tokens", usage.getTotalTokens()));
+    return ResponseFormat.TEXT.completion(c, servedModel);
+  }
+
+  /** {@code GET /v1/models}: OpenAI's list of models. */
+  static JsonObject models(ServedModels models) {
+    JsonArray data = new JsonArray();
+    models.ids().forEach(id -> data.add(model(models, id)));
+    return new JsonObject().put("object", "list").put("data", data);
+  }
+
+  /** {@code GET /v1/models/{id}}: one of them. */
+  static JsonObject model(ServedModels models, String id) {
+    return new JsonObject().put("id", id).put("object", "model").put("created", models.created())
+        .put("owned_by", ServedModels.OWNED_BY);
   }
 
   /**
@@ -79,7 +72,7 @@ final class JsonViews {
     return body;
   }
 
-  private static JsonObject errorObject(ApiError e) {
+  static JsonObject errorObject(ApiError e) {
     return new JsonObject()
         .put("message", e.getMessage())
         .put("type", e.type())

@@ -12,7 +12,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Whether the gateway can do its work: the broker answers, all six topics exist, and completions are being read.
+ * Whether the gateway can do its work: the broker answers, all its topics exist, and completions and stream events
+ * are being read.
  * Checked on a timer on a thread of its own, because asking the broker can take seconds; {@code /readyz} only reads
  * the last answer.
  */
@@ -54,7 +55,8 @@ final class Readiness implements AutoCloseable {
           .get(timeoutMs, TimeUnit.MILLISECONDS);
       List<String> missing = topics.stream().filter(t -> !existing.contains(t)).toList();
       now = missing.isEmpty() && feedHealthy.getAsBoolean();
-      why = !missing.isEmpty() ? "missing topics " + missing : now ? "" : "completions are not being read";
+      why = !missing.isEmpty() ? "missing topics " + missing
+          : now ? "" : "completions or stream events are not being read";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return;

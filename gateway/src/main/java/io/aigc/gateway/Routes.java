@@ -8,6 +8,11 @@ final class Routes {
   /** Everything under it needs an API key (unless the gateway serves without keys). */
   static final String API = "/v1/";
   static final String COMPLETIONS = "/v1/completions";
+  static final String CHAT_COMPLETIONS = "/v1/chat/completions";
+  static final String MODELS = "/v1/models";
+  /** The rest of the path after {@code /v1/models/}, slashes included: a regular expression's named group. */
+  static final String MODEL = "/v1/models/(?<id>.+)";
+  static final String MODEL_ID = "id";
   static final String JOBS = "/v1/jobs";
   static final String JOB = "/v1/jobs/:id";
   static final String HEALTHZ = "/healthz";
@@ -17,6 +22,9 @@ final class Routes {
   /** A route's template as metrics show it, with the method it accepts. */
   private static final Map<String, String> METHODS = Map.of(
       COMPLETIONS, "POST",
+      CHAT_COMPLETIONS, "POST",
+      MODELS, "GET",
+      "/v1/models/{id}", "GET",
       JOBS, "POST",
       "/v1/jobs/{id}", "GET, DELETE",
       HEALTHZ, "GET",
@@ -37,7 +45,10 @@ final class Routes {
     }
   }
 
-  /** The route template {@code path} falls under ({@code /v1/jobs/{id}} for any job), or {@code other}. */
+  /**
+   * The route template {@code path} falls under ({@code /v1/jobs/{id}} for any job, {@code /v1/models/{id}} for any
+   * model), or {@code other}.
+   */
   static String template(String path) {
     if (path == null) {
       return "other";
@@ -48,6 +59,10 @@ final class Routes {
     }
     if (METHODS.containsKey(path)) {
       return path;
+    }
+    String models = MODELS + "/";
+    if (path.startsWith(models) && path.length() > models.length()) {
+      return "/v1/models/{id}";
     }
     String jobs = JOBS + "/";
     if (path.startsWith(jobs) && path.length() > jobs.length() && path.indexOf('/', jobs.length()) < 0) {

@@ -11,7 +11,7 @@ class ApiErrorTest {
   @CsvSource({
       "context_length_exceeded, 400, invalid_request_error",
       "invalid_request,         400, invalid_request_error",
-      "model_not_found,         400, invalid_request_error",
+      "model_not_found,         404, invalid_request_error",
       "deadline_exceeded,       504, server_error",
       "poison_record,           500, server_error",
       "internal_error,          500, server_error",

@@ -15,20 +15,29 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class CompletionsBodyTest {
   private static final int LIMIT = 256;
-  private final CompletionsBody completions = new CompletionsBody("tiny-llama", new RequestRules.Limits(LIMIT, 8));
+  private final CompletionsBody completions = new CompletionsBody(ServedModels.of("tiny-llama", 0),
+      new RequestRules.Limits(LIMIT, 8));
 
   private RequestSpec valid(String json) {
+    return call(json).spec();
+  }
+
+  private GenerationCall call(String json) {
     return completions.read(json.getBytes(StandardCharsets.UTF_8));
   }
 
   private void rejected(String json, String param, String code, String message) {
-    rejected(json.getBytes(StandardCharsets.UTF_8), param, code, message);
+    rejected(json.getBytes(StandardCharsets.UTF_8), 400, param, code, message);
   }
 
   private void rejected(byte[] body, String param, String code, String message) {
+    rejected(body, 400, param, code, message);
+  }
+
+  private void rejected(byte[] body, int status, String param, String code, String message) {
     assertThatThrownBy(() -> completions.read(body))
         .isInstanceOfSatisfying(ApiError.class, e -> {
-          assertThat(e.status()).isEqualTo(400);
+          assertThat(e.status()).isEqualTo(status);
           assertThat(e.type()).isEqualTo("invalid_request_error");
           assertThat(e.param()).isEqualTo(param);
           assertThat(e.code()).isEqualTo(code);
@@ -58,7 +67,8 @@ class CompletionsBodyTest {
     RequestSpec r = valid("{\"prompt\":\"Hi\",\"model\":null,\"max_tokens\":null,\"temperature\":null,"
         + "\"top_p\":null,\"top_k\":null,\"n\":null,\"stop\":null,\"seed\":null,\"stream\":null,\"user\":null,"
         + "\"metadata\":null,\"timeout_seconds\":null,\"echo\":null,\"logprobs\":null,\"best_of\":null,"
-        + "\"presence_penalty\":null,\"frequency_penalty\":null,\"logit_bias\":null,\"suffix\":null}");
+        + "\"presence_penalty\":null,\"frequency_penalty\":null,\"logit_bias\":null,\"suffix\":null,"
+        + "\"repetition_penalty\":null,\"min_p\":null,\"min_tokens\":null,\"stream_options\":null}");
     assertThat(r).isEqualTo(valid("{\"prompt\":\"Hi\"}"));
   }
 
@@ -139,8 +149,8 @@ class CompletionsBodyTest {
 
   @Test
   void defaultMaxTokensNeverExceedsTheLimit() {
-    CompletionsBody small = new CompletionsBody("m", new RequestRules.Limits(8, 8));
-    assertThat(small.read("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).maxTokens()).isEqualTo(8);
+    CompletionsBody small = new CompletionsBody(ServedModels.of("m", 0), new RequestRules.Limits(8, 8));
+    assertThat(small.read("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).spec().maxTokens()).isEqualTo(8);
   }
 
   @Test
@@ -210,44 +220,101 @@ class CompletionsBodyTest {
   }
 
   @Test
-  void modelMustBeTheServedOne() {
+  void anUnknownModelIsNotFoundAsOpenAiAnswersIt() {
     assertThat(valid("{\"prompt\":\"Hi\",\"model\":\"tiny-llama\"}").prompt()).isEqualTo("Hi");
-    rejected("{\"prompt\":\"Hi\",\"model\":\"gpt-4\"}", "model", "model_not_found", "'gpt-4' does not exist");
+    rejected("{\"prompt\":\"Hi\",\"model\":\"gpt-4\"}".getBytes(StandardCharsets.UTF_8), 404, "model",
+        "model_not_found", "'gpt-4' does not exist");
     rejected("{\"prompt\":\"Hi\",\"model\":7}", "model", "invalid_type", "expected a string");
   }
 
   @Test
-  void streamingIsNotSupportedYet() {
-    rejected("{\"prompt\":\"Hi\",\"stream\":true}", "stream", "unsupported_parameter", "Streaming is not supported yet");
+  void streamIsABooleanAndItsOptionsComeOnlyWithIt() {
+    assertThat(call("{\"prompt\":\"Hi\"}")).isEqualTo(new GenerationCall(valid("{\"prompt\":\"Hi\"}"), false,
+        false));
+    assertThat(call("{\"prompt\":\"Hi\",\"stream\":true}").stream()).isTrue();
+    assertThat(call("{\"prompt\":\"Hi\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}"))
+        .extracting(GenerationCall::stream, GenerationCall::includeUsage).containsExactly(true, true);
+    assertThat(call("{\"prompt\":\"Hi\",\"stream\":true,\"stream_options\":{}}").includeUsage()).isFalse();
+    assertThat(call("{\"prompt\":\"Hi\",\"stream\":false}").stream()).isFalse();
     rejected("{\"prompt\":\"Hi\",\"stream\":\"no\"}", "stream", "invalid_type", "expected a boolean");
-    assertThat(valid("{\"prompt\":\"Hi\",\"stream\":false}").prompt()).isEqualTo("Hi");
+    rejected("{\"prompt\":\"Hi\",\"stream_options\":{\"include_usage\":true}}", "stream_options",
+        "invalid_value", "only allowed when 'stream' is enabled");
+    rejected("{\"prompt\":\"Hi\",\"stream\":true,\"stream_options\":true}", "stream_options", "invalid_type",
+        "expected an object");
+    rejected("{\"prompt\":\"Hi\",\"stream\":true,\"stream_options\":{\"include_usage\":1}}",
+        "stream_options.include_usage", "invalid_type", "expected a boolean");
+    rejected("{\"prompt\":\"Hi\",\"stream\":true,\"stream_options\":{\"x\":true}}", "stream_options.x",
+        "unknown_parameter", "Unrecognized request argument supplied: stream_options.x");
+  }
+
+  @Test
+  void penaltiesAndTheVllmSamplingExtensionsAreCarried() {
+    RequestSpec r = valid("{\"prompt\":\"Hi\",\"max_tokens\":8,\"presence_penalty\":0.5,"
+        + "\"frequency_penalty\":-1.5,\"repetition_penalty\":1.2,\"min_p\":0.05,\"min_tokens\":3}");
+    assertThat(r).isEqualTo(RequestSpec.builder().prompt("Hi").maxTokens(8).penalties(0.5, -1.5, 1.2).minP(0.05)
+        .minTokens(3).build());
+  }
+
+  @Test
+  void penaltiesAndExtensionsOutOfRange() {
+    rejected("{\"prompt\":\"Hi\",\"presence_penalty\":2.5}", "presence_penalty", "invalid_value",
+        "Invalid 'presence_penalty': expected a number between -2 and 2, but got 2.5 instead.");
+    rejected("{\"prompt\":\"Hi\",\"frequency_penalty\":-3}", "frequency_penalty", "invalid_value",
+        "between -2 and 2");
+    rejected("{\"prompt\":\"Hi\",\"repetition_penalty\":0}", "repetition_penalty", "invalid_value",
+        "greater than 0");
+    rejected("{\"prompt\":\"Hi\",\"min_p\":1.5}", "min_p", "invalid_value", "between 0 and 1");
+    rejected("{\"prompt\":\"Hi\",\"min_tokens\":-1}", "min_tokens", "invalid_value", "at least 0");
+    rejected("{\"prompt\":\"Hi\",\"max_tokens\":4,\"min_tokens\":5}", "min_tokens", "invalid_value",
+        "must be at most max_tokens (4)");
+    rejected("{\"prompt\":\"Hi\",\"min_tokens\":1.5}", "min_tokens", "invalid_type", "expected an integer");
+  }
+
+  @Test
+  void logitBiasMapsTokenIdsToBiases() {
+    assertThat(valid("{\"prompt\":\"Hi\",\"logit_bias\":{\"50256\":-100,\"0\":2.5}}").logitBias())
+        .isEqualTo(Map.of(50256, -100.0, 0, 2.5));
+    assertThat(valid("{\"prompt\":\"Hi\",\"logit_bias\":{}}")).isEqualTo(valid("{\"prompt\":\"Hi\"}"));
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"hello\":1}}", "logit_bias", "invalid_value",
+        "keys must be token ids, got 'hello'");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"007\":1}}", "logit_bias", "invalid_value", "token ids");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"-1\":1}}", "logit_bias", "invalid_value", "token ids");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"5\":101}}", "logit_bias", "invalid_value",
+        "between -100 and 100");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"5\":\"1\"}}", "logit_bias", "invalid_type",
+        "Invalid type for 'logit_bias.5': expected a number, but got a string instead.");
+    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"5\":1e309}}", "logit_bias", "invalid_value", "finite");
+    assertThatThrownBy(() -> valid("{\"prompt\":\"Hi\",\"logit_bias\":{\"" + "9".repeat(10_000) + "\":1}}"))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.getMessage()).hasSizeLessThan(200));
+  }
+
+  @Test
+  void logprobsAsksForUpToFiveAlternativesPerToken() {
+    assertThat(valid("{\"prompt\":\"Hi\"}").logprobs()).isNull();
+    assertThat(valid("{\"prompt\":\"Hi\",\"logprobs\":0}").logprobs()).isZero();
+    assertThat(valid("{\"prompt\":\"Hi\",\"logprobs\":5}").logprobs()).isEqualTo(5);
+    rejected("{\"prompt\":\"Hi\",\"logprobs\":6}", "logprobs", "invalid_value",
+        "Invalid 'logprobs': expected an integer between 0 and 5, but got 6 instead.");
+    rejected("{\"prompt\":\"Hi\",\"logprobs\":-1}", "logprobs", "invalid_value", "between 0 and 5");
+    rejected("{\"prompt\":\"Hi\",\"logprobs\":true}", "logprobs", "invalid_type", "expected an integer");
   }
 
   @Test
   void unimplementedParametersAcceptedAtTheirNeutralValues() {
-    assertThat(valid("{\"prompt\":\"Hi\",\"n\":2,\"echo\":false,\"best_of\":2,\"presence_penalty\":0,"
-        + "\"frequency_penalty\":0.0,\"logit_bias\":{},\"suffix\":\"\"}"))
+    assertThat(valid("{\"prompt\":\"Hi\",\"n\":2,\"echo\":false,\"best_of\":2,\"suffix\":\"\"}"))
         .isEqualTo(valid("{\"prompt\":\"Hi\",\"n\":2}"));
   }
 
   @Test
   void unimplementedParametersRejectedOtherwise() {
     rejected("{\"prompt\":\"Hi\",\"echo\":true}", "echo", "unsupported_parameter", "'echo' is not supported");
-    rejected("{\"prompt\":\"Hi\",\"logprobs\":1}", "logprobs", "unsupported_parameter", "'logprobs' is not supported");
     rejected("{\"prompt\":\"Hi\",\"best_of\":3}", "best_of", "unsupported_parameter", "equal to n (1)");
-    rejected("{\"prompt\":\"Hi\",\"presence_penalty\":0.5}", "presence_penalty", "unsupported_parameter",
-        "only 0 is accepted");
-    rejected("{\"prompt\":\"Hi\",\"frequency_penalty\":-1}", "frequency_penalty", "unsupported_parameter",
-        "only 0 is accepted");
-    rejected("{\"prompt\":\"Hi\",\"logit_bias\":{\"50256\":-100}}", "logit_bias", "unsupported_parameter",
-        "only an empty object");
     rejected("{\"prompt\":\"Hi\",\"suffix\":\"!\"}", "suffix", "unsupported_parameter", "only an empty string");
   }
 
   @Test
   void unimplementedParametersOfTheWrongType() {
     rejected("{\"prompt\":\"Hi\",\"echo\":1}", "echo", "invalid_type", "expected a boolean");
-    rejected("{\"prompt\":\"Hi\",\"logprobs\":true}", "logprobs", "invalid_type", "expected an integer");
     rejected("{\"prompt\":\"Hi\",\"logit_bias\":[]}", "logit_bias", "invalid_type", "expected an object");
     rejected("{\"prompt\":\"Hi\",\"suffix\":1}", "suffix", "invalid_type", "expected a string");
     rejected("{\"prompt\":\"Hi\",\"presence_penalty\":\"0\"}", "presence_penalty", "invalid_type", "expected a number");
@@ -328,7 +395,7 @@ class CompletionsBodyTest {
     body[1] = (byte) 0xBB;
     body[2] = (byte) 0xBF;
     System.arraycopy(json, 0, body, 3, json.length);
-    assertThat(completions.read(body).prompt()).isEqualTo("caf\u00e9 \ud83e\udd99");
+    assertThat(completions.read(body).spec().prompt()).isEqualTo("caf\u00e9 \ud83e\udd99");
   }
 
   @Test

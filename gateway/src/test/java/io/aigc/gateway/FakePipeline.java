@@ -9,6 +9,8 @@ import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.GenerationError;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.StreamEvent;
+import io.aigc.schemas.TextLogprobs;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import java.time.Duration;
@@ -30,8 +32,9 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * The rest of the pipeline, played by the test: reads what the gateway publishes on the requests topic and writes
- * completions (or garbage) to the completions topic, as the postprocessor would.
+ * The rest of the pipeline, played by the test: reads what the gateway publishes on the requests topic, writes
+ * stream events to the stream topic as a worker would (to the partition the request names), and completions (or
+ * garbage) to the completions topic, as the postprocessor would.
  */
 final class FakePipeline implements AutoCloseable {
   /** A request as read from the requests topic, with its key. */
@@ -41,6 +44,7 @@ final class FakePipeline implements AutoCloseable {
   private final Topics topics;
   private final AvroSerde<GenerationRequest> requestSerde;
   private final AvroSerde<Completion> completionSerde;
+  private final AvroSerde<StreamEvent> streamSerde;
   private final KafkaConsumer<String, byte[]> consumer;
   private final KafkaProducer<String, byte[]> producer;
   private final List<Published> published = new CopyOnWriteArrayList<>();
@@ -53,6 +57,7 @@ final class FakePipeline implements AutoCloseable {
     this.topics = topics;
     this.requestSerde = topics.requests().valueSerde();
     this.completionSerde = topics.completions().valueSerde();
+    this.streamSerde = topics.stream().valueSerde();
     this.consumer = new KafkaConsumer<>(kafka.consumer(null, "fake-pipeline-requests"), new StringDeserializer(),
         new ByteArrayDeserializer());
     this.producer = new KafkaProducer<>(kafka.producer("fake-pipeline-completions"), new StringSerializer(),
@@ -133,6 +138,60 @@ final class FakePipeline implements AutoCloseable {
     } catch (Exception e) {
       throw new IllegalStateException("cannot write to the completions topic", e);
     }
+  }
+
+  /** Writes {@code events} of {@code request}'s job in order, to the stream partition it names (else by key). */
+  void stream(GenerationRequest request, StreamEvent... events) {
+    for (StreamEvent event : events) {
+      streamTo(request.getStreamPartition(), event);
+    }
+  }
+
+  /** Writes {@code event} to partition {@code partition} of the stream topic (null: by its key). */
+  void streamTo(Integer partition, StreamEvent event) {
+    try {
+      producer.send(new ProducerRecord<>(topics.stream().name(), partition, event.getRequestId(),
+          streamSerde.encode(event))).get();
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot write to the stream topic", e);
+    }
+  }
+
+  /** A piece of choice {@code choice}'s text that is not its last. */
+  static StreamEvent piece(GenerationRequest request, int choice, int sequence, String text) {
+    return event(request, choice, sequence, text).build();
+  }
+
+  /** A choice's last piece: it ends with {@code finishReason}, and its usage is the prompt's and this choice's. */
+  static StreamEvent last(GenerationRequest request, int choice, int sequence, String text, String finishReason,
+      Usage usage) {
+    return event(request, choice, sequence, text).setFinishReason(finishReason).setUsage(usage).build();
+  }
+
+  /** A piece with its tokens' log-probabilities. */
+  static StreamEvent withLogprobs(StreamEvent event, List<TextLogprobs> logprobs) {
+    return StreamEvent.newBuilder(event).setLogprobs(logprobs).build();
+  }
+
+  /** The job failed after its text began. */
+  static StreamEvent failure(GenerationRequest request, String code, String message) {
+    return event(request, -1, 0, "").setError(new GenerationError(code, message)).build();
+  }
+
+  private static StreamEvent.Builder event(GenerationRequest request, int choice, int sequence, String text) {
+    return StreamEvent.newBuilder()
+        .setRequestId(request.getRequestId())
+        .setChoice(choice)
+        .setSequence(sequence)
+        .setText(text)
+        .setModel(request.getModel())
+        .setCreatedAt(request.getCreatedAt())
+        .setProducer("fake-worker");
+  }
+
+  /** A completion of several choices. */
+  static Completion ok(GenerationRequest request, List<CompletionChoice> choices, Usage usage) {
+    return Completion.newBuilder(ok(request, "", "stop")).setChoices(choices).setUsage(usage).build();
   }
 
   static Completion ok(GenerationRequest request, String text, String finishReason) {

@@ -34,6 +34,8 @@ class GatewayConfigTest {
     assertThat(c.maxN()).isEqualTo(8);
     assertThat(c.maxBodyBytes()).isEqualTo(1024 * 1024);
     assertThat(c.syncTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(c.streamIdleTimeout()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(c.streamPartition()).isNull();
     assertThat(c.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(90));
     assertThat(c.maxInFlight()).isEqualTo(1024);
     assertThat(c.jobRetention()).isEqualTo(Duration.ofHours(24));
@@ -49,6 +51,14 @@ class GatewayConfigTest {
     assertThat(c.workerGroup()).isEqualTo("aigc-inference-worker");
     assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092");
     assertThat(c.topics().requests().name()).isEqualTo("generation.requests");
+  }
+
+  @Test
+  void theHttpIdleTimeoutOutlastsTheLongerOfTheSyncAndStreamWaits() {
+    assertThat(config(Map.of("AIGC_STREAM_IDLE_TIMEOUT", "120s")).httpIdleTimeout())
+        .isEqualTo(Duration.ofSeconds(150));
+    assertThat(config(Map.of("AIGC_SYNC_TIMEOUT", "100s", "AIGC_STREAM_IDLE_TIMEOUT", "10s")).httpIdleTimeout())
+        .isEqualTo(Duration.ofSeconds(130));
   }
 
   @Test
@@ -77,6 +87,7 @@ class GatewayConfigTest {
         Map.entry("AIGC_READY_INTERVAL", "250ms"), Map.entry("AIGC_TOPIC_REQUESTS", "r"),
         Map.entry("AIGC_RATE_LIMIT", "2.5"), Map.entry("AIGC_RATE_BURST", "7"),
         Map.entry("AIGC_MAX_BACKLOG", "500"), Map.entry("AIGC_HTTP_IDLE_TIMEOUT", "6s"),
+        Map.entry("AIGC_STREAM_IDLE_TIMEOUT", "4s"), Map.entry("AIGC_STREAM_PARTITION", "3"),
         Map.entry("AIGC_BACKLOG_INTERVAL", "300ms"),
         Map.entry("AIGC_TOKENIZER_GROUP", "tok"), Map.entry("AIGC_WORKER_GROUP", "work"),
         Map.entry("KAFKA_BOOTSTRAP_SERVERS", "kafka:9092")));
@@ -91,6 +102,8 @@ class GatewayConfigTest {
         .containsExactly(2.5, 7, 500L, Duration.ofMillis(300), "tok", "work");
     assertThat(c.apiKeys().names()).containsExactlyInAnyOrder("alice", "bob");
     assertThat(c.httpIdleTimeout()).isEqualTo(Duration.ofSeconds(6));
+    assertThat(c.streamIdleTimeout()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(c.streamPartition()).isEqualTo(3);
     assertThat(c.topics().requests().name()).isEqualTo("r");
     assertThat(c.kafka().bootstrapServers()).isEqualTo("kafka:9092");
   }
@@ -107,6 +120,13 @@ class GatewayConfigTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_JOB_STORE_SIZE");
     assertThatThrownBy(() -> config(Map.of("AIGC_SYNC_TIMEOUT", "30s", "AIGC_HTTP_IDLE_TIMEOUT", "30s")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_IDLE_TIMEOUT");
+    assertThatThrownBy(() -> config(Map.of("AIGC_STREAM_IDLE_TIMEOUT", "0s")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_STREAM_IDLE_TIMEOUT");
+    assertThatThrownBy(() -> config(Map.of("AIGC_STREAM_IDLE_TIMEOUT", "90s", "AIGC_HTTP_IDLE_TIMEOUT", "80s")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_IDLE_TIMEOUT")
+        .hasMessageContaining("AIGC_STREAM_IDLE_TIMEOUT");
+    assertThatThrownBy(() -> config(Map.of("AIGC_STREAM_PARTITION", "-1")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_STREAM_PARTITION");
     assertThatThrownBy(() -> config(Map.of("AIGC_RATE_LIMIT", "-1")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_RATE_LIMIT");
     assertThatThrownBy(() -> config(Map.of("AIGC_RATE_BURST", "0")))

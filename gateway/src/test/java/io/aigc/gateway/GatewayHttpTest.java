@@ -7,9 +7,15 @@ import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.Cancellation;
+import io.aigc.schemas.ChatMessage;
+import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.TextLogprob;
+import io.aigc.schemas.TextLogprobs;
 import io.aigc.schemas.Topics;
+import io.aigc.schemas.Usage;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
 import java.net.URI;
@@ -124,7 +130,7 @@ class GatewayHttpTest {
   @ParameterizedTest
   @CsvSource({
       "context_length_exceeded, 400, invalid_request_error",
-      "model_not_found,         400, invalid_request_error",
+      "model_not_found,         404, invalid_request_error",
       "deadline_exceeded,       504, server_error",
       "internal_error,          500, server_error"})
   void errorCompletionBecomesAnHttpError(String code, int status, String type) throws Exception {
@@ -176,6 +182,106 @@ class GatewayHttpTest {
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("internal_error");
     assertThat(json(get(gateway, "/v1/jobs/" + request.getRequestId()), 200).getString("status"))
         .isEqualTo("failed");
+  }
+
+  @Test
+  void theNewSamplingParametersReachThePublishedRequest() throws Exception {
+    String prompt = "parameters " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+        .put("prompt", prompt).put("max_tokens", 8).put("presence_penalty", 0.5).put("frequency_penalty", -0.5)
+        .put("repetition_penalty", 1.1).put("min_p", 0.05).put("min_tokens", 2)
+        .put("logit_bias", new JsonObject().put("50256", -100).put("13", 2.5)).put("logprobs", 3).encode()));
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+
+    assertThat(request.getParams()).isEqualTo(GenerationParams.newBuilder().setMaxTokens(8).setTemperature(1)
+        .setTopP(1).setTopK(0).setN(1).setSeed(null).setStop(List.of()).setPresencePenalty(0.5)
+        .setFrequencyPenalty(-0.5).setRepetitionPenalty(1.1).setMinP(0.05).setMinTokens(2)
+        .setLogitBias(Map.of("50256", -100.0, "13", 2.5)).setLogprobs(3).build());
+    assertThat(request.getMessages()).isNull();
+    assertThat(request.getStreamPartition()).isNull();
+
+    pipeline.complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " ok", "stop",
+        List.of(new TextLogprobs(" ok", -0.1, List.of(new TextLogprob(" ok", -0.1), new TextLogprob(" no", -2.0)))))),
+        new Usage(2, 1, 3)));
+    JsonObject choice = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getJsonArray("choices")
+        .getJsonObject(0);
+    assertThat(choice.getJsonObject("logprobs")).isEqualTo(new JsonObject()
+        .put("tokens", new JsonArray().add(" ok")).put("token_logprobs", new JsonArray().add(-0.1))
+        .put("top_logprobs", new JsonArray().add(new JsonObject().put(" ok", -0.1).put(" no", -2.0)))
+        .put("text_offset", new JsonArray().add(0)));
+  }
+
+  // ---- chat ----
+
+  @Test
+  void aChatCompletionIsAJobWithMessagesAnsweredInOpenAisChatShape() throws Exception {
+    String content = "chat " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/chat/completions", new JsonObject()
+        .put("model", "tiny-llama").put("messages", new JsonArray()
+            .add(new JsonObject().put("role", "developer").put("content", "Be brief."))
+            .add(new JsonObject().put("role", "user").put("content", new JsonArray()
+                .add(new JsonObject().put("type", "text").put("text", content)))))
+        .put("max_completion_tokens", 6).put("n", 2).put("seed", 3).put("logprobs", true).put("top_logprobs", 1)
+        .encode()));
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getMessages() != null
+        && r.getMessages().get(r.getMessages().size() - 1).getContent().equals(content));
+    assertThat(request.getRequestId()).matches("chatcmpl-[A-Za-z0-9_-]{24}");
+    assertThat(request.getPrompt()).isEmpty();
+    assertThat(request.getMessages()).containsExactly(new ChatMessage("system", "Be brief."),
+        new ChatMessage("user", content));
+    assertThat(request.getParams().getMaxTokens()).isEqualTo(6);
+    assertThat(request.getParams().getN()).isEqualTo(2);
+    assertThat(request.getParams().getLogprobs()).isEqualTo(1);
+
+    pipeline.complete(FakePipeline.ok(request, List.of(
+        new CompletionChoice(0, "Hi.", "stop", List.of(new TextLogprobs("Hi.", -0.5,
+            List.of(new TextLogprob("Hi.", -0.5))))),
+        new CompletionChoice(1, "Hello", "length", List.of(new TextLogprobs("Hello", -1.0, List.of())))),
+        new Usage(9, 2, 11)));
+    JsonObject body = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200);
+
+    assertThat(body).isEqualTo(new JsonObject("""
+        {"id": "%s", "object": "chat.completion", "created": %d, "model": "tiny-llama",
+         "choices": [
+           {"index": 0, "message": {"role": "assistant", "content": "Hi."}, "finish_reason": "stop",
+            "logprobs": {"content": [{"token": "Hi.", "logprob": -0.5, "bytes": [72, 105, 46],
+                "top_logprobs": [{"token": "Hi.", "logprob": -0.5, "bytes": [72, 105, 46]}]}]}},
+           {"index": 1, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "length",
+            "logprobs": {"content": [{"token": "Hello", "logprob": -1.0, "bytes": [72, 101, 108, 108, 111],
+                "top_logprobs": []}]}}],
+         "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}
+        """.formatted(request.getRequestId(), request.getCreatedAt() / 1000)));
+  }
+
+  @Test
+  void anUnknownModelIsA404AsFromOpenAi() throws Exception {
+    JsonObject error = json(HTTP.send(post(gateway, "/v1/chat/completions", new JsonObject().put("model", "gpt-4o")
+        .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Hi"))).encode()),
+        BodyHandlers.ofString()), 404);
+    assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
+        .put("message", "The model 'gpt-4o' does not exist. This server serves 'tiny-llama'.")
+        .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
+  }
+
+  // ---- models ----
+
+  @Test
+  void modelsListsTheServedModelInOpenAisShape() throws Exception {
+    JsonObject list = json(get(gateway, "/v1/models"), 200);
+    assertThat(list.getString("object")).isEqualTo("list");
+    assertThat(list.getJsonArray("data")).hasSize(1);
+    JsonObject model = list.getJsonArray("data").getJsonObject(0);
+    assertThat(model.fieldNames()).containsExactlyInAnyOrder("id", "object", "created", "owned_by");
+    assertThat(model.getString("id")).isEqualTo("tiny-llama");
+    assertThat(model.getString("object")).isEqualTo("model");
+    assertThat(model.getLong("created")).isPositive();
+    assertThat(model.getString("owned_by")).isEqualTo("aigc");
+
+    assertThat(json(get(gateway, "/v1/models/tiny-llama"), 200)).isEqualTo(model);
+    JsonObject unknown = json(get(gateway, "/v1/models/meta-llama/Llama-3-8B"), 404);
+    assertThat(unknown).isEqualTo(new JsonObject().put("error", new JsonObject()
+        .put("message", "The model 'meta-llama/Llama-3-8B' does not exist. This server serves 'tiny-llama'.")
+        .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
   }
 
   // ---- jobs ----
@@ -408,9 +514,9 @@ class GatewayHttpTest {
 
   @Test
   void unknownPathIs404() throws Exception {
-    JsonObject error = json(get(gateway, "/v1/chat/completions"), 404);
+    JsonObject error = json(get(gateway, "/v1/embeddings"), 404);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
-        .put("message", "Invalid URL (GET /v1/chat/completions)").put("type", "invalid_request_error")
+        .put("message", "Invalid URL (GET /v1/embeddings)").put("type", "invalid_request_error")
         .putNull("param").put("code", "unknown_url")));
   }
 

@@ -43,6 +43,7 @@ final class HostileCorpus {
     corpus.hugeAndDeep();
     corpus.notUtf8();
     corpus.unknownFields();
+    corpus.chat();
     corpus.contentTypes();
     corpus.methods();
     corpus.paths();
@@ -125,6 +126,10 @@ final class HostileCorpus {
     wrong.put("frequency_penalty", List.of("\"0\"", "{}"));
     wrong.put("logit_bias", List.of("[]", "\"x\""));
     wrong.put("suffix", List.of("42", "[]"));
+    wrong.put("repetition_penalty", List.of("\"1\"", "[1]"));
+    wrong.put("min_p", List.of("\"0\"", "false"));
+    wrong.put("min_tokens", List.of("\"1\"", "1.5"));
+    wrong.put("stream_options", List.of("\"include_usage\"", "[true]"));
     wrong.forEach((field, values) -> values.forEach(value -> {
       String body = field.equals("prompt")
           ? "{\"prompt\":" + value + "}"
@@ -154,6 +159,15 @@ final class HostileCorpus {
     outOfRange.put("timeout_seconds 1e-400", "\"timeout_seconds\":1e-400");
     outOfRange.put("timeout_seconds -0.0", "\"timeout_seconds\":-0.0");
     outOfRange.put("timeout_seconds 1e308", "\"timeout_seconds\":1e308");
+    outOfRange.put("frequency_penalty -2.0001", "\"frequency_penalty\":-2.0001");
+    outOfRange.put("repetition_penalty 0", "\"repetition_penalty\":0");
+    outOfRange.put("min_p 2", "\"min_p\":2");
+    outOfRange.put("min_tokens over max_tokens", "\"max_tokens\":4,\"min_tokens\":5");
+    outOfRange.put("logprobs 6 (completions allow 5)", "\"logprobs\":6");
+    outOfRange.put("logit_bias 101", "\"logit_bias\":{\"5\":101}");
+    outOfRange.put("logit_bias key not a token id", "\"logit_bias\":{\"the\":1}");
+    outOfRange.put("logit_bias key 2^40", "\"logit_bias\":{\"1099511627776\":1}");
+    outOfRange.put("stream_options without stream", "\"stream_options\":{\"include_usage\":true}");
     outOfRange.forEach((name, field) ->
         add("extreme number: " + name, completions("{" + PROMPT + "," + field + "}"), 400, "invalid_value"));
 
@@ -198,7 +212,7 @@ final class HostileCorpus {
     }
     add("huge: 10k stop sequences", completions(stop.append("]}").toString()), 400, "invalid_value");
     add("huge: 200 KB model name",
-        completions("{" + PROMPT + ",\"model\":\"" + "m".repeat(200 * 1024) + "\"}"), 400, "model_not_found");
+        completions("{" + PROMPT + ",\"model\":\"" + "m".repeat(200 * 1024) + "\"}"), 404, "model_not_found");
     add("huge: half a megabyte of whitespace", completions(" ".repeat(BODY_LIMIT / 2)), 400, "invalid_json");
     // Refused on the declared length alone: the 64 KB sent are never read, and the rest never has to be sent.
     add("huge: body over the limit, length declared", api("POST", "/v1/completions").json()
@@ -254,6 +268,64 @@ final class HostileCorpus {
         completions("{" + PROMPT + ",\"metadata\":{\"api_key_name\":\"admin\"}}"), 400, "invalid_value");
   }
 
+  /** Broken {@code /v1/chat/completions} bodies: the messages above all. */
+  private void chat() {
+    String hi = "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
+    Map<String, String[]> bodies = new LinkedHashMap<>();
+    bodies.put("truncated", new String[] {"{" + hi, "invalid_json"});
+    bodies.put("no messages", new String[] {"{\"max_tokens\":4}", "missing_required_parameter"});
+    bodies.put("messages null", new String[] {"{\"messages\":null}", "missing_required_parameter"});
+    bodies.put("messages a string", new String[] {"{\"messages\":\"Hi\"}", "invalid_type"});
+    bodies.put("messages an object", new String[] {"{\"messages\":{\"role\":\"user\"}}", "invalid_type"});
+    bodies.put("no message", new String[] {"{\"messages\":[]}", "invalid_value"});
+    bodies.put("a message that is a string", new String[] {"{\"messages\":[\"Hi\"]}", "invalid_type"});
+    bodies.put("a message without role", new String[] {"{\"messages\":[{\"content\":\"Hi\"}]}",
+        "missing_required_parameter"});
+    bodies.put("a message without content", new String[] {"{\"messages\":[{\"role\":\"user\"}]}",
+        "missing_required_parameter"});
+    bodies.put("a role that is a number", new String[] {"{\"messages\":[{\"role\":1,\"content\":\"Hi\"}]}",
+        "invalid_type"});
+    bodies.put("an unknown role", new String[] {"{\"messages\":[{\"role\":\"root\",\"content\":\"Hi\"}]}",
+        "invalid_value"});
+    bodies.put("content that is a number", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":1}]}",
+        "invalid_type"});
+    bodies.put("an image part", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
+        + "\"image_url\",\"image_url\":{\"url\":\"file:///etc/passwd\"}}]}]}", "invalid_value"});
+    bodies.put("a part without a type", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":"
+        + "[{\"text\":\"Hi\"}]}]}", "missing_required_parameter"});
+    bodies.put("an unknown field in a message", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":"
+        + "\"Hi\",\"__proto__\":{}}]}", "unknown_parameter"});
+    bodies.put("a tool message", new String[] {"{\"messages\":[{\"role\":\"tool\",\"content\":\"1\","
+        + "\"tool_call_id\":\"x\"}]}", "unsupported_parameter"});
+    bodies.put("tools", new String[] {"{" + hi + ",\"tools\":[{\"type\":\"function\"}]}",
+        "unsupported_parameter"});
+    bodies.put("json output", new String[] {"{" + hi + ",\"response_format\":{\"type\":\"json_object\"}}",
+        "unsupported_parameter"});
+    bodies.put("a prompt as well", new String[] {"{\"prompt\":\"Hi\"," + hi + "}", "unknown_parameter"});
+    bodies.put("two different token limits", new String[] {"{" + hi + ",\"max_tokens\":4,"
+        + "\"max_completion_tokens\":5}", "invalid_value"});
+    bodies.put("top_logprobs without logprobs", new String[] {"{" + hi + ",\"top_logprobs\":2}", "invalid_value"});
+    bodies.put("top_logprobs 21", new String[] {"{" + hi + ",\"logprobs\":true,\"top_logprobs\":21}",
+        "invalid_value"});
+    bodies.put("logprobs as a number", new String[] {"{" + hi + ",\"logprobs\":5}", "invalid_type"});
+    bodies.put("an unpaired surrogate in content", new String[] {"{\"messages\":[{\"role\":\"user\","
+        + "\"content\":\"\\ud800\"}]}", "invalid_value"});
+    bodies.put("10k nested arrays as content", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":"
+        + "[".repeat(10_000) + "]".repeat(10_000) + "}]}", "invalid_json"});
+    StringBuilder many = new StringBuilder("{\"max_tokens\":0,\"messages\":[");
+    for (int i = 0; i < 5_000; i++) {
+      many.append(i == 0 ? "" : ",").append("{\"role\":\"user\",\"content\":\"Hi\"}");
+    }
+    bodies.put("5k messages, max_tokens 0", new String[] {many.append("]}").toString(), "invalid_value"});
+    bodies.forEach((name, body) -> add("chat: " + name, chat(body[0]), 400, body[1]));
+    add("chat: an unknown model", chat("{" + hi + ",\"model\":\"gpt-4o\"}"), 404, "model_not_found");
+    add("chat: stream true on /v1/jobs", api("POST", "/v1/jobs").json().body("{" + PROMPT + ",\"stream\":true}")
+        .bytes(), 400, "unsupported_parameter");
+    add("models: an unknown model", api("GET", "/v1/models/gpt-4o").bytes(), 404, "model_not_found");
+    add("models: an unknown model with slashes", api("GET", "/v1/models/org/..%2f..%2fetc").bytes(), 404,
+        "model_not_found");
+  }
+
   private void contentTypes() {
     String body = "{" + PROMPT + ",\"max_tokens\":0}";
     Map<String, String> refused = new LinkedHashMap<>();
@@ -291,8 +363,11 @@ final class HostileCorpus {
   private void methods() {
     Map<String, String> routes = new LinkedHashMap<>();
     routes.put("/v1/completions", "POST");
+    routes.put("/v1/chat/completions", "POST");
     routes.put("/v1/jobs", "POST");
     routes.put("/v1/jobs/cmpl-x", "GET, DELETE");
+    routes.put("/v1/models", "GET");
+    routes.put("/v1/models/tiny-llama", "GET");
     routes.put("/healthz", "GET");
     routes.put("/readyz", "GET");
     routes.put("/metrics", "GET");
@@ -449,6 +524,11 @@ final class HostileCorpus {
 
   private static byte[] completions(byte[] body) {
     return api("POST", "/v1/completions").json().body(body).bytes();
+  }
+
+  /** POST /v1/chat/completions with alice's key and a JSON body. */
+  private static byte[] chat(String body) {
+    return api("POST", "/v1/chat/completions").json().body(body).bytes();
   }
 
   /** A request with a Host header and alice's key. */

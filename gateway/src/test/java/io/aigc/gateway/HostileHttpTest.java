@@ -125,7 +125,7 @@ class HostileHttpTest {
   void aRequestThatNeverFinishesIsCutOffAtTheIdleTimeout() throws Exception {
     // A gateway of its own: an idle timeout this short would be a hazard for the corpus on a busy machine.
     try (GatewayService impatient = TestGateway.start(kafka, Map.of("AIGC_SYNC_TIMEOUT", "1s",
-        "AIGC_HTTP_IDLE_TIMEOUT", IDLE_TIMEOUT.toMillis() + "ms"))) {
+        "AIGC_STREAM_IDLE_TIMEOUT", "1s", "AIGC_HTTP_IDLE_TIMEOUT", IDLE_TIMEOUT.toMillis() + "ms"))) {
       cutOffAtTheIdleTimeout(impatient.httpPort());
     }
   }

@@ -16,7 +16,12 @@ class RoutesTest {
       "/v1/jobs/,           /v1/jobs,        POST",
       "/v1/jobs/cmpl-abc/,  /v1/jobs/{id},   'GET, DELETE'",
       "/v1/jobs//,          other,           null",
-      "/v1/chat/completions, other,          null"})
+      "/v1/chat/completions, /v1/chat/completions, POST",
+      "/v1/models,          /v1/models,      GET",
+      "/v1/models/tiny-llama, /v1/models/{id}, GET",
+      "/v1/models/org/name, /v1/models/{id}, GET",
+      "/v1/models/,         /v1/models,      GET",
+      "/v1/embeddings,      other,           null"})
   void pathsFallUnderBoundedTemplates(String path, String template, String allowed) {
     // Job ids never become metric labels: the label set stays bounded whatever clients send.
     assertThat(Routes.template(path)).isEqualTo(template);

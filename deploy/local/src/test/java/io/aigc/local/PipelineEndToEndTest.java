@@ -290,7 +290,6 @@ class PipelineEndToEndTest {
         new Object[] {"top_p above 1", "{\"prompt\": \"hi\", \"top_p\": 1.5}", "top_p"},
         new Object[] {"n of 0", "{\"prompt\": \"hi\", \"n\": 0}", "n"},
         new Object[] {"n above the limit", "{\"prompt\": \"hi\", \"n\": 100}", "n"},
-        new Object[] {"unknown model", "{\"prompt\": \"hi\", \"model\": \"gpt-99\"}", "model"},
         new Object[] {"unknown field", "{\"prompt\": \"hi\", \"temprature\": 1}", "temprature"},
         new Object[] {"body over the size limit", "{\"prompt\": \"" + "x".repeat(2 << 20) + "\"}", null});
   }
@@ -308,6 +307,17 @@ class PipelineEndToEndTest {
       if (param != null) {
         assertThat(error.get("param").asText()).isEqualTo(param);
       }
+    }
+  }
+
+  @Test
+  void anUnknownModelGets404ModelNotFoundAsFromOpenAi() throws Exception {
+    for (String path : List.of("/v1/completions", "/v1/jobs")) {
+      HttpResponse<String> response = post(path, "{\"prompt\": \"hi\", \"model\": \"gpt-99\"}", Map.of());
+      assertThat(response.statusCode()).as("%s: %s", path, response.body()).isEqualTo(404);
+      JsonNode error = JSON.readTree(response.body()).get("error");
+      assertThat(error.get("code").asText()).isEqualTo("model_not_found");
+      assertThat(error.get("param").asText()).isEqualTo("model");
     }
   }
 

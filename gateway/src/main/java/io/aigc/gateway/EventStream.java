@@ -1,0 +1,363 @@
+package io.aigc.gateway;
+
+import io.aigc.schemas.Completion;
+import io.aigc.schemas.CompletionChoice;
+import io.aigc.schemas.StreamEvent;
+import io.aigc.schemas.TextLogprobs;
+import io.aigc.schemas.Usage;
+import io.vertx.core.Context;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One streamed answer ({@code "stream": true}): the job's text as Server-Sent Events, {@code data: {chunk}} per
+ * piece, in OpenAI's chunk shapes ({@link ResponseFormat}), ending with {@code data: [DONE]}. Used on the request's
+ * event loop only, and settled exactly once: by its end, an error, the idle timeout, or the client leaving.
+ *
+ * <ul>
+ *   <li>Nothing is sent before the first event or the completion arrives, so an error known before any text
+ *       (context_length_exceeded from the tokenizer, a deadline, a publish failure) is an ordinary HTTP error, with
+ *       its usual status and body.
+ *   <li>Per choice, events are taken in sequence order; a sequence seen already (a worker's redo after a crash) is
+ *       dropped. A redo that differs from what was sent, or a gap, detaches the choice from the events: its
+ *       completion then decides.
+ *   <li>A chat choice's first chunk announces {@code role: "assistant"} with empty content, as OpenAI's does. Each
+ *       choice's last chunk carries its {@code finish_reason}, exactly once.
+ *   <li>The stream ends when every choice has ended in the events. The completion ({@link JobStore#onCompletion}),
+ *       the one authoritative outcome, ends it sooner when it comes first: OK sends what each choice still lacks
+ *       (the completion's text must start with what was sent, else an error event), an error fails the stream.
+ *   <li>With {@code include_usage}, a last chunk with no choices has the usage of them all (the prompt counted once).
+ *   <li>An error after the stream began is an event, {@code data: {"error": {...}}}, followed by
+ *       {@code data: [DONE]} as vLLM sends it, so a client that reads to [DONE] does not hang.
+ *   <li>No event for {@code AIGC_STREAM_IDLE_TIMEOUT} (the wait for the first one included): the job is cancelled
+ *       and the stream fails with {@code stream_timeout}. A client that leaves cancels its job too: nobody would
+ *       read the rest, and the worker frees its batch slot.
+ * </ul>
+ *
+ * <p>Writes are not throttled to the client's pace: a stream holds at most its job's text, bounded by
+ * {@code max_tokens}.
+ */
+final class EventStream {
+  private static final Logger log = LoggerFactory.getLogger(EventStream.class);
+  private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
+
+  private final RoutingContext ctx;
+  private final Context context;
+  private final String id;
+  private final String caller;
+  private final ResponseFormat format;
+  private final String model;
+  private final boolean includeUsage;
+  private final Duration idleTimeout;
+  private final JobStore store;
+  private final JobCanceller canceller;
+  private final GatewayMetrics metrics;
+  private final StreamFeed feed;
+  private final Choice[] choices;
+  private ResponseFormat.Chunks chunks;
+  private List<StreamEvent> early = new ArrayList<>();
+  private boolean started;
+  private boolean headersSent;
+  private boolean settled;
+  private long lastEventNanos;
+  private long idleTimer = -1;
+  private Runnable stopEvents = () -> { };
+  private Runnable stopCompletion = () -> { };
+
+  /**
+   * What every stream of a gateway shares.
+   *
+   * @param idleTimeout {@code AIGC_STREAM_IDLE_TIMEOUT}
+   */
+  record Setup(StreamFeed feed, JobStore store, JobCanceller canceller, Duration idleTimeout,
+      GatewayMetrics metrics) {}
+
+  /** What is known of one choice from the events. */
+  private static final class Choice {
+    final StringBuilder text = new StringBuilder();
+    /** The text's length after each sequence, so a repeated event can be compared with what it sent. */
+    final List<Integer> ends = new ArrayList<>();
+    int codePoints;
+    int tokens;
+    boolean begun;
+    boolean finished;
+    /** A gap or a diverging repeat: events for it are ignored, and the completion decides. */
+    boolean detached;
+    Usage usage;
+
+    int nextSequence() {
+      return ends.size();
+    }
+
+    boolean repeats(int sequence, String piece) {
+      int start = sequence == 0 ? 0 : ends.get(sequence - 1);
+      return ends.get(sequence) - start == piece.length() && text.substring(start, ends.get(sequence)).equals(piece);
+    }
+  }
+
+  EventStream(RoutingContext ctx, String id, String caller, ResponseFormat format, String model, int n,
+      boolean includeUsage, Setup setup) {
+    this.ctx = ctx;
+    this.context = ctx.vertx().getOrCreateContext();
+    this.id = id;
+    this.caller = caller;
+    this.format = format;
+    this.model = model;
+    this.includeUsage = includeUsage;
+    this.idleTimeout = setup.idleTimeout();
+    this.store = setup.store();
+    this.canceller = setup.canceller();
+    this.metrics = setup.metrics();
+    this.feed = setup.feed();
+    this.choices = new Choice[n];
+    for (int i = 0; i < n; i++) {
+      choices[i] = new Choice();
+    }
+  }
+
+  /** Listens for the job's events: before its request is published, so that none passes unseen. */
+  void listen() {
+    metrics.streamOpened();
+    stopEvents = feed.listen(id, events -> context.runOnContext(v -> onEvents(events)));
+    ctx.response().closeHandler(v -> clientLeft());
+  }
+
+  /** The job is on the requests topic: start the idle clock and wait for its completion as well. */
+  void start(JobStore.Job job) {
+    if (settled) {
+      return;
+    }
+    started = true;
+    chunks = format.chunks(id, job.created().getEpochSecond(), model, includeUsage);
+    lastEventNanos = System.nanoTime();
+    armIdleTimer(idleTimeout.toMillis());
+    stopCompletion = store.onCompletion(id, done -> context.runOnContext(v -> onCompletion(done)));
+    List<StreamEvent> before = early;
+    early = null;
+    if (!before.isEmpty()) {
+      onEvents(before);
+    }
+  }
+
+  /** The job was not accepted (429, 503, ...): an ordinary HTTP error. */
+  void refused(Throwable error) {
+    settle("error", () -> ctx.fail(error));
+  }
+
+  private void onEvents(List<StreamEvent> events) {
+    if (settled) {
+      return;
+    }
+    lastEventNanos = System.nanoTime();
+    if (!started) {
+      early.addAll(events);
+      return;
+    }
+    Buffer out = Buffer.buffer();
+    for (StreamEvent event : events) {
+      if (event.getError() != null || event.getChoice() < 0) {
+        write(out);
+        fail(ApiError.fromPipeline(id, event.getError()), "error");
+        return;
+      }
+      if (event.getChoice() >= choices.length) {
+        continue;
+      }
+      Choice choice = choices[event.getChoice()];
+      if (choice.finished || choice.detached) {
+        continue;
+      }
+      int sequence = event.getSequence();
+      if (sequence < choice.nextSequence()) {
+        choice.detached = !choice.repeats(sequence, event.getText());
+      } else if (sequence > choice.nextSequence()) {
+        choice.detached = true;
+      } else {
+        send(out, event.getChoice(), event.getText(), event.getLogprobs(), event.getFinishReason());
+        if (event.getFinishReason() != null) {
+          choice.usage = event.getUsage();
+        }
+      }
+    }
+    write(out);
+    Usage usage = usageFromEvents();
+    if (usage != null || allFinished() && !includeUsage) {
+      end(usage);
+    }
+  }
+
+  private void onCompletion(JobStore.Job job) {
+    if (settled) {
+      return;
+    }
+    Completion completion = job.completion();
+    if (job.status() != JobStore.Status.DONE) {
+      fail(ApiError.fromPipeline(id, completion.getError()), "error");
+      return;
+    }
+    Buffer out = Buffer.buffer();
+    for (CompletionChoice done : completion.getChoices()) {
+      int index = done.getIndex();
+      if (index < 0 || index >= choices.length || choices[index].finished) {
+        continue;
+      }
+      Choice choice = choices[index];
+      String sent = choice.text.toString();
+      if (!done.getText().startsWith(sent)) {
+        write(out);
+        fail(ApiError.streamDiverged(id, index), "error");
+        return;
+      }
+      List<TextLogprobs> logprobs = done.getLogprobs();
+      send(out, index, done.getText().substring(sent.length()), logprobs == null ? null
+          : logprobs.subList(Math.min(choice.tokens, logprobs.size()), logprobs.size()), done.getFinishReason());
+    }
+    write(out);
+    end(completion.getUsage());
+  }
+
+  /** Adds choice {@code index}'s next piece to {@code out}: its first chunk, if it is the first, then the piece. */
+  private void send(Buffer out, int index, String text, List<TextLogprobs> logprobs, String finishReason) {
+    Choice choice = choices[index];
+    boolean empty = text.isEmpty() && (logprobs == null || logprobs.isEmpty());
+    if (!choice.begun && (!empty || finishReason != null)) {
+      choice.begun = true;
+      JsonObject first = chunks.start(index);
+      if (first != null) {
+        out.appendBuffer(event(first));
+      }
+    }
+    if (!empty || finishReason != null) {
+      out.appendBuffer(event(chunks.text(index, text, logprobs, choice.codePoints, finishReason)));
+    }
+    choice.text.append(text);
+    choice.ends.add(choice.text.length());
+    choice.codePoints += ResponseFormat.codePoints(text);
+    choice.tokens += logprobs == null ? 0 : logprobs.size();
+    choice.finished = finishReason != null;
+  }
+
+  private boolean allFinished() {
+    for (Choice choice : choices) {
+      if (!choice.finished) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Every choice's usage from its last event, summed (the prompt once); null until all have one. */
+  private Usage usageFromEvents() {
+    int completionTokens = 0;
+    for (Choice choice : choices) {
+      if (!choice.finished || choice.usage == null) {
+        return null;
+      }
+      completionTokens += choice.usage.getCompletionTokens();
+    }
+    int promptTokens = choices[0].usage.getPromptTokens();
+    return new Usage(promptTokens, completionTokens, promptTokens + completionTokens);
+  }
+
+  private void end(Usage usage) {
+    settle("done", () -> {
+      Buffer last = Buffer.buffer();
+      if (includeUsage && usage != null) {
+        last.appendBuffer(event(chunks.usage(usage)));
+      }
+      startResponse();
+      ctx.response().end(last.appendBuffer(DONE));
+    });
+  }
+
+  private void fail(ApiError error, String outcome) {
+    settle(outcome, () -> {
+      if (!headersSent) {
+        // Nothing sent yet: an ordinary HTTP error, with its status.
+        ctx.fail(error);
+      } else {
+        ctx.response().end(event(JsonViews.error(error)).appendBuffer(DONE));
+      }
+    });
+  }
+
+  private void clientLeft() {
+    if (!settled) {
+      cancelJob("the client left");
+      settle("client_closed", () -> { });
+    }
+  }
+
+  private void armIdleTimer(long delayMs) {
+    idleTimer = ctx.vertx().setTimer(Math.max(1, delayMs), t -> {
+      long leftNanos = idleTimeout.toNanos() - (System.nanoTime() - lastEventNanos);
+      if (settled) {
+        return;
+      }
+      if (leftNanos > 0) {
+        // An event came meanwhile: one timer per stream, re-armed, rather than one per event.
+        armIdleTimer((leftNanos + 999_999) / 1_000_000);
+        return;
+      }
+      cancelJob("it stalled");
+      fail(ApiError.streamTimeout(id, idleTimeout), "timeout");
+    });
+  }
+
+  private void cancelJob(String why) {
+    canceller.cancel(id, caller).onFailure(e ->
+        log.warn("could not cancel streamed job {} after {}: {}", id, why, e.toString()));
+  }
+
+  private void settle(String outcome, Runnable then) {
+    if (settled) {
+      return;
+    }
+    settled = true;
+    if (idleTimer >= 0) {
+      ctx.vertx().cancelTimer(idleTimer);
+    }
+    stopEvents.run();
+    stopCompletion.run();
+    early = null;
+    metrics.streamEnded(outcome);
+    if (!ctx.response().closed()) {
+      then.run();
+    }
+  }
+
+  private void write(Buffer out) {
+    if (out.length() > 0) {
+      startResponse();
+      ctx.response().write(out);
+    }
+  }
+
+  private void startResponse() {
+    if (headersSent) {
+      return;
+    }
+    headersSent = true;
+    HttpServerResponse response = ctx.response()
+        .setStatusCode(200)
+        .putHeader("Content-Type", "text/event-stream; charset=utf-8")
+        .putHeader("Cache-Control", "no-cache")
+        // Proxies such as nginx would otherwise buffer the stream and deliver it at the end.
+        .putHeader("X-Accel-Buffering", "no");
+    if (ctx.request().version() != HttpVersion.HTTP_2) {
+      response.setChunked(true);
+    }
+  }
+
+  private static Buffer event(JsonObject data) {
+    return Buffer.buffer("data: ").appendString(data.encode()).appendString("\n\n");
+  }
+}
