@@ -102,7 +102,8 @@ final class TaskCodec {
       for (int t : c.tokens()) {
         ids.add(t);
       }
-      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason().code(), logprobs(c.tokens(), c.logprobs())));
+      choices.add(new GeneratedChoice(c.index(), ids, c.finishReason().code(),
+          tokenized.getRequest().getParams().getLogprobs() == null ? null : logprobs(c.tokens(), c.logprobs())));
     }
     return GeneratedSequence.newBuilder()
         .setRequest(tokenized.getRequest())
@@ -116,11 +117,8 @@ final class TaskCodec {
         .build();
   }
 
-  /** Each token's log-probabilities as the contract carries them; null when the request did not ask for them. */
+  /** Each token's log-probabilities as the contract carries them (none for a choice that ended at once). */
   private static List<io.aigc.schemas.TokenLogprobs> logprobs(int[] tokens, List<TokenLogprobs> perToken) {
-    if (perToken.isEmpty()) {
-      return null;
-    }
     List<io.aigc.schemas.TokenLogprobs> out = new ArrayList<>(perToken.size());
     for (int i = 0; i < perToken.size(); i++) {
       TokenLogprobs t = perToken.get(i);
