@@ -75,7 +75,7 @@ public final class Benchmark {
 
   /** A row of a closed-loop load. */
   /** One request's times as the worker saw them: waiting, prefill to first token, and the rest of its tokens. */
-  record WorkerTiming(long queueMs, long timeToFirstTokenMs, long decodeMs) {
+  record WorkerTiming(long createdAtMs, long queueMs, long timeToFirstTokenMs, long decodeMs) {
     long generationMs() {
       return timeToFirstTokenMs + decodeMs;
     }
@@ -120,7 +120,8 @@ public final class Benchmark {
       int doubled) {}
 
   record ModelReport(String model, long parameters, int promptTokens, int tokensPerRequest, List<LimitRow> limit,
-      List<LoadRow> worker, List<LoadRow> pipeline, List<Memory> memory, Soak soak, Overload overload) {
+      List<LoadRow> worker, List<LoadRow> pipeline, List<StreamedCalls.Row> streamed, List<Memory> memory, Soak soak,
+      Overload overload) {
 
     LimitRow limitAt(int batch) {
       return limit.stream().filter(r -> r.batch() == batch).findFirst().orElseThrow();
@@ -216,7 +217,7 @@ public final class Benchmark {
                 if (o.isFailure()) {
                   throw new IllegalStateException(o.failure() + ": " + o.message());
                 }
-                timings.put(id, new WorkerTiming(o.queueMs(), o.timeToFirstTokenMs(), o.decodeMs()));
+                timings.put(id, new WorkerTiming(0, o.queueMs(), o.timeToFirstTokenMs(), o.decodeMs()));
                 return new ClosedLoop.Result(o.choices().get(0).tokens().length, id);
               });
           worker.add(LoadRow.of(m, timings));
@@ -229,10 +230,11 @@ public final class Benchmark {
     // 3. The whole pipeline, each service its own process, over HTTP.
     PipelineResult pipeline = measurePipeline(options, dir, limit, soak, overload);
     return new ModelReport(dir.name(), parameters, prompt.length, tokens, limit, worker, pipeline.rows(),
-        pipeline.memory(), pipeline.soak(), pipeline.overload());
+        pipeline.streamed(), pipeline.memory(), pipeline.soak(), pipeline.overload());
   }
 
-  record PipelineResult(List<LoadRow> rows, List<Memory> memory, Soak soak, Overload overload) {}
+  record PipelineResult(List<LoadRow> rows, List<StreamedCalls.Row> streamed, List<Memory> memory, Soak soak,
+      Overload overload) {}
 
   static PipelineResult measurePipeline(Options options, ModelDirectory dir, List<LimitRow> limit, Duration soak,
       Duration overload) throws Exception {
@@ -263,8 +265,9 @@ public final class Benchmark {
       }
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
-      String body = JSON.writeValueAsString(Map.of("prompt", PROMPT, "max_tokens", options.tokens(),
-          "temperature", 0, "ignore_eos", true));
+      Map<String, Object> request = Map.of("prompt", PROMPT, "max_tokens", options.tokens(), "temperature", 0,
+          "ignore_eos", true);
+      String body = JSON.writeValueAsString(request);
       ClosedLoop.Call call = () -> {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(
                 URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions"))
@@ -294,6 +297,18 @@ public final class Benchmark {
           memory.add(new Memory(service, sampler.peakHeapBytes(service) / 1048576.0, rss / 1048576.0));
         }
       }
+      // The same requests streamed over SSE, at 1 and 16, beside their non-streamed rows.
+      List<StreamedCalls.Row> streamed = new ArrayList<>();
+      StreamedCalls calls = new StreamedCalls(http,
+          URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions"), request);
+      for (int c : options.levels().stream().filter(c -> c == 1 || c == 16).toList()) {
+        Duration requestTime = Duration.ofMillis((long) limitFor(limit, c).generationMs());
+        ClosedLoop.Measurement m = ClosedLoop.run(c, warmup(requestTime), window(options, requestTime),
+            requestTime, calls::call);
+        timings.awaitAll(m.done().stream().map(ClosedLoop.Done::id).toList(), Duration.ofSeconds(30));
+        streamed.add(calls.row(m, byId));
+        System.out.printf("  streamed conc  %3d: %8.1f tokens/s%n", c, m.tokensPerSecond());
+      }
       Soak soakResult = null;
       if (!soak.isZero()) {
         soakResult = soak(cluster, targets, call, soak);
@@ -304,7 +319,7 @@ public final class Benchmark {
         double sustainable = rows.stream().mapToDouble(LoadRow::requestsPerSecond).max().orElseThrow();
         overloadResult = overload(cluster, targets, http, options, 2 * sustainable, overload);
       }
-      return new PipelineResult(rows, memory, soakResult, overloadResult);
+      return new PipelineResult(rows, streamed, memory, soakResult, overloadResult);
     }
   }
 
@@ -411,7 +426,7 @@ public final class Benchmark {
           for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
             Completion c = topics.completions().valueSerde().decode(r.value());
             if (c.getTimings() != null) {
-              byId.put(c.getRequestId(), new WorkerTiming(c.getTimings().getQueueMs(),
+              byId.put(c.getRequestId(), new WorkerTiming(c.getCreatedAt(), c.getTimings().getQueueMs(),
                   c.getTimings().getTimeToFirstTokenMs(), c.getTimings().getDecodeMs()));
             }
           }
@@ -476,6 +491,15 @@ public final class Benchmark {
       System.out.printf(Locale.ROOT, "%4d | %11.1f | %12.1f | %14.1f %6.2f | %7.0f /%6.0f | %8.0f /%8.0f | %6.2f%n",
           p.concurrency(), l.tokensPerSecond(), w.tokensPerSecond(), p.tokensPerSecond(), p.requestsPerSecond(),
           p.ttftP50(), p.ttftP99(), p.latencyP50(), p.latencyP99(), p.tokensPerSecond() / l.tokensPerSecond());
+    }
+    if (!r.streamed().isEmpty()) {
+      System.out.println("streamed (SSE): conc | tok/s | streamed/whole | client first token p50 ms | after the "
+          + "worker's own p50 ms | inter-token p50 ms | worker per token p50 ms");
+      for (StreamedCalls.Row s : r.streamed()) {
+        System.out.printf(Locale.ROOT, "%20d | %7.1f | %14.2f | %25.1f | %24.1f | %18.2f | %23.2f%n",
+            s.concurrency(), s.tokensPerSecond(), s.tokensPerSecond() / r.pipelineAt(s.concurrency()).tokensPerSecond(),
+            s.clientFirstTokenP50(), s.firstTokenLagP50(), s.interTokenP50(), s.workerStepP50());
+      }
     }
     System.out.println("service           | peak heap MB | peak RSS MB");
     for (Memory m : r.memory()) {
@@ -583,6 +607,14 @@ public final class Benchmark {
       row.put("pipeline_outside_generation_ms_p50", round(p.outsideP50()));
       row.put("pipeline_requests_measured", p.requests());
       row.put("pipeline_efficiency", round(p.tokensPerSecond() / l.tokensPerSecond()));
+      r.streamed().stream().filter(s -> s.concurrency() == p.concurrency()).findFirst().ifPresent(s -> {
+        row.put("streamed_tokens_per_s", round(s.tokensPerSecond()));
+        row.put("streamed_over_whole", round(s.tokensPerSecond() / p.tokensPerSecond()));
+        row.put("streamed_client_first_token_ms_p50", round(s.clientFirstTokenP50()));
+        row.put("streamed_first_token_after_worker_ms_p50", round(s.firstTokenLagP50()));
+        row.put("streamed_inter_token_ms_p50", round(s.interTokenP50()));
+        row.put("worker_ms_per_token_p50", round(s.workerStepP50()));
+      });
       rows.add(row);
     }
     return rows;

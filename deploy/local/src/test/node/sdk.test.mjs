@@ -1,0 +1,136 @@
+// The official openai npm SDK against the gateway, as an OpenAI client would use it. OpenAiSdkTest (deploy/local)
+// starts the pipeline and runs this with OPENAI_BASE_URL, OPENAI_API_KEY and AIGC_MODEL set; it prints one line per
+// check ("ok - ..." or "not ok - ...") and exits non-zero when any fails.
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+
+const client = new OpenAI({ maxRetries: 0, timeout: 60_000 });
+const model = process.env.AIGC_MODEL;
+const prompt = 'You may make and give copies';
+const messages = [{ role: 'user', content: 'What may I do with copies of the Program?' }];
+const checks = [];
+const check = (name, fn) => checks.push({ name, fn });
+
+/** Every chunk of a stream, in order. */
+async function chunks(stream) {
+  const all = [];
+  for await (const chunk of stream) {
+    all.push(chunk);
+  }
+  return all;
+}
+
+/** The text of each choice of a stream, and how many finish_reasons each got. */
+function joined(all, pick) {
+  const text = {};
+  const finishes = {};
+  for (const chunk of all) {
+    for (const choice of chunk.choices) {
+      text[choice.index] = (text[choice.index] ?? '') + (pick(choice) ?? '');
+      if (choice.finish_reason) {
+        finishes[choice.index] = (finishes[choice.index] ?? 0) + 1;
+      }
+    }
+  }
+  return { text, finishes };
+}
+
+check('models.list names the served model', async () => {
+  const ids = [];
+  for await (const m of client.models.list()) {
+    ids.push(m.id);
+  }
+  assert.ok(ids.includes(model), `models: ${ids}`);
+});
+
+check('a completion, whole and streamed, is the same text', async () => {
+  const whole = await client.completions.create({ model, prompt, max_tokens: 20, temperature: 0 });
+  assert.equal(whole.object, 'text_completion');
+  assert.ok(whole.choices[0].text.length > 0);
+  const all = await chunks(await client.completions.create(
+    { model, prompt, max_tokens: 20, temperature: 0, stream: true }));
+  assert.ok(all.length > 1, 'more than one chunk');
+  assert.ok(all.every((c) => c.object === 'text_completion' && c.id === all[0].id), 'one id, text_completion');
+  const { text, finishes } = joined(all, (c) => c.text);
+  assert.equal(text[0], whole.choices[0].text);
+  assert.deepEqual(finishes, { 0: 1 });
+});
+
+check('a chat, whole and streamed, is the same message; the first delta says who speaks', async () => {
+  const whole = await client.chat.completions.create({ model, messages, max_tokens: 20, temperature: 0 });
+  assert.equal(whole.object, 'chat.completion');
+  assert.equal(whole.choices[0].message.role, 'assistant');
+  const all = await chunks(await client.chat.completions.create(
+    { model, messages, max_tokens: 20, temperature: 0, stream: true }));
+  assert.ok(all.every((c) => c.object === 'chat.completion.chunk' && c.id === all[0].id));
+  assert.equal(all[0].choices[0].delta.role, 'assistant');
+  const { text, finishes } = joined(all, (c) => c.delta.content);
+  assert.equal(text[0], whole.choices[0].message.content);
+  assert.deepEqual(finishes, { 0: 1 });
+});
+
+check('the SDK streaming helper completes a chat', async () => {
+  const runner = client.chat.completions.stream({ model, messages, max_tokens: 16, temperature: 0 });
+  let deltas = '';
+  runner.on('content', (delta) => { deltas += delta; });
+  const final = await runner.finalChatCompletion();
+  assert.equal(final.choices[0].message.content, deltas);
+  assert.ok(['stop', 'length'].includes(final.choices[0].finish_reason));
+});
+
+check('n > 1 streamed: every choice ends with exactly one finish_reason and its own seeded text', async () => {
+  const request = { model, messages, max_tokens: 16, temperature: 1, seed: 7, n: 3 };
+  const whole = await client.chat.completions.create(request);
+  const all = await chunks(await client.chat.completions.create({ ...request, stream: true }));
+  const { text, finishes } = joined(all, (c) => c.delta.content);
+  assert.deepEqual(finishes, { 0: 1, 1: 1, 2: 1 });
+  for (const choice of whole.choices) {
+    assert.equal(text[choice.index], choice.message.content, `choice ${choice.index}`);
+  }
+});
+
+check('a stop string never reaches the stream', async () => {
+  const whole = await client.completions.create({ model, prompt, max_tokens: 24, temperature: 0 });
+  const text = whole.choices[0].text;
+  const stop = text.slice(Math.floor(text.length / 2), Math.floor(text.length / 2) + 3);
+  const all = await chunks(await client.completions.create(
+    { model, prompt, max_tokens: 24, temperature: 0, stop: [stop], stream: true }));
+  const streamed = joined(all, (c) => c.text).text[0];
+  assert.ok(!streamed.includes(stop), `${JSON.stringify(streamed)} contains ${JSON.stringify(stop)}`);
+  assert.equal(streamed, text.slice(0, text.indexOf(stop)));
+  assert.equal(all.filter((c) => c.choices.length && c.choices[0].finish_reason).at(-1).choices[0].finish_reason,
+    'stop');
+});
+
+check('include_usage adds a last chunk with no choices and the usage', async () => {
+  const whole = await client.completions.create({ model, prompt, max_tokens: 12, temperature: 0 });
+  const all = await chunks(await client.completions.create(
+    { model, prompt, max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } }));
+  const last = all.at(-1);
+  assert.deepEqual(last.choices, []);
+  assert.deepEqual(last.usage, whole.usage);
+});
+
+check('an invalid request raises BadRequestError', async () => {
+  await assert.rejects(client.completions.create({ model, prompt, temperature: 5 }),
+    (e) => e instanceof OpenAI.BadRequestError && e.status === 400 && /temperature/.test(e.message));
+});
+
+check('a wrong key raises AuthenticationError', async () => {
+  const stranger = new OpenAI({ apiKey: 'sk-not-a-key', maxRetries: 0 });
+  await assert.rejects(stranger.completions.create({ model, prompt }),
+    (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
+});
+
+let failed = 0;
+for (const { name, fn } of checks) {
+  try {
+    await fn();
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${e?.stack ?? e}`);
+  }
+}
+console.log(`${checks.length - failed} of ${checks.length} checks passed`);
+process.exit(failed ? 1 : 0);
