@@ -1,10 +1,14 @@
 package io.aigc.gateway;
 
+import io.aigc.schemas.Completion;
 import io.aigc.schemas.RequestSpec;
+import io.aigc.schemas.StreamEvent;
 import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * {@code POST /v1/completions} and {@code POST /v1/chat/completions}, told apart by their body reader and their
@@ -32,9 +36,12 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
       stream(ctx, id, caller, request, call.includeUsage());
       return;
     }
-    submitter.submit(id, request)
-        .onSuccess(submitted -> new Wait(ctx, id, arrived).start())
-        .onFailure(ctx::fail);
+    Wait wait = new Wait(ctx, id, arrived, request.n(), request.logprobs() != null);
+    wait.listen();
+    int partition = streams.feed().partition();
+    (partition < 0 ? submitter.submit(id, request) : submitter.submit(id, request, partition))
+        .onSuccess(submitted -> wait.start(submitted.job()))
+        .onFailure(e -> wait.settle(() -> ctx.fail(e)));
   }
 
   private void stream(RoutingContext ctx, String id, String caller, RequestSpec request, boolean includeUsage) {
@@ -49,23 +56,45 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
         .onFailure(stream::refused);
   }
 
-  /** One request waiting for its job: settled exactly once, by the completion, the timer, or the client leaving. */
+  /**
+   * One request waiting for its job: settled exactly once, by its answer, the timer, or the client leaving. The
+   * answer comes from whichever tells it first: the job's stream events, once every choice has ended in them (one
+   * hop after the worker, and the same text the completion will carry, since the worker cuts it with the
+   * postprocessor's rule), or its completion (the authoritative outcome, two hops and a transaction later).
+   */
   private final class Wait {
     private final RoutingContext ctx;
+    private final Context context;
     private final String id;
     private final long arrived;
+    private final boolean logprobs;
+    private final StreamAssembly assembly;
+    private List<StreamEvent> early = new ArrayList<>();
+    private JobStore.Job job;
     private boolean settled;
-    private long timer;
-    private Runnable stopListening = () -> { };
+    private long timer = -1;
+    private Runnable stopEvents = () -> { };
+    private Runnable stopCompletion = () -> { };
 
-    Wait(RoutingContext ctx, String id, long arrived) {
+    Wait(RoutingContext ctx, String id, long arrived, int n, boolean logprobs) {
       this.ctx = ctx;
+      this.context = ctx.vertx().getOrCreateContext();
       this.id = id;
       this.arrived = arrived;
+      this.logprobs = logprobs;
+      this.assembly = new StreamAssembly(n);
     }
 
-    void start() {
-      Context context = ctx.vertx().getOrCreateContext();
+    /** Listens for the job's events before its request is published, so that none passes unseen. */
+    void listen() {
+      stopEvents = streams.feed().listen(id, events -> context.runOnContext(v -> onEvents(events)));
+    }
+
+    void start(JobStore.Job accepted) {
+      if (settled) {
+        return;
+      }
+      job = accepted;
       // Counted from the request's arrival: queuing it took part of the client's time already.
       long leftMs = syncTimeout.toMillis() - (System.nanoTime() - arrived) / 1_000_000;
       timer = ctx.vertx().setTimer(Math.max(1, leftMs),
@@ -73,7 +102,29 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
       // The client hung up: stop waiting. The job keeps its slot until its completion arrives.
       ctx.response().closeHandler(v -> settle(() -> { }));
       // The completion arrives on the consumer's thread: answer on this request's context.
-      stopListening = store.onCompletion(id, job -> context.runOnContext(v -> settle(() -> answer(job))));
+      stopCompletion = store.onCompletion(id, done -> context.runOnContext(v -> settle(() -> answer(done))));
+      List<StreamEvent> before = early;
+      early = null;
+      if (!before.isEmpty()) {
+        onEvents(before);
+      }
+    }
+
+    private void onEvents(List<StreamEvent> events) {
+      if (settled) {
+        return;
+      }
+      if (job == null) {
+        early.addAll(events);
+        return;
+      }
+      StreamAssembly.Step step = assembly.events(events);
+      if (step instanceof StreamAssembly.Failed failed) {
+        settle(() -> ctx.fail(ApiError.fromPipeline(id, failed.error())));
+      } else if (assembly.allFinished() && assembly.usage() != null) {
+        Completion told = assembly.asCompletion(id, job.created().toEpochMilli(), servedModel, logprobs);
+        settle(() -> Bodies.json(ctx, 200, format.completion(told, servedModel)));
+      }
     }
 
     private void settle(Runnable outcome) {
@@ -81,16 +132,22 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
         return;
       }
       settled = true;
-      ctx.vertx().cancelTimer(timer);
-      stopListening.run();
-      outcome.run();
+      if (timer >= 0) {
+        ctx.vertx().cancelTimer(timer);
+      }
+      stopEvents.run();
+      stopCompletion.run();
+      early = null;
+      if (!ctx.response().closed()) {
+        outcome.run();
+      }
     }
 
-    private void answer(JobStore.Job job) {
-      if (job.status() == JobStore.Status.DONE) {
-        Bodies.json(ctx, 200, format.completion(job.completion(), servedModel));
+    private void answer(JobStore.Job done) {
+      if (done.status() == JobStore.Status.DONE) {
+        Bodies.json(ctx, 200, format.completion(done.completion(), servedModel));
       } else {
-        ctx.fail(ApiError.fromPipeline(id, job.completion().getError()));
+        ctx.fail(ApiError.fromPipeline(id, done.completion().getError()));
       }
     }
   }

@@ -1,9 +1,6 @@
 package io.aigc.gateway;
 
-import io.aigc.schemas.Completion;
-import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.StreamEvent;
-import io.aigc.schemas.TextLogprobs;
 import io.aigc.schemas.Usage;
 import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
@@ -61,7 +58,8 @@ final class EventStream {
   private final JobCanceller canceller;
   private final GatewayMetrics metrics;
   private final StreamFeed feed;
-  private final Choice[] choices;
+  private final StreamAssembly assembly;
+  private final Sent[] sent;
   private ResponseFormat.Chunks chunks;
   private List<StreamEvent> early = new ArrayList<>();
   private boolean started;
@@ -80,27 +78,10 @@ final class EventStream {
   record Setup(StreamFeed feed, JobStore store, JobCanceller canceller, Duration idleTimeout,
       GatewayMetrics metrics) {}
 
-  /** What is known of one choice from the events. */
-  private static final class Choice {
-    final StringBuilder text = new StringBuilder();
-    /** The text's length after each sequence, so a repeated event can be compared with what it sent. */
-    final List<Integer> ends = new ArrayList<>();
+  /** What this stream has sent of one choice. */
+  private static final class Sent {
     int codePoints;
-    int tokens;
     boolean begun;
-    boolean finished;
-    /** A gap or a diverging repeat: events for it are ignored, and the completion decides. */
-    boolean detached;
-    Usage usage;
-
-    int nextSequence() {
-      return ends.size();
-    }
-
-    boolean repeats(int sequence, String piece) {
-      int start = sequence == 0 ? 0 : ends.get(sequence - 1);
-      return ends.get(sequence) - start == piece.length() && text.substring(start, ends.get(sequence)).equals(piece);
-    }
   }
 
   EventStream(RoutingContext ctx, String id, String caller, ResponseFormat format, String model, int n,
@@ -117,9 +98,10 @@ final class EventStream {
     this.canceller = setup.canceller();
     this.metrics = setup.metrics();
     this.feed = setup.feed();
-    this.choices = new Choice[n];
+    this.assembly = new StreamAssembly(n);
+    this.sent = new Sent[n];
     for (int i = 0; i < n; i++) {
-      choices[i] = new Choice();
+      sent[i] = new Sent();
     }
   }
 
@@ -161,110 +143,59 @@ final class EventStream {
       early.addAll(events);
       return;
     }
-    Buffer out = Buffer.buffer();
-    for (StreamEvent event : events) {
-      if (event.getError() != null || event.getChoice() < 0) {
-        write(out);
-        fail(ApiError.fromPipeline(id, event.getError()), "error");
-        return;
-      }
-      if (event.getChoice() >= choices.length) {
-        continue;
-      }
-      Choice choice = choices[event.getChoice()];
-      if (choice.finished || choice.detached) {
-        continue;
-      }
-      int sequence = event.getSequence();
-      if (sequence < choice.nextSequence()) {
-        choice.detached = !choice.repeats(sequence, event.getText());
-      } else if (sequence > choice.nextSequence()) {
-        choice.detached = true;
-      } else {
-        send(out, event.getChoice(), event.getText(), event.getLogprobs(), event.getFinishReason());
-        if (event.getFinishReason() != null) {
-          choice.usage = event.getUsage();
-        }
-      }
+    if (!send(assembly.events(events))) {
+      return;
     }
-    write(out);
-    Usage usage = usageFromEvents();
-    if (usage != null || allFinished() && !includeUsage) {
+    Usage usage = assembly.usage();
+    if (usage != null || assembly.allFinished() && !includeUsage) {
       end(usage);
     }
   }
 
   private void onCompletion(JobStore.Job job) {
-    if (settled) {
-      return;
+    if (!settled && send(assembly.completion(job.completion()))) {
+      end(job.completion().getUsage());
     }
-    Completion completion = job.completion();
-    if (job.status() != JobStore.Status.DONE) {
-      fail(ApiError.fromPipeline(id, completion.getError()), "error");
-      return;
-    }
-    Buffer out = Buffer.buffer();
-    for (CompletionChoice done : completion.getChoices()) {
-      int index = done.getIndex();
-      if (index < 0 || index >= choices.length || choices[index].finished) {
-        continue;
-      }
-      Choice choice = choices[index];
-      String sent = choice.text.toString();
-      if (!done.getText().startsWith(sent)) {
-        write(out);
-        fail(ApiError.streamDiverged(id, index), "error");
-        return;
-      }
-      List<TextLogprobs> logprobs = done.getLogprobs();
-      send(out, index, done.getText().substring(sent.length()), logprobs == null ? null
-          : logprobs.subList(Math.min(choice.tokens, logprobs.size()), logprobs.size()), done.getFinishReason());
-    }
-    write(out);
-    end(completion.getUsage());
   }
 
-  /** Adds choice {@code index}'s next piece to {@code out}: its first chunk, if it is the first, then the piece. */
-  private void send(Buffer out, int index, String text, List<TextLogprobs> logprobs, String finishReason) {
-    Choice choice = choices[index];
-    boolean empty = text.isEmpty() && (logprobs == null || logprobs.isEmpty());
-    if (!choice.begun && (!empty || finishReason != null)) {
+  /** Sends what a step of the assembly added; false when it ended the stream with an error. */
+  private boolean send(StreamAssembly.Step step) {
+    if (step instanceof StreamAssembly.Failed failed) {
+      Buffer out = Buffer.buffer();
+      failed.before().forEach(piece -> append(out, piece));
+      write(out);
+      fail(ApiError.fromPipeline(id, failed.error()), "error");
+      return false;
+    }
+    if (step instanceof StreamAssembly.Diverged diverged) {
+      fail(ApiError.streamDiverged(id, diverged.choice()), "error");
+      return false;
+    }
+    Buffer out = Buffer.buffer();
+    for (StreamAssembly.Piece piece : ((StreamAssembly.Pieces) step).pieces()) {
+      append(out, piece);
+    }
+    write(out);
+    return true;
+  }
+
+  /** Adds a piece of a choice to {@code out}: the choice's first chunk, if this is its first, then the piece. */
+  private void append(Buffer out, StreamAssembly.Piece piece) {
+    Sent choice = sent[piece.choice()];
+    boolean empty = piece.text().isEmpty() && (piece.logprobs() == null || piece.logprobs().isEmpty());
+    if (empty && piece.finishReason() == null) {
+      return;
+    }
+    if (!choice.begun) {
       choice.begun = true;
-      JsonObject first = chunks.start(index);
+      JsonObject first = chunks.start(piece.choice());
       if (first != null) {
         out.appendBuffer(event(first));
       }
     }
-    if (!empty || finishReason != null) {
-      out.appendBuffer(event(chunks.text(index, text, logprobs, choice.codePoints, finishReason)));
-    }
-    choice.text.append(text);
-    choice.ends.add(choice.text.length());
-    choice.codePoints += ResponseFormat.codePoints(text);
-    choice.tokens += logprobs == null ? 0 : logprobs.size();
-    choice.finished = finishReason != null;
-  }
-
-  private boolean allFinished() {
-    for (Choice choice : choices) {
-      if (!choice.finished) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Every choice's usage from its last event, summed (the prompt once); null until all have one. */
-  private Usage usageFromEvents() {
-    int completionTokens = 0;
-    for (Choice choice : choices) {
-      if (!choice.finished || choice.usage == null) {
-        return null;
-      }
-      completionTokens += choice.usage.getCompletionTokens();
-    }
-    int promptTokens = choices[0].usage.getPromptTokens();
-    return new Usage(promptTokens, completionTokens, promptTokens + completionTokens);
+    out.appendBuffer(event(chunks.text(piece.choice(), piece.text(), piece.logprobs(), choice.codePoints,
+        piece.finishReason())));
+    choice.codePoints += ResponseFormat.codePoints(piece.text());
   }
 
   private void end(Usage usage) {

@@ -147,6 +147,35 @@ class GatewayHttpTest {
   }
 
   @Test
+  void aWholeAnswerComesFromTheStreamEventsWhenEveryChoiceHasEndedThere() throws Exception {
+    String prompt = "From the stream " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+        .put("prompt", prompt).put("max_tokens", 5).put("n", 2).encode()));
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+
+    Usage usage = new Usage(4, 2, 6);
+    pipeline.stream(request, FakePipeline.piece(request, 0, 0, " once"), FakePipeline.piece(request, 1, 0, " so"),
+        FakePipeline.piece(request, 0, 0, " once"), // a redo's repeat, dropped
+        FakePipeline.last(request, 1, 1, " be it", "stop", new Usage(4, 3, 7)),
+        FakePipeline.last(request, 0, 1, " more", "length", usage));
+    // No completion is sent: the events alone answer.
+    HttpResponse<String> response = pending.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonObject body = new JsonObject(response.body());
+    assertThat(body.getString("id")).isEqualTo(request.getRequestId());
+    assertThat(body.getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" once more");
+    assertThat(body.getJsonArray("choices").getJsonObject(0).getString("finish_reason")).isEqualTo("length");
+    assertThat(body.getJsonArray("choices").getJsonObject(1).getString("text")).isEqualTo(" so be it");
+    assertThat(body.getJsonArray("choices").getJsonObject(1).getString("finish_reason")).isEqualTo("stop");
+    assertThat(body.getJsonObject("usage").getMap()).containsExactlyInAnyOrderEntriesOf(
+        Map.of("prompt_tokens", 4, "completion_tokens", 5, "total_tokens", 9));
+    // The job is still the completion's: its slot is held until that arrives.
+    pipeline.complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " once more", "length", null),
+        new CompletionChoice(1, " so be it", "stop", null)), new Usage(4, 5, 9)));
+  }
+
+  @Test
   void syncTimeoutAnswers504WithTheJobIdAndTheJobCompletesLater() throws Exception {
     try (GatewayService impatient = startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s"))) {
       String prompt = "slow " + UUID.randomUUID();
@@ -198,7 +227,8 @@ class GatewayHttpTest {
         .setFrequencyPenalty(-0.5).setRepetitionPenalty(1.1).setMinP(0.05).setMinTokens(2)
         .setLogitBias(Map.of("50256", -100.0, "13", 2.5)).setLogprobs(3).build());
     assertThat(request.getMessages()).isNull();
-    assertThat(request.getStreamPartition()).isNull();
+    // Even a whole answer names this gateway's stream partition: its text may come back that way, one hop sooner.
+    assertThat(request.getStreamPartition()).isNotNull();
 
     pipeline.complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " ok", "stop",
         List.of(new TextLogprobs(" ok", -0.1, List.of(new TextLogprob(" ok", -0.1), new TextLogprob(" no", -2.0)))))),

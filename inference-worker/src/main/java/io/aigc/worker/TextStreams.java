@@ -34,9 +34,9 @@ import org.slf4j.LoggerFactory;
  * with a {@link TextStream} per choice (complete characters only, stop strings held back until known not to be
  * one, cut exactly where the postprocessor cuts) and publishes one {@link StreamEvent} per step and choice. When the
  * thread falls behind, the steps queued for a choice become one event: text is never dropped, only coalesced. When
- * a job ends, each choice's last event carries its finish reason and usage (or one event carries the job's error),
- * and only then does the job's {@code finished} callback run, so a reader that sees the completion has usually seen
- * the whole stream.
+ * a job ends, each choice's last event carries its finish reason and usage (or one event carries the job's error).
+ * The job's own outcome does not wait for its stream: on a machine whose cores the model keeps busy, this thread may
+ * run behind the engine, and the completion is what most callers wait for.
  *
  * <p>Events go to the partition the request names ({@code stream_partition}: the gateway waiting for them reads only
  * its own), or by request id. A redo after a crash repeats a job's events from sequence 0 with the same text (the
@@ -70,7 +70,7 @@ final class TextStreams implements AutoCloseable {
     return this;
   }
 
-  /** The engine's listener for {@code tokenized}: its text goes out as it comes, then {@code finished} runs. */
+  /** The engine's listener for {@code tokenized}: its text goes out as it comes; {@code finished} gets the outcome. */
   GenerationListener listener(TokenizedRequest tokenized, Consumer<GenerationOutcome> finished) {
     Job job = new Job(tokenized, partitionOf(tokenized.getRequest()));
     return new GenerationListener() {
@@ -81,7 +81,8 @@ final class TextStreams implements AutoCloseable {
 
       @Override
       public void finished(GenerationOutcome outcome) {
-        queue.add(new End(job, outcome, finished));
+        queue.add(new End(job, outcome));
+        finished.accept(outcome);
       }
     };
   }
@@ -100,7 +101,7 @@ final class TextStreams implements AutoCloseable {
 
   private record Step(Job job, int choice, TokenStep step) implements Item {}
 
-  private record End(Job job, GenerationOutcome outcome, Consumer<GenerationOutcome> then) implements Item {}
+  private record End(Job job, GenerationOutcome outcome) implements Item {}
 
   /** One job's text so far, per choice. Confined to this class's thread. */
   private final class Job {
@@ -220,11 +221,6 @@ final class TextStreams implements AutoCloseable {
             .setUsage(new Usage(job.promptTokens, completion, job.promptTokens + completion))
             .build());
       }
-    }
-    try {
-      end.then().accept(outcome);
-    } catch (RuntimeException e) {
-      log.error("publishing the outcome of {} failed", job.request.getRequestId(), e);
     }
   }
 

@@ -123,6 +123,11 @@ public final class WorkerService implements Service {
     cancellations.start();
     Map<String, Object> consumerProps = kafka.consumer(config.group(), config.workerId());
     consumerProps.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.min(100, config.maxWaiting()));
+    // The tokenizer's records are read before its transaction commits, which spares every request the wait for that
+    // commit. A record of a transaction the tokenizer then aborts is still a real request, which the tokenizer writes
+    // again: the worker generates it twice, the same tokens both times (requests are seeded by id), and the
+    // postprocessor keeps one completion, so each job still gets exactly one.
+    consumerProps.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted");
     consumer = new KafkaConsumer<>(consumerProps, new StringDeserializer(), new ByteArrayDeserializer());
     running = true;
     pollThread = new Thread(this::pollLoop, "worker-poll");
