@@ -16,9 +16,7 @@ import io.aigc.text.TextStream;
 import io.aigc.text.TextTokenizer;
 import io.aigc.text.TokenTexts;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.Producer;
@@ -32,9 +30,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The engine's listener only queues what each step produced; this class's own thread turns tokens into text
  * with a {@link TextStream} per choice (complete characters only, stop strings held back until known not to be
- * one, cut exactly where the postprocessor cuts) and publishes one {@link StreamEvent} per step and choice. When the
- * thread falls behind, the steps queued for a choice become one event: text is never dropped, only coalesced. When
- * a job ends, each choice's last event carries its finish reason and usage (or one event carries the job's error).
+ * one, cut exactly where the postprocessor cuts) and publishes one {@link StreamEvent} per step and choice; a step
+ * that produced nothing printable (half a character, the start of what may be a stop string) waits for the next
+ * one's text. When a job ends, each choice's last event carries its finish reason and usage (or one event carries the job's error).
  * The job's own outcome does not wait for its stream: on a machine whose cores the model keeps busy, this thread may
  * run behind the engine, and the completion is what most callers wait for.
  *
@@ -134,14 +132,6 @@ final class TextStreams implements AutoCloseable {
     }
   }
 
-  /** Steps of one choice not yet published: their tokens and, when asked for, their log-probabilities. */
-  private static final class Pending {
-    final List<Integer> tokens = new ArrayList<>();
-    final List<TokenLogprobs> logprobs = new ArrayList<>();
-  }
-
-  private record ChoiceOf(Job job, int choice) {}
-
   private void run() {
     List<Item> batch = new ArrayList<>();
     while (running) {
@@ -161,34 +151,22 @@ final class TextStreams implements AutoCloseable {
     }
   }
 
-  /** Steps of a choice queued together (the thread fell behind) become one event; a job's end flushes it first. */
   private void process(List<Item> batch) {
-    Map<ChoiceOf, Pending> pending = new LinkedHashMap<>();
     for (Item item : batch) {
       if (item instanceof Step s) {
-        Pending p = pending.computeIfAbsent(new ChoiceOf(s.job(), s.choice()), k -> new Pending());
-        p.tokens.add(s.step().token());
-        if (s.step().logprobs() != null) {
-          p.logprobs.add(s.step().logprobs());
-        }
+        emit(s.job(), s.choice(), s.step());
       } else if (item instanceof End end) {
-        for (int i = 0; i < end.job().streams.length; i++) {
-          Pending p = pending.remove(new ChoiceOf(end.job(), i));
-          if (p != null) {
-            emit(end.job(), i, p);
-          }
-        }
         finish(end);
       }
     }
-    pending.forEach((choice, p) -> emit(choice.job(), choice.choice(), p));
   }
 
   /** A step's text goes out at once; a step that produced nothing printable waits for the next one's. */
-  private void emit(Job job, int choice, Pending p) {
-    int[] tokens = p.tokens.stream().mapToInt(Integer::intValue).toArray();
-    String text = job.streams[choice].append(tokens);
-    job.carried.get(choice).addAll(logprobs(job, choice, tokens, p.logprobs));
+  private void emit(Job job, int choice, TokenStep step) {
+    String text = job.streams[choice].append(step.token());
+    if (step.logprobs() != null) {
+      job.carried.get(choice).add(textLogprobs(job.tokenTexts[choice], step.token(), step.logprobs()));
+    }
     if (!text.isEmpty()) {
       publish(job, event(job, choice, text).setLogprobs(takeCarried(job, choice)).build());
     }
@@ -196,10 +174,10 @@ final class TextStreams implements AutoCloseable {
 
   /** The held-back tokens' log-probabilities, or null when the request did not ask for them. */
   private static List<TextLogprobs> takeCarried(Job job, int choice) {
-    List<TextLogprobs> carried = job.carried.get(choice);
     if (job.request.getParams().getLogprobs() == null) {
       return null;
     }
+    List<TextLogprobs> carried = job.carried.get(choice);
     List<TextLogprobs> out = List.copyOf(carried);
     carried.clear();
     return out;
@@ -240,17 +218,11 @@ final class TextStreams implements AutoCloseable {
         .setProducer(producerId);
   }
 
-  /** The tokens' log-probabilities with the text each token (and each alternative) adds where it stands. */
-  private static List<TextLogprobs> logprobs(Job job, int choice, int[] tokens, List<TokenLogprobs> perToken) {
-    TokenTexts texts = job.tokenTexts[choice];
-    List<TextLogprobs> out = new ArrayList<>(perToken.size());
-    for (int i = 0; i < perToken.size(); i++) {
-      // The alternatives first: they are about the place before this token.
-      List<TextLogprob> top = perToken.get(i).top().stream()
-          .map(a -> new TextLogprob(texts.at(a.token()), a.logprob())).toList();
-      out.add(new TextLogprobs(texts.next(tokens[i]), perToken.get(i).logprob(), top));
-    }
-    return out;
+  /** A token's log-probabilities with the text it (and each alternative) adds where it stands. */
+  private static TextLogprobs textLogprobs(TokenTexts texts, int token, TokenLogprobs logprobs) {
+    // The alternatives first: they are about the place before this token.
+    List<TextLogprob> top = logprobs.top().stream().map(a -> new TextLogprob(texts.at(a.token()), a.logprob())).toList();
+    return new TextLogprobs(texts.next(token), logprobs.logprob(), top);
   }
 
   private void publish(Job job, StreamEvent event) {
