@@ -85,6 +85,8 @@ public final class WorkerService implements Service {
   private GenerationEngine engine;
   private TextStreams textStreams;
   private KafkaProducer<String, byte[]> producer;
+  /** The stream's text events: best effort, since the completion carries the same text. */
+  private KafkaProducer<String, byte[]> streamProducer;
   private KafkaConsumer<String, byte[]> consumer;
   private Cancellations cancellations;
   private HealthServer health;
@@ -117,7 +119,9 @@ public final class WorkerService implements Service {
     metrics.register(engine, model, config.engine());
 
     producer = new KafkaProducer<>(kafka.producer(config.workerId()), new StringSerializer(), new ByteArraySerializer());
-    textStreams = new TextStreams(tokenizer, producer, topics.stream(), config.workerId(), metrics).start();
+    streamProducer = new KafkaProducer<>(kafka.bestEffortProducer(config.workerId() + "-stream"),
+        new StringSerializer(), new ByteArraySerializer());
+    textStreams = new TextStreams(tokenizer, streamProducer, topics.stream(), config.workerId(), metrics).start();
     cancellations = new Cancellations(kafka, config.workerId(), topics.cancellations(), config.cancellationLookback(),
         MAX_REMEMBERED_CANCELLATIONS, id -> engine.cancel(id, true));
     cancellations.start();
@@ -336,6 +340,9 @@ public final class WorkerService implements Service {
     }
     if (producer != null) {
       producer.close(Duration.ofSeconds(5));
+    }
+    if (streamProducer != null) {
+      streamProducer.close(Duration.ofSeconds(5));
     }
     if (cancellations != null) {
       cancellations.close();

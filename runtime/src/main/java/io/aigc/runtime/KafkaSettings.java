@@ -74,6 +74,20 @@ public final class KafkaSettings {
     return props;
   }
 
+  /**
+   * A producer for records that may be lost or repeated because another record is the authority (a job's text as it
+   * is generated, which its completion repeats): the leader's acknowledgement is enough, and records wait a little
+   * to travel in larger batches, which at token rate spares the broker a request per token.
+   */
+  public Map<String, Object> bestEffortProducer(String clientId) {
+    Map<String, Object> props = new HashMap<>();
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    props.put(ProducerConfig.ACKS_CONFIG, "1");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
+    return withUserSettings(props, clientId);
+  }
+
   /** A consumer that sees only committed transactions (the Streams services write transactionally). */
   public Map<String, Object> consumer(String groupId, String clientId) {
     Map<String, Object> props = new HashMap<>(GROUP_TIMEOUTS);

@@ -279,8 +279,17 @@ public final class Benchmark {
         JsonNode json = JSON.readTree(r.body());
         return new ClosedLoop.Result(json.at("/usage/completion_tokens").asInt(), json.get("id").asText());
       };
-      for (int i = 0; i < 3; i++) {
-        call.call(); // warm-up: first requests load classes, fill caches, settle consumer groups
+      // Warm-up: the first requests load classes, fill caches and settle consumer groups, and for many seconds after,
+      // five JVMs compile the hot paths on the same cores: a level measured then pays for the JIT. Both kinds of call,
+      // at a little concurrency, until the pipeline has answered a few hundred requests or a minute has passed.
+      StreamedCalls warmStreamed = new StreamedCalls(http,
+          URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions"), request);
+      long warmUntil = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+      int warmed = 0;
+      while (warmed < 300 && System.nanoTime() < warmUntil) {
+        call.call();
+        warmStreamed.call();
+        warmed += 2;
       }
       List<Memory> memory = new ArrayList<>();
       try (MemorySampler sampler = new MemorySampler(targets, Duration.ofMillis(500))) {

@@ -45,6 +45,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  */
 public final class LatencyTrace {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final int WARM_UP = 200;
 
   /** When each hop of one request happened, in epoch microseconds. */
   record Trace(String id, long sent, long answered, long requestAppended, long tokenizedAppended,
@@ -128,7 +129,7 @@ public final class LatencyTrace {
             "temperature", 0, "ignore_eos", true));
         URI uri = URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions");
         List<Trace> traces = new ArrayList<>();
-        for (int i = 0; i < requests + 5; i++) {
+        for (int i = 0; i < requests + WARM_UP; i++) {
           long sent = micros(Instant.now());
           HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri)
               .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
@@ -139,8 +140,8 @@ public final class LatencyTrace {
           }
           String id = JSON.readTree(response.body()).get("id").asText();
           Completion completion = visible.await(topics.completions().name(), id, topics).completion();
-          if (i < 5) {
-            continue; // warm-up: classes load, caches fill, consumer groups settle
+          if (i < WARM_UP) {
+            continue; // classes load, caches fill, consumer groups settle, and the five JVMs compile the hot paths
           }
           long created = completion.getCreatedAt() * 1000;
           long prefill = created + completion.getTimings().getQueueMs() * 1000;
