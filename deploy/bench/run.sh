@@ -16,13 +16,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-JAR=$(ls deploy/bench/target/bench-*.jar 2>/dev/null | head -1 || true)
-if [ -z "$JAR" ] || [ -n "$(find . \( -path ./.local -o -path '*/target' \) -prune -o \
-    \( -path '*/src/*' -o -name pom.xml -o -name '*.avsc' \) -newer "$JAR" -print -quit)" ]; then
-  echo "building (mvn package, tests skipped)..."
-  mvn -q -DskipTests package -pl deploy/bench -am
-  JAR=$(ls deploy/bench/target/bench-*.jar | head -1)
-fi
+source deploy/bench/jar.sh
 
 models=()
 for arg in "$@"; do [ "$arg" = "--model" ] && models=(x); done

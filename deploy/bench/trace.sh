@@ -11,13 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-JAR=$(ls deploy/bench/target/bench-*.jar 2>/dev/null | head -1 || true)
-if [ -z "$JAR" ] || [ -n "$(find . \( -path ./.local -o -path '*/target' \) -prune -o \
-    \( -path '*/src/*' -o -name pom.xml -o -name '*.avsc' \) -newer "$JAR" -print -quit)" ]; then
-  echo "building (mvn package, tests skipped)..."
-  mvn -q -DskipTests package -pl deploy/bench -am
-  JAR=$(ls deploy/bench/target/bench-*.jar | head -1)
-fi
+source deploy/bench/jar.sh
 
 model=()
 for arg in "$@"; do [ "$arg" = "--model" ] && model=(x); done
