@@ -24,7 +24,7 @@ final class WorkerMetrics implements EngineMetrics {
   private final Counter cacheCopied = Metrics.counter(registry, "aigc_worker_kv_copied_bytes_total",
       "KV-cache bytes copied to change the batch (joins and rebuilds; the model's own copy of each step is not "
           + "counted)");
-  private final Counter deadLetters = ServingMetrics.deadLetters(registry);
+  private final Counter deadLetters = ServingMetrics.deadLetters(registry, "inference-worker");
   private final Counter streamEvents = Metrics.counter(registry, "aigc_worker_stream_events_total",
       "Text events written to the stream topic, by outcome (ok, failed: not written, the completion still is)",
       "outcome");

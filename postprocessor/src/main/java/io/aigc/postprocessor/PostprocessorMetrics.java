@@ -18,7 +18,7 @@ final class PostprocessorMetrics {
         "Completions written, by status (OK or ERROR)", "status");
     duplicates = Metrics.counter(registry, "aigc_postprocessor_duplicates_dropped_total",
         "Generated sequences dropped because their request id was already completed");
-    deadLetters = ServingMetrics.deadLetters(registry);
+    deadLetters = ServingMetrics.deadLetters(registry, CompletionTopology.NAME);
     latency = ServingMetrics.e2eLatency(registry);
   }
 }

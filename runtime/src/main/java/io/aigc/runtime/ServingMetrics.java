@@ -1,5 +1,6 @@
 package io.aigc.runtime;
 
+import io.aigc.schemas.DeadLetterReason;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -78,11 +79,16 @@ public final class ServingMetrics {
 
   /**
    * {@code aigc_dead_letters_total{service, reason}}: records set aside on the dead-letter topic. No model label: a
-   * record that cannot be read names none.
+   * record that cannot be read names none. Every reason starts at 0 for {@code service}, so a rate over it is
+   * defined before the first dead letter.
    */
-  public static Counter deadLetters(PrometheusRegistry registry) {
-    return Metrics.counter(registry, DEAD_LETTERS, "Records written to the dead-letter topic, by service and reason",
-        SERVICE, REASON);
+  public static Counter deadLetters(PrometheusRegistry registry, String service) {
+    Counter counter = Metrics.counter(registry, DEAD_LETTERS,
+        "Records written to the dead-letter topic, by service and reason", SERVICE, REASON);
+    for (DeadLetterReason reason : DeadLetterReason.values()) {
+      counter.initLabelValues(service, reason.code());
+    }
+    return counter;
   }
 
   private static Histogram latency(PrometheusRegistry registry, String name, String help) {

@@ -18,7 +18,7 @@ final class TokenizerMetrics {
         "Requests tokenized and passed on to the inference workers");
     errors = Metrics.counter(registry, "aigc_tokenizer_errors_total",
         "Requests answered with an error instead of being tokenized, by error code", "code");
-    deadLetters = ServingMetrics.deadLetters(registry);
+    deadLetters = ServingMetrics.deadLetters(registry, TokenizerTopology.NAME);
     promptTokens = Metrics.sizes(registry, "aigc_tokenizer_prompt_tokens",
         "Tokens in a tokenized prompt, template and special tokens included", Metrics.exponential(1, 2, 16));
   }
