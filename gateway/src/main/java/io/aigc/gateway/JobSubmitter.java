@@ -6,6 +6,7 @@ import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topic;
 
 import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -98,7 +99,12 @@ final class JobSubmitter {
     event.setStreamPartition(streamPartition);
     Tracing.Hop hop = tracing.start("publish " + requests.name(), SpanKind.PRODUCER, traceparent, id, model);
     return publisher.publish(requests, id, event, hop.traceparent())
-        .onComplete(v -> hop.end())
+        .onComplete(published -> {
+          if (published.failed()) {
+            hop.span().setStatus(StatusCode.ERROR, published.cause().toString());
+          }
+          hop.end();
+        })
         .map(v -> {
           store.published(id);
           metrics.published();

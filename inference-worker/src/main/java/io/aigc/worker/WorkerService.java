@@ -18,6 +18,7 @@ import io.aigc.schemas.Topics;
 import io.aigc.schemas.UnreadableRecordException;
 import io.aigc.text.TextTokenizer;
 import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -283,6 +284,9 @@ public final class WorkerService implements Service {
 
   private void publish(GeneratedSequence generated, OffsetTracker.Ticket ticket, Tracing.Hop hop) {
     metrics.published(generated);
+    if (generated.getError() != null) {
+      hop.span().setStatus(StatusCode.ERROR, generated.getError().getCode());
+    }
     send(topics.generated().name(), generated.getRequest().getRequestId(),
         topics.generated().valueSerde().encode(generated), hop, () -> {
           offsets.finished(ticket);

@@ -10,6 +10,7 @@ import io.opentelemetry.context.Context;
 import io.opentelemetry.context.propagation.TextMapGetter;
 import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.resources.Resource;
+import io.opentelemetry.sdk.trace.IdGenerator;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
@@ -29,7 +30,8 @@ import org.apache.kafka.common.header.Headers;
  * reads a record without one starts the trace itself and writes its span's context on from there.
  *
  * <p>Spans are exported over OTLP/HTTP when {@code OTEL_EXPORTER_OTLP_ENDPOINT} is set ({@link TracingSettings}).
- * Without it the tracer has no span processor: ids are still made and passed on, nothing is queued or sent.
+ * Without it the tracer has no span processor, so the SDK makes no spans at all (the context read is passed on as
+ * it came); only a trace started here costs two random ids.
  */
 public final class Tracing implements AutoCloseable {
   /** The Kafka record header (and HTTP header) that carries the trace context. */
@@ -37,6 +39,7 @@ public final class Tracing implements AutoCloseable {
   public static final AttributeKey<String> REQUEST_ID = AttributeKey.stringKey("aigc.request_id");
   public static final AttributeKey<String> MODEL = AttributeKey.stringKey("gen_ai.request.model");
 
+  private static final IdGenerator IDS = IdGenerator.random();
   private static final W3CTraceContextPropagator W3C = W3CTraceContextPropagator.getInstance();
   private static final TextMapGetter<String> ONE_HEADER = new TextMapGetter<>() {
     @Override
@@ -116,7 +119,11 @@ public final class Tracing implements AutoCloseable {
     if (model != null) {
       span.setAttribute(MODEL, model);
     }
-    return new Hop(span, inTrace ? traceparent : traceparent(span));
+    String travelling = inTrace ? traceparent
+        : span.getSpanContext().isValid() ? traceparent(span)
+        // Not recording (no exporter): the trace still starts here, for the stages that do export.
+        : "00-" + IDS.generateTraceId() + "-" + IDS.generateSpanId() + "-01";
+    return new Hop(span, travelling);
   }
 
   /** The span of a record's work in this stage, in the trace its headers carry. */

