@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
@@ -50,8 +51,16 @@ final class Backlog implements AutoCloseable {
     static final State UNKNOWN = new State(-1, false, 0);
   }
 
+  /**
+   * One stage's consumer group at the last check: its lag (records not yet consumed) and its members (-1 when
+   * unknown). Exported as {@code aigc_consumer_lag} and {@code aigc_consumer_group_members}: measured here, outside
+   * the stage, so a stage with no consumer left still shows its lag.
+   */
+  record StageLag(String stage, String group, long lag, int members) {}
+
   /** Cumulative counts at one check; only their differences between checks matter. */
-  record Measurement(long backlog, long tokenizerConsumed, long tokenizedEnd, long workerConsumed, long nanos) {
+  record Measurement(long backlog, long tokenizerConsumed, long tokenizedEnd, long workerConsumed, long nanos,
+      long tokenizerLag, long workerLag) {
     /** Requests that left the backlog since {@code earlier}: taken by a worker, or dropped by the tokenizer. */
     long drainedSince(Measurement earlier) {
       long worker = workerConsumed - earlier.workerConsumed;
@@ -70,6 +79,7 @@ final class Backlog implements AutoCloseable {
   private final Duration interval;
   private PeriodicCheck timer;
   private volatile State state = State.UNKNOWN;
+  private volatile List<StageLag> stages = List.of();
   // Only the timer's thread touches these.
   private Measurement previous;
   private double drainPerSecond = Double.NaN;
@@ -98,6 +108,11 @@ final class Backlog implements AutoCloseable {
     return state;
   }
 
+  /** The stages' lag at the last check; empty when unknown. */
+  List<StageLag> stages() {
+    return stages;
+  }
+
   private void check() {
     Measurement now;
     try {
@@ -113,6 +128,7 @@ final class Backlog implements AutoCloseable {
       }
       previous = null;
       state = State.UNKNOWN;
+      stages = List.of();
       return;
     }
     if (lastFailure != null) {
@@ -125,6 +141,10 @@ final class Backlog implements AutoCloseable {
       drainPerSecond = Double.isNaN(drainPerSecond) ? rate : RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * drainPerSecond;
     }
     previous = now;
+    Map<String, Integer> members = members();
+    stages = List.of(
+        new StageLag("tokenizer", tokenizerGroup, now.tokenizerLag(), members.getOrDefault(tokenizerGroup, -1)),
+        new StageLag("worker", workerGroup, now.workerLag(), members.getOrDefault(workerGroup, -1)));
     State before = state;
     state = next(now.backlog(), max, drainPerSecond, interval);
     if (state.overloaded() && !before.overloaded()) {
@@ -178,22 +198,42 @@ final class Backlog implements AutoCloseable {
     Map<TopicPartition, OffsetAndMetadata> workerOffsets = committed.partitionsToOffsetAndMetadata(workerGroup)
         .get(timeoutMs, TimeUnit.MILLISECONDS);
 
-    long backlog = 0;
+    long tokenizerLag = 0;
+    long workerLag = 0;
     long tokenizerConsumed = 0;
     long workerConsumed = 0;
     long tokenizedEnd = 0;
     for (TopicPartition tp : requests) {
       long position = position(tokenizerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
-      backlog += end.get(tp).offset() - position;
+      tokenizerLag += end.get(tp).offset() - position;
       tokenizerConsumed += position;
     }
     for (TopicPartition tp : tokenized) {
       long position = position(workerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
-      backlog += end.get(tp).offset() - position;
+      workerLag += end.get(tp).offset() - position;
       workerConsumed += position;
       tokenizedEnd += end.get(tp).offset();
     }
-    return new Measurement(backlog, tokenizerConsumed, tokenizedEnd, workerConsumed, nanos);
+    return new Measurement(tokenizerLag + workerLag, tokenizerConsumed, tokenizedEnd, workerConsumed, nanos,
+        tokenizerLag, workerLag);
+  }
+
+  /** Members of each group; a group that cannot be described is left out (its count is unknown, not zero). */
+  private Map<String, Integer> members() {
+    int timeoutMs = (int) Math.max(1000, Math.min(interval.toMillis(), 10_000));
+    Map<String, Integer> members = new HashMap<>();
+    var described = admin.describeConsumerGroups(List.of(tokenizerGroup, workerGroup),
+        new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups();
+    described.forEach((group, future) -> {
+      try {
+        members.put(group, future.get(timeoutMs, TimeUnit.MILLISECONDS).members().size());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        log.debug("cannot describe group {}: {}", group, e.toString());
+      }
+    });
+    return members;
   }
 
   /**

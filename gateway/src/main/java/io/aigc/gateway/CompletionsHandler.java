@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.StreamEvent;
@@ -39,7 +40,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     Wait wait = new Wait(ctx, id, arrived, request.n(), request.logprobs() != null);
     wait.listen();
     int partition = streams.feed().partition();
-    (partition < 0 ? submitter.submit(id, request) : submitter.submit(id, request, partition))
+    submitter.submit(id, request, partition < 0 ? null : partition, ctx.request().getHeader(Tracing.HEADER))
         .onSuccess(submitted -> wait.start(submitted.job()))
         .onFailure(e -> wait.settle(() -> ctx.fail(e)));
   }
@@ -51,7 +52,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     }
     EventStream stream = new EventStream(ctx, id, caller, format, servedModel, request.n(), includeUsage, streams);
     stream.listen();
-    submitter.submit(id, request, partition)
+    submitter.submit(id, request, partition, ctx.request().getHeader(Tracing.HEADER))
         .onSuccess(submitted -> stream.start(submitted.job()))
         .onFailure(stream::refused);
   }

@@ -2,14 +2,18 @@ package io.aigc.gateway;
 
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.runtime.Metrics;
+import io.aigc.runtime.ServingMetrics;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The gateway's Prometheus metrics, in a registry the service owns (several services may share one JVM). Callers
@@ -33,7 +37,8 @@ final class GatewayMetrics {
   private final AtomicInteger openStreams = new AtomicInteger();
 
   /** {@code backlog} is negative when unknown (or not checked): the gauge then has no sample. */
-  GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs, LongSupplier backlog) {
+  GatewayMetrics(PrometheusRegistry registry, IntSupplier inFlight, IntSupplier storedJobs, LongSupplier backlog,
+      Supplier<List<Backlog.StageLag>> stages) {
     this.registry = registry;
     httpRequests = Metrics.counter(registry, "aigc_gateway_http_requests_total",
         "HTTP requests answered, by route, method and status", "route", "method", "status");
@@ -63,6 +68,15 @@ final class GatewayMetrics {
     Metrics.gauge(registry, "aigc_gateway_backlog",
         "Requests waiting in the pipeline: consumer lag of the tokenizer and worker groups, at the last check",
         backlog::getAsLong);
+    GaugeWithCallback.builder().name(ServingMetrics.CONSUMER_LAG)
+        .help("Records a stage's consumer group has not consumed yet, at the last backlog check (AIGC_MAX_BACKLOG)")
+        .labelNames(ServingMetrics.STAGE, ServingMetrics.GROUP)
+        .callback(cb -> stages.get().forEach(s -> cb.call(s.lag(), s.stage(), s.group()))).register(registry);
+    GaugeWithCallback.builder().name(ServingMetrics.CONSUMER_GROUP_MEMBERS)
+        .help("Members of a stage's consumer group (0: nobody consumes its topic), at the last backlog check")
+        .labelNames(ServingMetrics.STAGE, ServingMetrics.GROUP)
+        .callback(cb -> stages.get().stream().filter(s -> s.members() >= 0)
+            .forEach(s -> cb.call(s.members(), s.stage(), s.group()))).register(registry);
     streamEvents = Metrics.counter(registry, "aigc_gateway_stream_events_read_total",
         "Events read from this instance's partition of the stream topic");
     streamEventsUnclaimed = Metrics.counter(registry, "aigc_gateway_stream_events_unclaimed_total",

@@ -1,6 +1,7 @@
 package io.aigc.gateway;
 
 import io.aigc.runtime.Service;
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topic;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -9,6 +10,7 @@ import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
@@ -47,6 +49,7 @@ public final class GatewayService implements Service {
   private StreamFeed streamFeed;
   private Readiness readiness;
   private volatile Backlog backlog;
+  private Tracing tracing;
   private Vertx vertx;
   private GatewayVerticle verticle;
 
@@ -54,7 +57,8 @@ public final class GatewayService implements Service {
     this.config = config;
     this.store = new JobStore(config.jobStoreSize(), config.maxInFlight());
     this.metrics = new GatewayMetrics(registry, store::inFlight, store::size,
-        () -> backlog == null ? -1 : backlog.state().backlog());
+        () -> backlog == null ? -1 : backlog.state().backlog(),
+        () -> backlog == null ? List.of() : backlog.stages());
   }
 
   @Override
@@ -92,10 +96,11 @@ public final class GatewayService implements Service {
         backlog.start();
       }
 
+      tracing = Tracing.start(config.common().tracing(), name());
       vertx = Vertx.vertx();
       RecordPublisher publisher = new RecordPublisher(vertx, producer);
       JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.modelName(), Clock.systemUTC(),
-          backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog());
+          backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog(), tracing);
       ServedModels models = ServedModels.of(config.modelName(), Instant.now().getEpochSecond());
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
           readiness::ready);
@@ -167,6 +172,9 @@ public final class GatewayService implements Service {
     }
     if (admin != null) {
       quietly("admin client", () -> admin.close(Duration.ofSeconds(5)));
+    }
+    if (tracing != null) {
+      tracing.close();
     }
   }
 

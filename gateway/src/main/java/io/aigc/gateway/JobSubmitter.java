@@ -1,9 +1,12 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topic;
 
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Clock;
@@ -33,10 +36,11 @@ final class JobSubmitter {
   private final Clock clock;
   private final Supplier<Backlog.State> backlog;
   private final long maxBacklog;
+  private final Tracing tracing;
 
   /** {@code backlog} gives the last check's answer ({@link Backlog.State#UNKNOWN} when not checked). */
   JobSubmitter(JobStore store, RecordPublisher publisher, Topic<GenerationRequest> requests, GatewayMetrics metrics,
-      String model, Clock clock, Supplier<Backlog.State> backlog, long maxBacklog) {
+      String model, Clock clock, Supplier<Backlog.State> backlog, long maxBacklog, Tracing tracing) {
     this.store = store;
     this.publisher = publisher;
     this.requests = requests;
@@ -45,6 +49,7 @@ final class JobSubmitter {
     this.clock = clock;
     this.backlog = backlog;
     this.maxBacklog = maxBacklog;
+    this.tracing = tracing;
   }
 
   /**
@@ -61,6 +66,14 @@ final class JobSubmitter {
    * {@code streamPartition} of the stream topic (null: the workers send it by request id).
    */
   Future<Submitted> submit(String id, RequestSpec request, Integer streamPartition) {
+    return submit(id, request, streamPartition, null);
+  }
+
+  /**
+   * As {@link #submit(String, RequestSpec, Integer)}, in the trace the caller's {@code traceparent} names (null: a
+   * trace of its own), which the request's record carries on.
+   */
+  Future<Submitted> submit(String id, RequestSpec request, Integer streamPartition, String traceparent) {
     Backlog.State pipeline = backlog.get();
     if (pipeline.overloaded() && store.find(id).isEmpty()) {
       metrics.rejected("backlog");
@@ -84,7 +97,14 @@ final class JobSubmitter {
     JobStore.Job job = ((JobStore.Accepted) admission).job();
     GenerationRequest event = request.toEvent(id, created, model);
     event.setStreamPartition(streamPartition);
-    return publisher.publish(requests, id, event)
+    Tracing.Hop hop = tracing.start("publish " + requests.name(), SpanKind.PRODUCER, traceparent, id, model);
+    return publisher.publish(requests, id, event, hop.traceparent())
+        .onComplete(published -> {
+          if (published.failed()) {
+            hop.span().setStatus(StatusCode.ERROR, published.cause().toString());
+          }
+          hop.end();
+        })
         .map(v -> {
           store.published(id);
           metrics.published();

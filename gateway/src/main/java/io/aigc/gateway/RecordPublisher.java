@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.Topic;
 import org.apache.avro.specific.SpecificRecord;
 import io.vertx.core.Context;
@@ -31,9 +32,15 @@ final class RecordPublisher {
 
   /** Completes on the calling context when the record is acknowledged by all in-sync replicas, or fails. */
   <V extends SpecificRecord> Future<Void> publish(Topic<V> topic, String key, V value) {
+    return publish(topic, key, value, null);
+  }
+
+  /** As {@link #publish(Topic, String, SpecificRecord)}, carrying the request's trace context (when not null). */
+  <V extends SpecificRecord> Future<Void> publish(Topic<V> topic, String key, V value, String traceparent) {
     Context context = vertx.getOrCreateContext();
     Promise<Void> acked = Promise.promise();
     ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic.name(), key, topic.valueSerde().encode(value));
+    Tracing.write(record.headers(), traceparent);
     vertx.executeBlocking(() -> producer.send(record, (metadata, error) -> context.runOnContext(v -> {
       if (error == null) {
         acked.tryComplete();

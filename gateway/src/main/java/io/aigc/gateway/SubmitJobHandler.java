@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.RequestSpec;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
@@ -25,7 +26,7 @@ record SubmitJobHandler(CompletionsBody body, JobSubmitter submitter, String ser
           + "completion, or send \"stream\": true to POST /v1/completions.");
     }
     RequestSpec request = call.spec().ownedBy(caller);
-    submitter.submit(id, request)
+    submitter.submit(id, request, null, ctx.request().getHeader(Tracing.HEADER))
         .onSuccess(submitted -> {
           ctx.response().putHeader("Location", "/v1/jobs/" + id);
           if (submitted.replayed()) {

@@ -35,9 +35,9 @@ class BacklogTest {
 
   @Test
   void drainedCountsWhatWorkersTookAndWhatTheTokenizerAnsweredItself() {
-    Backlog.Measurement before = new Backlog.Measurement(50, 100, 80, 60, 0);
+    Backlog.Measurement before = new Backlog.Measurement(50, 100, 80, 60, 0, 30, 20);
     // The tokenizer consumed 30 and forwarded 20 (10 failed there); the workers took 15.
-    Backlog.Measurement after = new Backlog.Measurement(0, 130, 100, 75, 1);
+    Backlog.Measurement after = new Backlog.Measurement(0, 130, 100, 75, 1, 0, 0);
     assertThat(after.drainedSince(before)).isEqualTo(25);
     // Offsets that go back (a group reset) are no negative drain.
     assertThat(before.drainedSince(after)).isZero();

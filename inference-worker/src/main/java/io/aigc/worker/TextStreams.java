@@ -4,6 +4,7 @@ import io.aigc.engine.GenerationListener;
 import io.aigc.engine.GenerationOutcome;
 import io.aigc.engine.TokenLogprobs;
 import io.aigc.engine.TokenStep;
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.GenerationError;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.StreamEvent;
@@ -69,8 +70,8 @@ final class TextStreams implements AutoCloseable {
   }
 
   /** The engine's listener for {@code tokenized}: its text goes out as it comes; {@code finished} gets the outcome. */
-  GenerationListener listener(TokenizedRequest tokenized, Consumer<GenerationOutcome> finished) {
-    Job job = new Job(tokenized, partitionOf(tokenized.getRequest()));
+  GenerationListener listener(TokenizedRequest tokenized, String traceparent, Consumer<GenerationOutcome> finished) {
+    Job job = new Job(tokenized, partitionOf(tokenized.getRequest()), traceparent);
     return new GenerationListener() {
       @Override
       public void tokens(int choice, TokenStep step) {
@@ -106,6 +107,8 @@ final class TextStreams implements AutoCloseable {
     final GenerationRequest request;
     final String model;
     final Integer partition;
+    /** The request's trace context, on each of its events. */
+    final String traceparent;
     final int promptTokens;
     final TextStream[] streams;
     final int[] sequence;
@@ -114,10 +117,11 @@ final class TextStreams implements AutoCloseable {
     /** Log-probabilities of tokens whose text is held back, per choice: they go with the text when it goes. */
     final List<List<TextLogprobs>> carried = new ArrayList<>();
 
-    Job(TokenizedRequest tokenized, Integer partition) {
+    Job(TokenizedRequest tokenized, Integer partition, String traceparent) {
       this.request = tokenized.getRequest();
       this.model = tokenized.getModel();
       this.partition = partition;
+      this.traceparent = traceparent;
       int[] prompt = tokenized.getPromptTokenIds().stream().mapToInt(Integer::intValue).toArray();
       this.promptTokens = prompt.length;
       int n = request.getParams().getN();
@@ -227,8 +231,10 @@ final class TextStreams implements AutoCloseable {
 
   private void publish(Job job, StreamEvent event) {
     String id = job.request.getRequestId();
-    producer.send(new ProducerRecord<>(topic.name(), job.partition, id, topic.valueSerde().encode(event)),
-        (metadata, error) -> {
+    ProducerRecord<String, byte[]> record =
+        new ProducerRecord<>(topic.name(), job.partition, id, topic.valueSerde().encode(event));
+    Tracing.write(record.headers(), job.traceparent);
+    producer.send(record, (metadata, error) -> {
           if (error == null) {
             metrics.streamEvent();
           } else {

@@ -6,6 +6,7 @@ import io.aigc.engine.GenerationEngine;
 import io.aigc.engine.GenerationOutcome;
 import io.aigc.engine.OnnxModel;
 import io.aigc.runtime.Metrics;
+import io.aigc.runtime.ServingMetrics;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.GeneratedSequence;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -17,12 +18,13 @@ final class WorkerMetrics implements EngineMetrics {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Counter requests = Metrics.counter(registry, "aigc_worker_requests_total",
       "Requests finished, by outcome (ok or an error code)", "outcome");
-  private final Counter tokens = Metrics.counter(registry, "aigc_worker_generated_tokens_total", "Tokens generated");
+  private final Counter success = ServingMetrics.requestSuccess(registry);
+  private final Counter promptTokens = ServingMetrics.promptTokens(registry);
+  private final Counter tokens = ServingMetrics.generationTokens(registry);
   private final Counter cacheCopied = Metrics.counter(registry, "aigc_worker_kv_copied_bytes_total",
       "KV-cache bytes copied to change the batch (joins and rebuilds; the model's own copy of each step is not "
           + "counted)");
-  private final Counter deadLetters = Metrics.counter(registry, "aigc_worker_dead_letters_total",
-      "Records sent to the dead-letter topic, by reason", "reason");
+  private final Counter deadLetters = ServingMetrics.deadLetters(registry, "inference-worker");
   private final Counter streamEvents = Metrics.counter(registry, "aigc_worker_stream_events_total",
       "Text events written to the stream topic, by outcome (ok, failed: not written, the completion still is)",
       "outcome");
@@ -35,19 +37,26 @@ final class WorkerMetrics implements EngineMetrics {
       "Duration of one decode step", Metrics.exponential(0.0005, 2, 14));
   private final Histogram prefillSeconds = Metrics.seconds(registry, "aigc_worker_prefill_seconds",
       "Duration of one prompt's prefill", Metrics.exponential(0.0005, 2, 14));
-  private final Histogram queueSeconds = Metrics.seconds(registry, "aigc_worker_queue_seconds",
-      "From a request's creation to its prefill", Metrics.exponential(0.001, 2, 16));
-  private final Histogram firstTokenSeconds = Metrics.seconds(registry, "aigc_worker_time_to_first_token_seconds",
-      "From a request's prefill to its first token", Metrics.exponential(0.0005, 2, 14));
+  private final Histogram queueSeconds = ServingMetrics.queueTime(registry);
+  private final Histogram firstTokenSeconds = ServingMetrics.timeToFirstToken(registry);
+  private final Histogram interTokenSeconds = ServingMetrics.interTokenLatency(registry);
+  /** The model this worker serves: every serving metric's {@code model} label. Set before the engine runs. */
+  private volatile String model = "";
 
   PrometheusRegistry registry() {
     return registry;
   }
 
   /** The scheduler's state, read when scraped. */
-  void register(GenerationEngine engine, OnnxModel model, EngineSettings settings) {
-    Metrics.gauge(registry, "aigc_worker_waiting_requests", "Requests queued for admission", engine::waitingRequests);
-    Metrics.gauge(registry, "aigc_worker_running_requests", "Requests in the running batch", engine::runningRequests);
+  void register(GenerationEngine engine, OnnxModel model, EngineSettings settings, String modelName) {
+    this.model = modelName;
+    Metrics.gauge(registry, ServingMetrics.WAITING, "Requests queued for admission", ServingMetrics.MODEL, modelName,
+        engine::waitingRequests);
+    Metrics.gauge(registry, ServingMetrics.RUNNING, "Requests in the running batch", ServingMetrics.MODEL, modelName,
+        engine::runningRequests);
+    Metrics.gauge(registry, ServingMetrics.KV_CACHE_USAGE, "KV cache reserved by running requests, as a fraction of "
+        + "the budget (1 = full)", ServingMetrics.MODEL, modelName,
+        () -> (double) engine.reservedKvBytes() / Math.max(1, settings.kvBudgetBytes()));
     Metrics.gauge(registry, "aigc_worker_running_sequences", "Sequences (rows) in the running batch",
         engine::runningRows);
     Metrics.gauge(registry, "aigc_worker_kv_reserved_bytes", "KV cache reserved by running requests",
@@ -76,10 +85,18 @@ final class WorkerMetrics implements EngineMetrics {
 
   @Override
   public void finished(GenerationOutcome outcome) {
-    tokens.inc(outcome.generatedTokens());
+    tokens.labelValues(model).inc(outcome.generatedTokens());
     if (!outcome.isFailure()) {
-      queueSeconds.observe(outcome.queueMs() / 1e3);
-      firstTokenSeconds.observe(outcome.timeToFirstTokenMs() / 1e3);
+      promptTokens.labelValues(model).inc(outcome.promptTokens());
+      queueSeconds.labelValues(model).observe(outcome.queueMs() / 1e3);
+      firstTokenSeconds.labelValues(model).observe((outcome.queueMs() + outcome.timeToFirstTokenMs()) / 1e3);
+      int longest = outcome.choices().stream().mapToInt(GenerationOutcome.Choice::tokenCount).max().orElse(0);
+      if (longest > 1) {
+        interTokenSeconds.labelValues(model).observe(outcome.decodeMs() / 1e3 / (longest - 1));
+      }
+      for (GenerationOutcome.Choice choice : outcome.choices()) {
+        success.labelValues(model, choice.finishReason().code()).inc();
+      }
     }
   }
 
@@ -96,6 +113,6 @@ final class WorkerMetrics implements EngineMetrics {
   }
 
   void deadLetter(DeadLetterReason reason) {
-    deadLetters.labelValues(reason.code()).inc();
+    deadLetters.labelValues("inference-worker", reason.code()).inc();
   }
 }

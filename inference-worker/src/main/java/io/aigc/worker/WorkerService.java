@@ -7,6 +7,7 @@ import io.aigc.runtime.DeadLetters;
 import io.aigc.runtime.HealthServer;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.Service;
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Events;
@@ -16,6 +17,8 @@ import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.UnreadableRecordException;
 import io.aigc.text.TextTokenizer;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -90,6 +93,7 @@ public final class WorkerService implements Service {
   private KafkaConsumer<String, byte[]> consumer;
   private Cancellations cancellations;
   private HealthServer health;
+  private Tracing tracing;
   private Thread pollThread;
   private volatile boolean running;
   private volatile boolean assigned;
@@ -113,10 +117,11 @@ public final class WorkerService implements Service {
     try (Admin admin = Admin.create(kafka.admin(config.workerId() + "-setup"))) {
       config.common().topicSetup().ensure(admin, topics.all());
     }
+    tracing = Tracing.start(config.common().tracing(), name());
     model = OnnxModel.open(modelDir, config.session());
     tokenizer = TextTokenizer.load(modelDir);
     engine = new GenerationEngine(model, tokenizer, config.engine(), metrics).start();
-    metrics.register(engine, model, config.engine());
+    metrics.register(engine, model, config.engine(), modelDir.name());
 
     producer = new KafkaProducer<>(kafka.producer(config.workerId()), new StringSerializer(), new ByteArraySerializer());
     streamProducer = new KafkaProducer<>(kafka.bestEffortProducer(config.workerId() + "-stream"),
@@ -213,44 +218,48 @@ public final class WorkerService implements Service {
   private void handle(ConsumerRecord<String, byte[]> record) {
     TopicPartition partition = new TopicPartition(record.topic(), record.partition());
     OffsetTracker.Ticket ticket = offsets.started(partition, record.offset());
+    // Its span lasts until what it became is acknowledged; its trace context goes on every record it becomes.
+    Tracing.Hop hop = tracing.start("generate " + modelDir.name(), SpanKind.CONSUMER, record.headers(), record.key(),
+        modelDir.name());
     TokenizedRequest tokenized;
     try {
       tokenized = topics.tokenized().valueSerde().decode(record.value());
     } catch (UnreadableRecordException e) {
-      deadLetter(record, ticket, e.reason(), e.getMessage(), null, ErrorCodes.POISON_RECORD);
+      deadLetter(record, ticket, e.reason(), e.getMessage(), null, ErrorCodes.POISON_RECORD, hop);
       return;
     }
     GenerationRequest request = tokenized.getRequest();
     Optional<String> problem = TaskCodec.problemWith(record.key(), tokenized, model.spec());
     if (problem.isPresent()) {
-      deadLetter(record, ticket, DeadLetterReason.INVALID_VALUE, problem.get(), request, ErrorCodes.INVALID_REQUEST);
+      deadLetter(record, ticket, DeadLetterReason.INVALID_VALUE, problem.get(), request, ErrorCodes.INVALID_REQUEST,
+          hop);
       return;
     }
     if (cancellations.contains(request.getRequestId())) {
       // Cancelled while it waited in Kafka: its caller gets the cancellation, the model does no work.
       publish(Events.failed(request, tokenized.getModel(), tokenized.getPromptTokenIds(), ErrorCodes.CANCELLED,
-          "the request was cancelled", config.workerId()), ticket);
+          "the request was cancelled", config.workerId()), ticket, hop);
       return;
     }
     if (!tokenized.getModel().equals(modelDir.name())) {
       // A valid request for another model (a misrouted deployment): the caller learns it, nothing is dead.
       publish(Events.failed(request, tokenized.getModel(), tokenized.getPromptTokenIds(), ErrorCodes.MODEL_NOT_FOUND,
-          "this worker serves " + modelDir.name() + ", not " + tokenized.getModel(), config.workerId()), ticket);
+          "this worker serves " + modelDir.name() + ", not " + tokenized.getModel(), config.workerId()), ticket, hop);
       return;
     }
     inFlight.computeIfAbsent(partition, p -> ConcurrentHashMap.newKeySet()).add(request.getRequestId());
-    engine.submit(TaskCodec.task(tokenized, textStreams.listener(tokenized, outcome -> {
+    engine.submit(TaskCodec.task(tokenized, textStreams.listener(tokenized, hop.traceparent(), outcome -> {
       Set<String> ids = inFlight.get(partition);
       if (ids != null) {
         ids.remove(request.getRequestId());
       }
-      publish(TaskCodec.generated(tokenized, outcome, config.workerId()), ticket);
+      publish(TaskCodec.generated(tokenized, outcome, config.workerId()), ticket, hop);
     })));
   }
 
   /** The dead letter and, when the request id is known, the caller's error; the offset is done when both are. */
   private void deadLetter(ConsumerRecord<String, byte[]> record, OffsetTracker.Ticket ticket, DeadLetterReason reason,
-      String message, GenerationRequest request, String errorCode) {
+      String message, GenerationRequest request, String errorCode, Tracing.Hop hop) {
     String requestId = request != null ? request.getRequestId() : record.key();
     boolean notifyCaller = requestId != null && !requestId.isEmpty();
     metrics.deadLetter(reason);
@@ -261,24 +270,34 @@ public final class WorkerService implements Service {
     Runnable done = () -> {
       if (pending.decrementAndGet() == 0) {
         offsets.finished(ticket);
+        hop.end();
       }
     };
     send(topics.dlq().name(), requestId, topics.dlq().valueSerde().encode(
-        DeadLetters.of(config.workerId(), source, reason, message, requestId)), done);
+        DeadLetters.of(config.workerId(), source, reason, message, requestId)), hop, done);
     if (notifyCaller) {
       send(topics.generated().name(), requestId, topics.generated().valueSerde().encode(Events.callerError(requestId,
-          request, source.timestampOr(Instant.EPOCH), modelDir.name(), errorCode, message, config.workerId())), done);
+          request, source.timestampOr(Instant.EPOCH), modelDir.name(), errorCode, message, config.workerId())), hop,
+          done);
     }
   }
 
-  private void publish(GeneratedSequence generated, OffsetTracker.Ticket ticket) {
+  private void publish(GeneratedSequence generated, OffsetTracker.Ticket ticket, Tracing.Hop hop) {
     metrics.published(generated);
+    if (generated.getError() != null) {
+      hop.span().setStatus(StatusCode.ERROR, generated.getError().getCode());
+    }
     send(topics.generated().name(), generated.getRequest().getRequestId(),
-        topics.generated().valueSerde().encode(generated), () -> offsets.finished(ticket));
+        topics.generated().valueSerde().encode(generated), hop, () -> {
+          offsets.finished(ticket);
+          hop.end();
+        });
   }
 
-  private void send(String topic, String key, byte[] value, Runnable onAcknowledged) {
-    producer.send(new ProducerRecord<>(topic, key, value), (metadata, error) -> {
+  private void send(String topic, String key, byte[] value, Tracing.Hop hop, Runnable onAcknowledged) {
+    ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, key, value);
+    hop.onto(record.headers());
+    producer.send(record, (metadata, error) -> {
       if (error == null) {
         onAcknowledged.run();
       } else {
@@ -355,6 +374,9 @@ public final class WorkerService implements Service {
     }
     if (model != null) {
       model.close();
+    }
+    if (tracing != null) {
+      tracing.close();
     }
   }
 }

@@ -153,7 +153,7 @@ class WorkerServiceTest {
     HttpResponse<String> metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
         URI.create("http://127.0.0.1:" + worker.metricsPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
     assertThat(metrics.body()).contains("aigc_worker_requests_total{outcome=\"ok\"} 8.0")
-        .contains("aigc_worker_dead_letters_total{reason=\"not_avro\"} 2.0")
+        .contains("aigc_dead_letters_total{reason=\"not_avro\",service=\"inference-worker\"} 2.0")
         .contains("aigc_worker_kv_budget_bytes");
     assertThat(worker.ready()).isTrue();
   }

@@ -279,7 +279,7 @@ public final class CompletionTopology {
       metrics.completions.labelValues(completion.getStatus().name()).inc();
       if (timed) {
         long latencyMs = completion.getCompletedAt() - completion.getCreatedAt();
-        metrics.latency.observe(Math.max(0, latencyMs) / 1000.0);
+        metrics.latency.labelValues(completion.getModel() == null ? "" : completion.getModel()).observe(Math.max(0, latencyMs) / 1000.0);
       }
       return out;
     }

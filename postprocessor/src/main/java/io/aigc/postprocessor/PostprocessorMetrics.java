@@ -1,6 +1,7 @@
 package io.aigc.postprocessor;
 
 import io.aigc.runtime.Metrics;
+import io.aigc.runtime.ServingMetrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -17,10 +18,7 @@ final class PostprocessorMetrics {
         "Completions written, by status (OK or ERROR)", "status");
     duplicates = Metrics.counter(registry, "aigc_postprocessor_duplicates_dropped_total",
         "Generated sequences dropped because their request id was already completed");
-    deadLetters = Metrics.counter(registry, "aigc_postprocessor_dead_letters_total",
-        "Records written to the dead-letter topic, by reason code", "reason");
-    latency = Metrics.seconds(registry, "aigc_postprocessor_end_to_end_latency_seconds",
-        "From a request's creation to its completion",
-        new double[] {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
+    deadLetters = ServingMetrics.deadLetters(registry, CompletionTopology.NAME);
+    latency = ServingMetrics.e2eLatency(registry);
   }
 }

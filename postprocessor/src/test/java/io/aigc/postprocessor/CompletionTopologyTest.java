@@ -331,7 +331,7 @@ class CompletionTopologyTest {
     assertThat(error.getRequestId()).isEqualTo("r-poison");
     assertThat(error.getCompletedAt()).isEqualTo(NOW.toEpochMilli());
     assertThat(all.get(1).value.getStatus()).isEqualTo(CompletionStatus.OK);
-    assertThat(metrics.deadLetters.labelValues("not_avro").get()).isEqualTo(1.0);
+    assertThat(metrics.deadLetters.labelValues("postprocessor", "not_avro").get()).isEqualTo(1.0);
   }
 
   @Test

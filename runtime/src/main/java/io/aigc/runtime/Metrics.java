@@ -39,6 +39,17 @@ public final class Metrics {
     return bounds;
   }
 
+  /** A gauge with one label of a fixed value (a worker's model, say), read when scraped; negative: no sample. */
+  public static void gauge(PrometheusRegistry registry, String name, String help, String label, String labelValue,
+      DoubleSupplier value) {
+    GaugeWithCallback.builder().name(name).help(help).labelNames(label).callback(cb -> {
+      double v = value.getAsDouble();
+      if (v >= 0) {
+        cb.call(v, labelValue);
+      }
+    }).register(registry);
+  }
+
   /** A gauge read when scraped; a negative value means unknown, and leaves the gauge without a sample. */
   public static void gauge(PrometheusRegistry registry, String name, String help, DoubleSupplier value) {
     GaugeWithCallback.builder().name(name).help(help).callback(cb -> {

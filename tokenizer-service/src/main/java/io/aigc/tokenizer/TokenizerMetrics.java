@@ -1,6 +1,7 @@
 package io.aigc.tokenizer;
 
 import io.aigc.runtime.Metrics;
+import io.aigc.runtime.ServingMetrics;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -17,8 +18,7 @@ final class TokenizerMetrics {
         "Requests tokenized and passed on to the inference workers");
     errors = Metrics.counter(registry, "aigc_tokenizer_errors_total",
         "Requests answered with an error instead of being tokenized, by error code", "code");
-    deadLetters = Metrics.counter(registry, "aigc_tokenizer_dead_letters_total",
-        "Records written to the dead-letter topic, by reason code", "reason");
+    deadLetters = ServingMetrics.deadLetters(registry, TokenizerTopology.NAME);
     promptTokens = Metrics.sizes(registry, "aigc_tokenizer_prompt_tokens",
         "Tokens in a tokenized prompt, template and special tokens included", Metrics.exponential(1, 2, 16));
   }

@@ -71,7 +71,7 @@ class TokenizerServiceKafkaTest {
             HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + service.metricsPort() + "/metrics")).build(),
             HttpResponse.BodyHandlers.ofString()).body();
         assertThat(metrics).contains("aigc_tokenizer_requests_tokenized_total 1.0")
-            .contains("aigc_tokenizer_dead_letters_total{reason=\"not_avro\"} 1.0");
+            .contains("aigc_dead_letters_total{reason=\"not_avro\",service=\"tokenizer-service\"} 1.0");
         assertThat(service.ready()).isTrue();
       }
     }

@@ -197,7 +197,7 @@ class TokenizerTopologyTest {
     assertThat(error.value.getProducer()).isEqualTo("tokenizer-service@test-host");
     assertThat(tokenized.isEmpty()).isTrue();
     assertThat(metrics.errors.labelValues("invalid_request").get()).isEqualTo(1.0);
-    assertThat(metrics.deadLetters.labelValues("invalid_value").get()).isEqualTo(1.0);
+    assertThat(metrics.deadLetters.labelValues("tokenizer-service", "invalid_value").get()).isEqualTo(1.0);
   }
 
   @Test
@@ -293,7 +293,7 @@ class TokenizerTopologyTest {
     KeyValue<String, TokenizedRequest> next = tokenized.readKeyValue();
     assertThat(next.key).isEqualTo("r-good");
     assertThat(next.value.getPromptTokenIds()).containsExactlyElementsOf(LLAMA_IDS);
-    assertThat(metrics.deadLetters.labelValues("not_avro").get()).isEqualTo(1.0);
+    assertThat(metrics.deadLetters.labelValues("tokenizer-service", "not_avro").get()).isEqualTo(1.0);
   }
 
   @Test

@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CrashRecoveryTest {
   static final ObjectMapper JSON = new ObjectMapper();
-  static final Pattern RUNNING = Pattern.compile("(?m)^aigc_worker_running_requests (\\S+)$");
+  static final Pattern RUNNING = Pattern.compile("(?m)^aigc_num_requests_running\\{model=\"[^\"]*\"} (\\S+)$");
 
   static ProcessCluster cluster;
   @TempDir

@@ -34,6 +34,11 @@ final class TestPipeline implements AutoCloseable {
   }
 
   static TestPipeline start() throws Exception {
+    return start(Map.of());
+  }
+
+  /** With these variables set beside the defaults (OTEL_EXPORTER_OTLP_ENDPOINT, say). */
+  static TestPipeline start(Map<String, String> extra) throws Exception {
     String apiKey = "test-" + UUID.randomUUID();
     Path stateDir = Files.createTempDirectory("aigc-clients");
     EmbeddedKafka kafka = EmbeddedKafka.start();
@@ -50,6 +55,7 @@ final class TestPipeline implements AutoCloseable {
           "AIGC_TOPIC_PARTITIONS", "4",
           "AIGC_API_KEYS", "test:" + PipelineEndToEndTest.sha256Hex(apiKey),
           "AIGC_RATE_LIMIT", "0"));
+      vars.putAll(extra);
       pipeline = LocalPipeline.start(Env.of(vars));
       await().atMost(Duration.ofSeconds(90)).until(pipeline::ready);
       return new TestPipeline(kafka, pipeline, apiKey, stateDir);
@@ -68,6 +74,11 @@ final class TestPipeline implements AutoCloseable {
 
   int gatewayPort() {
     return pipeline.gatewayPort();
+  }
+
+  /** Where each service serves /metrics, by service name. */
+  Map<String, Integer> metricsPorts() {
+    return pipeline.metricsPorts();
   }
 
   /** The key the gateway accepts (it knows only its SHA-256). */

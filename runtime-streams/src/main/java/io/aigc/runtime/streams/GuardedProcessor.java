@@ -1,11 +1,13 @@
 package io.aigc.runtime.streams;
 
 import io.aigc.runtime.DeadLetters;
+import io.aigc.runtime.Tracing;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.DeadLetterReason;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Topic;
 import io.aigc.schemas.UnreadableRecordException;
+import io.opentelemetry.api.trace.SpanKind;
 import io.prometheus.metrics.core.metrics.Counter;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -46,6 +48,7 @@ public final class GuardedProcessor<V extends SpecificRecord> implements Process
   private final Counter deadLetters;
   private final RecordHandler<V> handler;
   private ProcessorContext<String, Routed> context;
+  private Tracing tracing;
 
   private GuardedProcessor(String service, Topic<V> source, Topic<DeadLetter> dlq, Counter deadLetters,
       RecordHandler<V> handler) {
@@ -61,7 +64,7 @@ public final class GuardedProcessor<V extends SpecificRecord> implements Process
    *
    * @param service names the service in the dead letters it writes
    * @param source the topic read, for its serde
-   * @param deadLetters a counter with one label, the dead-letter reason code
+   * @param deadLetters a counter labelled by service and dead-letter reason code ({@code aigc_dead_letters_total})
    */
   public static <V extends SpecificRecord> ProcessorSupplier<String, byte[], String, Routed> supplier(String service,
       Topic<V> source, Topic<DeadLetter> dlq, Counter deadLetters, Supplier<? extends RecordHandler<V>> handlers) {
@@ -71,12 +74,28 @@ public final class GuardedProcessor<V extends SpecificRecord> implements Process
   @Override
   public void init(ProcessorContext<String, Routed> context) {
     this.context = context;
+    this.tracing = Tracing.fromConfigs(context.appConfigs());
     handler.init(context);
   }
 
   @Override
   public void process(Record<String, byte[]> record) {
     String key = record.key() == null ? "" : record.key();
+    // The record's trace goes on with whatever it becomes (forward keeps the input's headers); a record that came
+    // without one starts it here.
+    Tracing.Hop hop = tracing.start("process " + source.name(), SpanKind.CONSUMER, record.headers(),
+        key.isEmpty() ? null : key, null);
+    if (Tracing.read(record.headers()) == null) {
+      hop.onto(record.headers());
+    }
+    try {
+      guarded(record, key);
+    } finally {
+      hop.end();
+    }
+  }
+
+  private void guarded(Record<String, byte[]> record, String key) {
     Instant now = Instant.ofEpochMilli(context.currentSystemTimeMs());
     V value;
     try {
@@ -120,7 +139,7 @@ public final class GuardedProcessor<V extends SpecificRecord> implements Process
         log.error("{}: cannot build the error outcome for request {}", service, caller, e);
       }
     }
-    deadLetters.labelValues(reason.code()).inc();
+    deadLetters.labelValues(service, reason.code()).inc();
     forward(record, outcomes);
   }
 

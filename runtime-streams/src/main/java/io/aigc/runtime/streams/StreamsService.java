@@ -3,6 +3,7 @@ package io.aigc.runtime.streams;
 import io.aigc.runtime.CommonConfig;
 import io.aigc.runtime.HealthServer;
 import io.aigc.runtime.Service;
+import io.aigc.runtime.Tracing;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
 import java.util.Properties;
@@ -28,6 +29,7 @@ public final class StreamsService implements Service {
   private final Properties props;
   private final PrometheusRegistry registry;
   private final AutoCloseable topologyResources;
+  private final Tracing tracing;
   private KafkaStreams streams;
   private HealthServer health;
 
@@ -45,6 +47,9 @@ public final class StreamsService implements Service {
     this.registry = registry;
     this.topologyResources = topologyResources;
     this.props = settings.properties(common.kafka());
+    this.tracing = Tracing.start(common.tracing(), name);
+    // Each processor finds it in its context's app configs (GuardedProcessor).
+    props.put(Tracing.STREAMS_CONFIG, tracing);
   }
 
   /**
@@ -119,5 +124,6 @@ public final class StreamsService implements Service {
     } catch (Exception e) {
       log.warn("{}: closing the topology's resources failed", name, e);
     }
+    tracing.close();
   }
 }
