@@ -127,6 +127,9 @@ class DeploymentManifestsTest {
         .as("the services the Deployments run").containsExactlyInAnyOrderElementsOf(ProcessCluster.SERVICES);
     for (JsonNode deployment : ofKind(all, "Deployment")) {
       String name = name(deployment);
+      // An applied replica count would fight the autoscaler on every apply.
+      softly.assertThat(autoscaled(all, deployment) && deployment.at("/spec/replicas").isInt())
+          .as("Deployment %s sets replicas though an autoscaler owns them", name).isFalse();
       JsonNode selector = deployment.at("/spec/selector/matchLabels");
       List<JsonNode> budgets = ofKind(all, "PodDisruptionBudget").stream()
           .filter(pdb -> pdb.at("/spec/selector/matchLabels").equals(selector)).toList();
@@ -243,7 +246,7 @@ class DeploymentManifestsTest {
 
   @ParameterizedTest(name = "{0}: each model's worker pool scales on its own group's lag, within its partitions")
   @ValueSource(strings = {"cpu", "gpu"})
-  void eachWorkerPoolScalesOnItsConsumerGroupsLag(String overlay) throws IOException {
+  void eachWorkerPoolScalesOnItsConsumerGroupsLag(String overlay) {
     List<JsonNode> all = render(overlay);
     List<Container> containers = containers(all);
     String readme = readmeSection("Deploy on Kubernetes");
@@ -545,6 +548,11 @@ class DeploymentManifestsTest {
     return Duration.ofMillis(Long.parseLong(kafkaTopics(all).get(topic).at("/spec/config/retention.ms").asText()));
   }
 
+  static boolean autoscaled(List<JsonNode> all, JsonNode deployment) {
+    return concat(ofKind(all, "HorizontalPodAutoscaler"), ofKind(all, "ScaledObject")).stream()
+        .anyMatch(a -> a.at("/spec/scaleTargetRef/name").asText().equals(name(deployment)));
+  }
+
   /** The fewest replicas a Deployment runs: its own count, or its autoscaler's minimum. */
   static int fewestReplicas(List<JsonNode> all, JsonNode deployment) {
     for (JsonNode hpa : ofKind(all, "HorizontalPodAutoscaler")) {
@@ -689,8 +697,8 @@ class DeploymentManifestsTest {
     return names;
   }
 
-  static List<String> concat(List<String> a, List<String> b) {
-    List<String> all = new ArrayList<>(a);
+  static <T> List<T> concat(List<T> a, List<T> b) {
+    List<T> all = new ArrayList<>(a);
     all.addAll(b);
     return all;
   }
