@@ -44,6 +44,10 @@ public final class AigcMain implements Runnable {
   }
 
   public static void main(String[] args) {
+    // A terminal is no service log: Kafka's clients say only what stops the command (set before any logger exists).
+    if (System.getProperty("log4j2.configurationFile") == null) {
+      System.setProperty("log4j2.configurationFile", "aigc-cli-log4j2.xml");
+    }
     // Ctrl-C asks the running command to stop between two polls; the JVM waits for it to leave its files whole.
     CountDownLatch finished = new CountDownLatch(1);
     Thread main = Thread.currentThread();

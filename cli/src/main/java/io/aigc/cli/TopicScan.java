@@ -11,6 +11,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
@@ -62,6 +63,10 @@ final class TopicScan implements AutoCloseable {
         }
       }
       return new TopicScan(consumer, ends);
+    } catch (TimeoutException e) {
+      consumer.close(Duration.ZERO);
+      throw new CliException("cannot reach Kafka at " + config.kafka().bootstrapServers() + " (" + e.getMessage()
+          + "): is the broker running there? KAFKA_BOOTSTRAP_SERVERS names it");
     } catch (RuntimeException e) {
       consumer.close(Duration.ZERO);
       throw e;
