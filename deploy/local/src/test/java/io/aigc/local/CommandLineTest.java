@@ -1,6 +1,7 @@
 package io.aigc.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,11 +13,13 @@ import io.aigc.runtime.testing.TopicReader;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topics;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -38,7 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The {@code aigc} command line against a real broker and the four services: a batch file answered line by line, a
  * batch stopped half-way and resumed without a line published twice, and a replay of a time window compared with
- * the original completions.
+ * the original completions. The launcher ({@code bin/aigc}) is run as a process once, to be stopped with SIGINT as
+ * Ctrl-C stops it; the rest run the command in this JVM, a flag standing for Ctrl-C.
  */
 @Timeout(180)
 class CommandLineTest {
@@ -138,6 +143,43 @@ class CommandLineTest {
     Map<String, Integer> published = publishedCounts(ids);
     assertThat(published).as("request records per job id on the requests topic").hasSize(40)
         .allSatisfy((id, count) -> assertThat(count).as(id).isEqualTo(1));
+  }
+
+  @Test
+  void ctrlCStopsTheLauncherWithItsFilesWholeAndTheSameCommandResumes() throws Exception {
+    List<String> lines = IntStream.range(0, 30).mapToObj(i -> "{\"custom_id\": \"c-" + i + "\", \"method\": \"POST\", "
+        + "\"url\": \"/v1/completions\", \"body\": {\"prompt\": \"You may charge " + i + "\", \"max_tokens\": 16, "
+        + "\"temperature\": 0, \"ignore_eos\": true}}").toList();
+    Path input = write("input.jsonl", lines);
+    Path output = dir.resolve("signalled.jsonl");
+    ProcessBuilder builder = new ProcessBuilder(Commands.ROOT.resolve("bin/aigc").toString(), "batch",
+        input.toString(), "-o", output.toString(), "--max-outstanding", "4")
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile());
+    builder.environment().putAll(pipeline.clientEnv());
+    Process aigc = builder.start();
+    try {
+      await().atMost(Duration.ofSeconds(60)).until(() -> lineCount(output) >= 5 || !aigc.isAlive());
+      // SIGINT, as Ctrl-C sends it.
+      new ProcessBuilder("kill", "-INT", Long.toString(aigc.pid())).start().waitFor();
+      assertThat(aigc.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      aigc.destroyForcibly();
+    }
+
+    String stderr = Files.readString(dir.resolve("stderr"));
+    assertThat(aigc.exitValue()).as("stderr: %s", stderr).isEqualTo(130);
+    assertThat(stderr).contains("run the same command again to resume");
+    int answered = lineCount(output);
+    assertThat(answered).isBetween(5, 29);
+    assertThat(answers(output)).as("every line whole").hasSize(answered);
+    assertThat(aigc(() -> false, "batch", input.toString(), "-o", output.toString())).as("stderr: %s", err).isZero();
+    Map<String, JsonNode> answers = answers(output);
+    assertThat(Files.readAllLines(output)).hasSize(30);
+    assertThat(answers).hasSize(30);
+    Set<String> ids = answers.values().stream().map(a -> a.get("response").get("request_id").asText())
+        .collect(Collectors.toSet());
+    assertThat(publishedCounts(ids)).hasSize(30).allSatisfy((id, count) -> assertThat(count).as(id).isEqualTo(1));
   }
 
   @Test
