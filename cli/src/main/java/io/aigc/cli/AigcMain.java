@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -51,9 +52,9 @@ public final class AigcMain implements Runnable {
     // Ctrl-C asks the running command to stop between two polls; the JVM waits for it to leave its files whole.
     CountDownLatch finished = new CountDownLatch(1);
     Thread main = Thread.currentThread();
-    boolean[] interrupted = {false};
+    AtomicBoolean interrupted = new AtomicBoolean();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      interrupted[0] = true;
+      interrupted.set(true);
       try {
         finished.await(60, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
@@ -62,11 +63,11 @@ public final class AigcMain implements Runnable {
     }, "aigc-stop"));
     int code;
     try {
-      code = execute(Env.system(), () -> interrupted[0], System.err, args);
+      code = execute(Env.system(), interrupted::get, System.err, args);
     } finally {
       finished.countDown();
     }
-    if (!interrupted[0]) {
+    if (!interrupted.get()) {
       System.exit(code);
     }
     // Stopped by a signal: the JVM is exiting already (with 130), and exit() now would wait for ever.

@@ -1,7 +1,6 @@
 package io.aigc.cli;
 
 import io.aigc.gateway.ApiShapes;
-import io.aigc.schemas.Completion;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,7 +102,7 @@ final class Batch {
         finished = runner.run(jobs, published, options.maxOutstanding(), completion -> {
           BatchInput.Line line = byId.get(completion.getRequestId());
           ApiShapes.Answer answer = ApiShapes.answer(line.read().chat(), line.jobId(), completion,
-              servedModel(line, completion));
+              servedModel(line));
           output.write(line, line.jobId(), answer);
           progress.completed(answer.ok());
         }, other -> { }, () -> {
@@ -117,7 +116,7 @@ final class Batch {
   }
 
   /** The model an answer names when its completion does not: the one the line asked for, if any. */
-  private static String servedModel(BatchInput.Line line, Completion completion) {
+  private static String servedModel(BatchInput.Line line) {
     return line.read().model() != null ? line.read().model() : "unknown";
   }
 
