@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 /**
  * {@code aigc}: the pipeline from a terminal, straight to Kafka (no gateway in between). Two commands, {@code batch}
  * and {@code replay}. Exit codes: 0 done; 1 an error (said on stderr); 2 a usage error; 3 a batch done whose output
- * has failed lines; 130 stopped by Ctrl-C (rerun to resume).
+ * has failed lines; 130 stopped by Ctrl-C, 143 by SIGTERM (rerun to resume).
  */
 @Command(name = "aigc", mixinStandardHelpOptions = true, version = "aigc 0.1.0",
     subcommands = {BatchCommand.class, ReplayCommand.class},
@@ -24,7 +24,7 @@ import picocli.CommandLine.Command;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:an error (said on stderr)", "2:a usage error",
         "3:a batch finished, and some of its lines failed (their errors are in the output)",
-        "130:stopped by Ctrl-C; run the same command again to resume"})
+        "130:stopped by Ctrl-C (143: by SIGTERM); run the same command again to resume"})
 public final class AigcMain implements Runnable {
   static final int FAILED_LINES = 3;
   static final int INTERRUPTED = 130;
