@@ -1,10 +1,13 @@
 package io.aigc.cli;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.aigc.gateway.ApiShapes;
 import io.aigc.schemas.RequestRules;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -66,10 +69,8 @@ record BatchInput(String sha256, List<Line> lines) {
       if (before != null) {
         throw invalid(number, "custom_id '" + customId.textValue() + "' is used on line " + before + " too");
       }
-      JsonNode body = line.get("body");
-      byte[] bodyBytes = body == null || body.isNull() ? new byte[0] : body.toString().getBytes(StandardCharsets.UTF_8);
       // The deployment's own limits (max_tokens, n) are the pipeline's to apply, as to any producer.
-      ApiShapes.Read read = ApiShapes.read(text(line, "method"), text(line, "url"), bodyBytes,
+      ApiShapes.Read read = ApiShapes.read(text(line, "method"), text(line, "url"), rawBody(text),
           RequestRules.Limits.NONE);
       lines.add(new Line(number, customId.textValue(), jobId(sha256, customId.textValue(), read.chat()), read));
     }
@@ -83,6 +84,30 @@ record BatchInput(String sha256, List<Line> lines) {
   static String jobId(String fileSha256, String customId, boolean chat) {
     byte[] digest = sha256(("aigc-batch:" + fileSha256 + ":" + customId).getBytes(StandardCharsets.UTF_8));
     return (chat ? "chatcmpl-" : "cmpl-") + BASE64.encodeToString(Arrays.copyOf(digest, 18));
+  }
+
+  /**
+   * The line's {@code body} as it is written there, not a copy parsed and written again, so that the gateway's strict
+   * reader judges what the sender wrote (a key given twice, a number no double holds); empty when there is none.
+   */
+  static byte[] rawBody(String line) {
+    try (JsonParser parser = JSON.createParser(line)) {
+      parser.nextToken();
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if (name.equals("body") && value != JsonToken.VALUE_NULL) {
+          int start = (int) parser.currentTokenLocation().getCharOffset();
+          parser.skipChildren();
+          int end = (int) parser.currentLocation().getCharOffset();
+          return line.substring(start, end).getBytes(StandardCharsets.UTF_8);
+        }
+        parser.skipChildren();
+      }
+      return new byte[0];
+    } catch (IOException e) {
+      throw new IllegalStateException("a line parsed once parses again", e);
+    }
   }
 
   private static String text(JsonNode line, String field) {

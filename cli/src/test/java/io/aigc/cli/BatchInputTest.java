@@ -62,6 +62,17 @@ class BatchInputTest {
   }
 
   @Test
+  void theBodyIsJudgedAsWrittenNotAsParsedAndWrittenAgain() {
+    String body = "{\"prompt\": \"x\",  \"prompt\": \"y\", \"max_tokens\": 1e400}";
+    String line = "{\"custom_id\": \"d\", \"body\": " + body + ", \"method\": \"POST\", \"url\": \"/v1/completions\"}";
+
+    assertThat(new String(BatchInput.rawBody(line), StandardCharsets.UTF_8)).isEqualTo(body);
+    assertThat(BatchInput.rawBody("{\"custom_id\": \"d\", \"body\": null}")).isEmpty();
+    assertThat(parse(line).lines().get(0).read().refused().body()).as("the gateway refuses a key given twice")
+        .contains("prompt");
+  }
+
+  @Test
   void aLineWithoutAUsableCustomIdMakesTheWholeFileInvalid() {
     assertThatThrownBy(() -> parse(COMPLETION, "{\"method\": \"POST\"}"))
         .isInstanceOf(CliException.class).hasMessage("input line 2: no custom_id (a non-empty string); nothing was "
