@@ -2,6 +2,7 @@ package io.aigc.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.aigc.cli.AigcMain;
 import io.aigc.gateway.GatewayConfig;
 import io.aigc.model.testing.TestModels;
 import io.aigc.postprocessor.PostprocessorConfig;
@@ -9,6 +10,8 @@ import io.aigc.runtime.Env;
 import io.aigc.tokenizer.TokenizerConfig;
 import io.aigc.worker.WorkerConfig;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,6 +89,20 @@ class ConfigurationDocumentedTest {
 
     assertThat(undocumented(env.read(), documented))
         .as("variables the one-JVM pipeline (LocalPipeline) reads that no README configuration table documents")
+        .isEmpty();
+  }
+
+  @Test
+  void theCommandLineReadsOnlyVariablesOfEveryService() {
+    Env env = Env.of(Map.of());
+    // It reads its configuration before its input, which is missing here: it stops there, having touched nothing.
+    int exit = AigcMain.execute(env, () -> true, new PrintStream(OutputStream.nullOutputStream()), "batch",
+        "no-such-input.jsonl", "-o", "no-such-output.jsonl");
+
+    assertThat(exit).isEqualTo(1);
+    assertThat(env.read()).contains("KAFKA_BOOTSTRAP_SERVERS", "AIGC_TOPIC_REQUESTS", "AIGC_TOPIC_COMPLETIONS");
+    assertThat(undocumented(env.read(), TABLES.get(EVERY_SERVICE)))
+        .as("variables the command line reads that the README's \"%s\" table does not document", EVERY_SERVICE)
         .isEmpty();
   }
 
