@@ -48,12 +48,12 @@ class TokenizerServiceKafkaTest {
                 RequestSpec.builder().prompt("This License applies to any program").build()
                     .toEvent("r-1", Instant.now(), null)))));
 
-        List<String> topics = List.of(TOPICS.tokenized().name(), TOPICS.generated().name(), TOPICS.dlq().name());
+        List<String> topics = List.of(TOPICS.tokenized("tiny-llama").name(), TOPICS.generated().name(), TOPICS.dlq().name());
         List<ConsumerRecord<String, byte[]>> seen = TopicReader.readCommittedUntil(settings, topics,
             records -> topics.stream().allMatch(t -> !TopicReader.of(t, records).isEmpty()));
 
-        ConsumerRecord<String, byte[]> tokenizedRecord = TopicReader.of(TOPICS.tokenized().name(), seen).get(0);
-        TokenizedRequest tokenized = TOPICS.tokenized().valueSerde().decode(tokenizedRecord.value());
+        ConsumerRecord<String, byte[]> tokenizedRecord = TopicReader.of(TOPICS.tokenized("tiny-llama").name(), seen).get(0);
+        TokenizedRequest tokenized = TOPICS.tokenized("tiny-llama").valueSerde().decode(tokenizedRecord.value());
         assertThat(tokenizedRecord.key()).isEqualTo("r-1");
         assertThat(tokenized.getPromptTokenIds()).containsExactly(1, 752, 400, 727, 555, 370, 428, 561);
 
