@@ -2,6 +2,7 @@ package io.aigc.gateway;
 
 import io.aigc.runtime.PeriodicCheck;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * instead of queueing work nobody will wait for. Read from Kafka on a timer on a thread of its own (asking the
  * broker takes round trips, never the event loop's time); handlers only read the last {@link State}.
  *
- * <p>The backlog is the consumer lag of the two stages that queue work: the requests topic's end offsets minus the
- * tokenizer group's committed offsets, plus the tokenized topic's end offsets minus the worker group's. A partition
+ * <p>The backlog is the consumer lag of the stages that queue work: the requests topic's end offsets minus the
+ * tokenizer group's committed offsets, plus, for each served model's worker pool, its tokenized topic's end offsets
+ * minus its group's. A partition
  * a group has not committed yet counts from its earliest offset, which is where such a group starts. End offsets
  * are read {@code read_committed}: records of an open transaction are not work anyone can see yet. Each commit
  * marker of the tokenizer's transactions takes an offset, so the backlog may read up to one too high per tokenized
@@ -64,8 +66,8 @@ final class Backlog implements AutoCloseable {
   private final Admin admin;
   private final String requestsTopic;
   private final String tokenizerGroup;
-  private final String tokenizedTopic;
-  private final String workerGroup;
+  /** Each model's tokenized topic, with the consumer group of the pool that reads it. */
+  private final Map<String, String> pools;
   private final long max;
   private final Duration interval;
   private PeriodicCheck timer;
@@ -75,16 +77,16 @@ final class Backlog implements AutoCloseable {
   private double drainPerSecond = Double.NaN;
   private String lastFailure;
 
-  Backlog(Admin admin, String requestsTopic, String tokenizerGroup, String tokenizedTopic, String workerGroup,
-      long max, Duration interval) {
-    if (tokenizerGroup.equals(workerGroup)) {
-      throw new IllegalArgumentException("the tokenizer and worker groups must differ, both are " + workerGroup);
+  /** {@code pools}: each model's tokenized topic, with its worker pool's consumer group. */
+  Backlog(Admin admin, String requestsTopic, String tokenizerGroup, Map<String, String> pools, long max,
+      Duration interval) {
+    if (pools.containsValue(tokenizerGroup)) {
+      throw new IllegalArgumentException("the tokenizer and worker groups must differ, both are " + tokenizerGroup);
     }
     this.admin = admin;
     this.requestsTopic = requestsTopic;
     this.tokenizerGroup = tokenizerGroup;
-    this.tokenizedTopic = tokenizedTopic;
-    this.workerGroup = workerGroup;
+    this.pools = Map.copyOf(pools);
     this.max = max;
     this.interval = interval;
   }
@@ -152,14 +154,17 @@ final class Backlog implements AutoCloseable {
     // Bounded by the interval, so a slow broker cannot stack checks up.
     int timeoutMs = (int) Math.max(1000, Math.min(interval.toMillis(), 10_000));
     long nanos = System.nanoTime();
-    Map<String, TopicDescription> topics = admin.describeTopics(List.of(requestsTopic, tokenizedTopic),
+    List<String> names = new ArrayList<>(pools.keySet());
+    names.add(requestsTopic);
+    Map<String, TopicDescription> topics = admin.describeTopics(names,
         new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames().get(timeoutMs, TimeUnit.MILLISECONDS);
     List<TopicPartition> requests = partitions(topics.get(requestsTopic));
-    List<TopicPartition> tokenized = partitions(topics.get(tokenizedTopic));
+    Map<String, List<TopicPartition>> tokenized = new HashMap<>();
+    pools.forEach((topic, group) -> tokenized.put(group, partitions(topics.get(topic))));
 
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
-    for (TopicPartition tp : concat(requests, tokenized)) {
+    for (TopicPartition tp : concat(requests, tokenized.values().stream().flatMap(List::stream).toList())) {
       latest.put(tp, OffsetSpec.latest());
       earliest.put(tp, OffsetSpec.earliest());
     }
@@ -167,16 +172,20 @@ final class Backlog implements AutoCloseable {
     var ends = admin.listOffsets(latest,
         new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(timeoutMs)).all();
     var starts = admin.listOffsets(earliest, new ListOffsetsOptions().timeoutMs(timeoutMs)).all();
-    var committed = admin.listConsumerGroupOffsets(Map.of(
-            tokenizerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(requests),
-            workerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(tokenized)),
-        new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs));
+    Map<String, ListConsumerGroupOffsetsSpec> specs = new HashMap<>();
+    specs.put(tokenizerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(requests));
+    tokenized.forEach((group, partitions) ->
+        specs.put(group, new ListConsumerGroupOffsetsSpec().topicPartitions(partitions)));
+    var committed = admin.listConsumerGroupOffsets(specs, new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs));
     Map<TopicPartition, ListOffsetsResultInfo> end = ends.get(timeoutMs, TimeUnit.MILLISECONDS);
     Map<TopicPartition, ListOffsetsResultInfo> start = starts.get(timeoutMs, TimeUnit.MILLISECONDS);
     Map<TopicPartition, OffsetAndMetadata> tokenizerOffsets = committed.partitionsToOffsetAndMetadata(tokenizerGroup)
         .get(timeoutMs, TimeUnit.MILLISECONDS);
-    Map<TopicPartition, OffsetAndMetadata> workerOffsets = committed.partitionsToOffsetAndMetadata(workerGroup)
-        .get(timeoutMs, TimeUnit.MILLISECONDS);
+    // Each pool's offsets are its own group's: the topics differ, so one map holds them all.
+    Map<TopicPartition, OffsetAndMetadata> workerOffsets = new HashMap<>();
+    for (String group : tokenized.keySet()) {
+      workerOffsets.putAll(committed.partitionsToOffsetAndMetadata(group).get(timeoutMs, TimeUnit.MILLISECONDS));
+    }
 
     long backlog = 0;
     long tokenizerConsumed = 0;
@@ -187,7 +196,7 @@ final class Backlog implements AutoCloseable {
       backlog += end.get(tp).offset() - position;
       tokenizerConsumed += position;
     }
-    for (TopicPartition tp : tokenized) {
+    for (TopicPartition tp : tokenized.values().stream().flatMap(List::stream).toList()) {
       long position = position(workerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
       backlog += end.get(tp).offset() - position;
       workerConsumed += position;
