@@ -43,6 +43,7 @@ class GatewayConfigTest {
     assertThat(c.jobStoreSize()).isEqualTo(100_000);
     assertThat(c.publishTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.readyInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.drainTimeout()).isEqualTo(Duration.ofSeconds(20));
     assertThat(c.openAccess()).isFalse();
     assertThat(c.rateLimit()).isEqualTo(10.0);
     assertThat(c.rateBurst()).isEqualTo(20);
