@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -73,6 +74,11 @@ class TokenizerServiceKafkaTest {
         assertThat(metrics).contains("aigc_tokenizer_requests_tokenized_total 1.0")
             .contains("aigc_tokenizer_dead_letters_total{reason=\"not_avro\"} 1.0");
         assertThat(service.ready()).isTrue();
+      }
+      // Closed (as on SIGTERM), the service has left its group: its tasks move at once, not after a session timeout.
+      try (Admin admin = Admin.create(KafkaSettings.fromEnv(env).admin("test"))) {
+        assertThat(admin.describeConsumerGroups(List.of("aigc-tokenizer")).describedGroups().get("aigc-tokenizer")
+            .get().members()).isEmpty();
       }
     }
   }
