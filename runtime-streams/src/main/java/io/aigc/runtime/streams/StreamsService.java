@@ -113,8 +113,9 @@ public final class StreamsService implements Service {
   @Override
   public void close() {
     if (streams != null) {
-      // Leave the group: otherwise a restarted instance waits out the old member's session timeout (45 s)
-      // before its tasks are assigned again.
+      // Leave the group (SIGTERM, a scale-in): otherwise the other instances, or this one restarted, wait out the old
+      // member's session timeout before its tasks are assigned again. For our dynamic members it is the main
+      // consumer's leave-on-close (StreamsSettings) that does it; leaveGroup(true) covers static ones.
       streams.close(new KafkaStreams.CloseOptions().leaveGroup(true).timeout(Duration.ofSeconds(30)));
     }
     if (health != null) {
