@@ -2,10 +2,12 @@
 # The embedded default: a real single-node Apache Kafka broker (KRaft, from Maven Central's kafka_2.13) and the
 # four services, on this machine, with no Docker.
 #
-#   deploy/local/run.sh [--model-dir DIR] [--processes]
+#   deploy/local/run.sh [--model-dir DIR]... [--processes]
 #
 #   --model-dir DIR   a model folder in the Hugging Face Optimum decoder layout (default: models/tiny-llama,
-#                     or $AIGC_MODEL_DIR); the served model's name is the folder's name
+#                     or $AIGC_MODEL_DIR, comma-separated); the served model's name is the folder's name.
+#                     Repeat it to serve several models, each with an inference worker of its own; the
+#                     first is the default for requests that name no model
 #   --processes       each service in its own JVM, logs in .local/logs/, PIDs in .local/pids/<service>.pid;
 #                     a process that dies is restarted (default: the four services share one JVM)
 #

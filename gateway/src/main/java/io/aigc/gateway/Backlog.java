@@ -2,9 +2,11 @@ package io.aigc.gateway;
 
 import io.aigc.runtime.PeriodicCheck;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
@@ -27,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * instead of queueing work nobody will wait for. Read from Kafka on a timer on a thread of its own (asking the
  * broker takes round trips, never the event loop's time); handlers only read the last {@link State}.
  *
- * <p>The backlog is the consumer lag of the two stages that queue work: the requests topic's end offsets minus the
- * tokenizer group's committed offsets, plus the tokenized topic's end offsets minus the worker group's. A partition
+ * <p>The backlog is the consumer lag of the stages that queue work: the requests topic's end offsets minus the
+ * tokenizer group's committed offsets, plus, for each served model's worker pool, its tokenized topic's end offsets
+ * minus its group's. A partition
  * a group has not committed yet counts from its earliest offset, which is where such a group starts. End offsets
  * are read {@code read_committed}: records of an open transaction are not work anyone can see yet. Each commit
  * marker of the tokenizer's transactions takes an offset, so the backlog may read up to one too high per tokenized
@@ -60,7 +63,7 @@ final class Backlog implements AutoCloseable {
 
   /** Cumulative counts at one check; only their differences between checks matter. */
   record Measurement(long backlog, long tokenizerConsumed, long tokenizedEnd, long workerConsumed, long nanos,
-      long tokenizerLag, long workerLag) {
+      long tokenizerLag, Map<String, Long> workerLagByGroup) {
     /** Requests that left the backlog since {@code earlier}: taken by a worker, or dropped by the tokenizer. */
     long drainedSince(Measurement earlier) {
       long worker = workerConsumed - earlier.workerConsumed;
@@ -73,8 +76,8 @@ final class Backlog implements AutoCloseable {
   private final Admin admin;
   private final String requestsTopic;
   private final String tokenizerGroup;
-  private final String tokenizedTopic;
-  private final String workerGroup;
+  /** Each model's tokenized topic, with the consumer group of the pool that reads it. */
+  private final Map<String, String> pools;
   private final long max;
   private final Duration interval;
   private PeriodicCheck timer;
@@ -85,16 +88,16 @@ final class Backlog implements AutoCloseable {
   private double drainPerSecond = Double.NaN;
   private String lastFailure;
 
-  Backlog(Admin admin, String requestsTopic, String tokenizerGroup, String tokenizedTopic, String workerGroup,
-      long max, Duration interval) {
-    if (tokenizerGroup.equals(workerGroup)) {
-      throw new IllegalArgumentException("the tokenizer and worker groups must differ, both are " + workerGroup);
+  /** {@code pools}: each model's tokenized topic, with its worker pool's consumer group. */
+  Backlog(Admin admin, String requestsTopic, String tokenizerGroup, Map<String, String> pools, long max,
+      Duration interval) {
+    if (pools.containsValue(tokenizerGroup)) {
+      throw new IllegalArgumentException("the tokenizer and worker groups must differ, both are " + tokenizerGroup);
     }
     this.admin = admin;
     this.requestsTopic = requestsTopic;
     this.tokenizerGroup = tokenizerGroup;
-    this.tokenizedTopic = tokenizedTopic;
-    this.workerGroup = workerGroup;
+    this.pools = Map.copyOf(pools);
     this.max = max;
     this.interval = interval;
   }
@@ -142,9 +145,12 @@ final class Backlog implements AutoCloseable {
     }
     previous = now;
     Map<String, Integer> members = members();
-    stages = List.of(
-        new StageLag("tokenizer", tokenizerGroup, now.tokenizerLag(), members.getOrDefault(tokenizerGroup, -1)),
-        new StageLag("worker", workerGroup, now.workerLag(), members.getOrDefault(workerGroup, -1)));
+    List<StageLag> measured = new ArrayList<>();
+    measured.add(
+        new StageLag("tokenizer", tokenizerGroup, now.tokenizerLag(), members.getOrDefault(tokenizerGroup, -1)));
+    now.workerLagByGroup().forEach((group, lag) ->
+        measured.add(new StageLag("worker", group, lag, members.getOrDefault(group, -1))));
+    stages = List.copyOf(measured);
     State before = state;
     state = next(now.backlog(), max, drainPerSecond, interval);
     if (state.overloaded() && !before.overloaded()) {
@@ -172,14 +178,17 @@ final class Backlog implements AutoCloseable {
     // Bounded by the interval, so a slow broker cannot stack checks up.
     int timeoutMs = (int) Math.max(1000, Math.min(interval.toMillis(), 10_000));
     long nanos = System.nanoTime();
-    Map<String, TopicDescription> topics = admin.describeTopics(List.of(requestsTopic, tokenizedTopic),
+    List<String> names = new ArrayList<>(pools.keySet());
+    names.add(requestsTopic);
+    Map<String, TopicDescription> topics = admin.describeTopics(names,
         new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames().get(timeoutMs, TimeUnit.MILLISECONDS);
     List<TopicPartition> requests = partitions(topics.get(requestsTopic));
-    List<TopicPartition> tokenized = partitions(topics.get(tokenizedTopic));
+    Map<String, List<TopicPartition>> tokenized = new HashMap<>();
+    pools.forEach((topic, group) -> tokenized.put(group, partitions(topics.get(topic))));
 
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
-    for (TopicPartition tp : concat(requests, tokenized)) {
+    for (TopicPartition tp : concat(requests, tokenized.values().stream().flatMap(List::stream).toList())) {
       latest.put(tp, OffsetSpec.latest());
       earliest.put(tp, OffsetSpec.earliest());
     }
@@ -187,19 +196,24 @@ final class Backlog implements AutoCloseable {
     var ends = admin.listOffsets(latest,
         new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(timeoutMs)).all();
     var starts = admin.listOffsets(earliest, new ListOffsetsOptions().timeoutMs(timeoutMs)).all();
-    var committed = admin.listConsumerGroupOffsets(Map.of(
-            tokenizerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(requests),
-            workerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(tokenized)),
-        new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs));
+    Map<String, ListConsumerGroupOffsetsSpec> specs = new HashMap<>();
+    specs.put(tokenizerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(requests));
+    tokenized.forEach((group, partitions) ->
+        specs.put(group, new ListConsumerGroupOffsetsSpec().topicPartitions(partitions)));
+    var committed = admin.listConsumerGroupOffsets(specs, new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs));
     Map<TopicPartition, ListOffsetsResultInfo> end = ends.get(timeoutMs, TimeUnit.MILLISECONDS);
     Map<TopicPartition, ListOffsetsResultInfo> start = starts.get(timeoutMs, TimeUnit.MILLISECONDS);
     Map<TopicPartition, OffsetAndMetadata> tokenizerOffsets = committed.partitionsToOffsetAndMetadata(tokenizerGroup)
         .get(timeoutMs, TimeUnit.MILLISECONDS);
-    Map<TopicPartition, OffsetAndMetadata> workerOffsets = committed.partitionsToOffsetAndMetadata(workerGroup)
-        .get(timeoutMs, TimeUnit.MILLISECONDS);
+    // Each pool's offsets are its own group's: the topics differ, so one map holds them all.
+    Map<TopicPartition, OffsetAndMetadata> workerOffsets = new HashMap<>();
+    for (String group : tokenized.keySet()) {
+      workerOffsets.putAll(committed.partitionsToOffsetAndMetadata(group).get(timeoutMs, TimeUnit.MILLISECONDS));
+    }
 
     long tokenizerLag = 0;
     long workerLag = 0;
+    Map<String, Long> workerLagByGroup = new TreeMap<>();
     long tokenizerConsumed = 0;
     long workerConsumed = 0;
     long tokenizedEnd = 0;
@@ -208,21 +222,28 @@ final class Backlog implements AutoCloseable {
       tokenizerLag += end.get(tp).offset() - position;
       tokenizerConsumed += position;
     }
-    for (TopicPartition tp : tokenized) {
-      long position = position(workerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
-      workerLag += end.get(tp).offset() - position;
-      workerConsumed += position;
-      tokenizedEnd += end.get(tp).offset();
+    for (Map.Entry<String, List<TopicPartition>> pool : tokenized.entrySet()) {
+      long poolLag = 0;
+      for (TopicPartition tp : pool.getValue()) {
+        long position = position(workerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
+        poolLag += end.get(tp).offset() - position;
+        workerConsumed += position;
+        tokenizedEnd += end.get(tp).offset();
+      }
+      workerLagByGroup.put(pool.getKey(), poolLag);
+      workerLag += poolLag;
     }
     return new Measurement(tokenizerLag + workerLag, tokenizerConsumed, tokenizedEnd, workerConsumed, nanos,
-        tokenizerLag, workerLag);
+        tokenizerLag, workerLagByGroup);
   }
 
   /** Members of each group; a group that cannot be described is left out (its count is unknown, not zero). */
   private Map<String, Integer> members() {
     int timeoutMs = (int) Math.max(1000, Math.min(interval.toMillis(), 10_000));
     Map<String, Integer> members = new HashMap<>();
-    var described = admin.describeConsumerGroups(List.of(tokenizerGroup, workerGroup),
+    List<String> groups = new ArrayList<>(pools.values());
+    groups.add(tokenizerGroup);
+    var described = admin.describeConsumerGroups(groups,
         new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups();
     described.forEach((group, future) -> {
       try {

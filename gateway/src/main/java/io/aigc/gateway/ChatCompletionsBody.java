@@ -47,8 +47,8 @@ final class ChatCompletionsBody implements GenerationCall.Reader {
   @Override
   public GenerationCall read(byte[] bytes) {
     JsonBody body = JsonBody.parse(bytes, FIELDS);
-    models.check(body.string("model"));
-    RequestSpec.Builder spec = RequestSpec.builder().messages(messages(body));
+    String model = models.check(body.string("model"));
+    RequestSpec.Builder spec = RequestSpec.builder().model(model).messages(messages(body));
     SamplingFields.read(body, limits, List.of("max_tokens", "max_completion_tokens"), spec);
     spec.logprobs(logprobs(body));
     rejectUnsupported(body);

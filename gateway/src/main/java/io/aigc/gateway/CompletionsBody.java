@@ -39,8 +39,8 @@ final class CompletionsBody implements GenerationCall.Reader {
   @Override
   public GenerationCall read(byte[] bytes) {
     JsonBody body = JsonBody.parse(bytes, FIELDS);
-    models.check(body.string("model"));
-    RequestSpec.Builder spec = RequestSpec.builder().prompt(prompt(body));
+    String model = models.check(body.string("model"));
+    RequestSpec.Builder spec = RequestSpec.builder().model(model).prompt(prompt(body));
     SamplingFields.read(body, limits, List.of("max_tokens"), spec);
     spec.logprobs(body.within(LOGPROBS, body.integer("logprobs")));
     RequestSpec request = spec.build();

@@ -37,7 +37,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
       stream(ctx, id, caller, request, call.includeUsage());
       return;
     }
-    Wait wait = new Wait(ctx, id, arrived, request.n(), request.logprobs() != null);
+    Wait wait = new Wait(ctx, id, arrived, modelOf(request), request.n(), request.logprobs() != null);
     wait.listen();
     int partition = streams.feed().partition();
     submitter.submit(id, request, partition < 0 ? null : partition, ctx.request().getHeader(Tracing.HEADER))
@@ -45,12 +45,18 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
         .onFailure(e -> wait.settle(() -> ctx.fail(e)));
   }
 
+  /** The model the answer names until the completion says: the one asked for (the body reader fills it in). */
+  private String modelOf(RequestSpec request) {
+    return request.model() != null ? request.model() : servedModel;
+  }
+
   private void stream(RoutingContext ctx, String id, String caller, RequestSpec request, boolean includeUsage) {
     int partition = streams.feed().partition();
     if (partition < 0) {
       throw ApiError.streamUnavailable();
     }
-    EventStream stream = new EventStream(ctx, id, caller, format, servedModel, request.n(), includeUsage, streams);
+    EventStream stream = new EventStream(ctx, id, caller, format, modelOf(request), request.n(), includeUsage,
+        streams);
     stream.listen();
     submitter.submit(id, request, partition, ctx.request().getHeader(Tracing.HEADER))
         .onSuccess(submitted -> stream.start(submitted.job()))
@@ -68,6 +74,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     private final Context context;
     private final String id;
     private final long arrived;
+    private final String model;
     private final boolean logprobs;
     private final StreamAssembly assembly;
     private List<StreamEvent> early = new ArrayList<>();
@@ -77,8 +84,9 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     private Runnable stopEvents = () -> { };
     private Runnable stopCompletion = () -> { };
 
-    Wait(RoutingContext ctx, String id, long arrived, int n, boolean logprobs) {
+    Wait(RoutingContext ctx, String id, long arrived, String model, int n, boolean logprobs) {
       this.ctx = ctx;
+      this.model = model;
       this.context = ctx.vertx().getOrCreateContext();
       this.id = id;
       this.arrived = arrived;
@@ -123,8 +131,8 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
       if (step instanceof StreamAssembly.Failed failed) {
         settle(() -> ctx.fail(ApiError.fromPipeline(id, failed.error())));
       } else if (assembly.allFinished() && assembly.usage() != null) {
-        Completion told = assembly.asCompletion(id, job.created().toEpochMilli(), servedModel, logprobs);
-        settle(() -> Bodies.json(ctx, 200, format.completion(told, servedModel)));
+        Completion told = assembly.asCompletion(id, job.created().toEpochMilli(), model, logprobs);
+        settle(() -> Bodies.json(ctx, 200, format.completion(told, model)));
       }
     }
 
@@ -146,7 +154,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
 
     private void answer(JobStore.Job done) {
       if (done.status() == JobStore.Status.DONE) {
-        Bodies.json(ctx, 200, format.completion(done.completion(), servedModel));
+        Bodies.json(ctx, 200, format.completion(done.completion(), model));
       } else {
         ctx.fail(ApiError.fromPipeline(id, done.completion().getError()));
       }

@@ -23,12 +23,12 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code AIGC_HTTP_HOST} (default {@code 0.0.0.0}), {@code AIGC_HTTP_PORT} (default 8080; 0 picks a free port):
  *       where the API, {@code /healthz}, {@code /readyz} and {@code /metrics} are served
- *   <li>{@code AIGC_MODEL_DIR} (default {@code models/tiny-llama}): the served model's folder, read only for its
- *       context length
- *   <li>{@code AIGC_MODEL_NAME} (default: the folder name of {@code AIGC_MODEL_DIR}): the only {@code model} a
- *       request may name
- *   <li>{@code AIGC_MAX_TOKENS_LIMIT} (default: the model's context length when {@code AIGC_MODEL_DIR} is
- *       readable, else 4096): the largest {@code max_tokens} accepted
+ *   <li>{@code AIGC_MODEL_DIR} (default {@code models/tiny-llama}): the served models' folders, comma-separated, the
+ *       default (for requests that name none) first; their names (the folders' names) are the {@code model}s a
+ *       request may name, and the folders are read only for their context lengths
+ *   <li>{@code AIGC_MAX_TOKENS_LIMIT} (default: the longest context length of the served models when their folders
+ *       are readable, else 4096): the largest {@code max_tokens} accepted; the tokenizer-service checks each
+ *       request against its own model's context
  *   <li>{@code AIGC_MAX_N} (default 8): the largest {@code n} accepted
  *   <li>{@code AIGC_MAX_BODY_BYTES} (default 1048576): larger request bodies are rejected before they are read
  *   <li>{@code AIGC_SYNC_TIMEOUT} (default 60s): how long a non-streamed {@code POST /v1/completions} or
@@ -54,6 +54,8 @@ import java.util.Optional;
  *       (the producer's {@code max.block.ms} and {@code delivery.timeout.ms}); then 503
  *   <li>{@code AIGC_READY_INTERVAL} (default 5s): how often the broker and the topics are checked for
  *       {@code /readyz}
+ *   <li>{@code AIGC_DRAIN_TIMEOUT} (default 20s, within Kubernetes' default grace period of 30s): on SIGTERM, new
+ *       connections are refused and the requests in flight get this long to be answered
  * </ul>
  *
  * <p>Access control (everything under {@code /v1/}; {@code /healthz}, {@code /readyz} and {@code /metrics} stay
@@ -88,8 +90,8 @@ import java.util.Optional;
  *       Kafka principal needs {@code Describe} on both groups and on the two topics
  *   <li>{@code AIGC_BACKLOG_INTERVAL} (default 1s): how often the backlog is read
  *   <li>{@code AIGC_TOKENIZER_GROUP} (default {@code aigc-tokenizer}, the tokenizer's {@code AIGC_APPLICATION_ID})
- *       and {@code AIGC_WORKER_GROUP} (default {@code aigc-inference-worker}, as the worker reads it): the groups
- *       whose lag is the backlog
+ *       and {@code AIGC_WORKER_GROUP} (default {@code aigc-inference-worker}, as the worker reads it: the prefix of
+ *       each model's group {@code <prefix>.<model>}): the groups whose lag is the backlog
  * </ul>
  *
  * <p>Kafka:
@@ -102,7 +104,7 @@ import java.util.Optional;
 public record GatewayConfig(
     String httpHost,
     int httpPort,
-    String modelName,
+    List<String> models,
     int maxTokensLimit,
     int maxN,
     int maxBodyBytes,
@@ -115,6 +117,7 @@ public record GatewayConfig(
     int jobStoreSize,
     Duration publishTimeout,
     Duration readyInterval,
+    Duration drainTimeout,
     ApiKeys apiKeys,
     boolean openAccess,
     double rateLimit,
@@ -135,7 +138,8 @@ public record GatewayConfig(
 
   public GatewayConfig {
     require(httpPort >= 0 && httpPort <= 65535, "AIGC_HTTP_PORT must be between 0 and 65535, got " + httpPort);
-    require(modelName != null && !modelName.isBlank(), "AIGC_MODEL_NAME must not be blank");
+    require(models != null && !models.isEmpty(), "AIGC_MODEL_DIR must name at least one model");
+    models = List.copyOf(models);
     require(maxTokensLimit >= 1, "AIGC_MAX_TOKENS_LIMIT must be at least 1, got " + maxTokensLimit);
     require(maxN >= 1, "AIGC_MAX_N must be at least 1, got " + maxN);
     require(maxBodyBytes >= 1, "AIGC_MAX_BODY_BYTES must be at least 1, got " + maxBodyBytes);
@@ -156,6 +160,7 @@ public record GatewayConfig(
         + ") must be at least AIGC_MAX_IN_FLIGHT (" + maxInFlight + ")");
     require(publishTimeout.toMillis() >= 2, "AIGC_PUBLISH_TIMEOUT must be at least 2ms");
     require(!readyInterval.isNegative() && !readyInterval.isZero(), "AIGC_READY_INTERVAL must be positive");
+    require(!drainTimeout.isNegative(), "AIGC_DRAIN_TIMEOUT must not be negative");
     require(apiKeys != null, "apiKeys must not be null (ApiKeys.none() for none)");
     require(!openAccess || apiKeys.isEmpty(), "AIGC_AUTH=none serves without API keys, but AIGC_API_KEYS or "
         + "AIGC_API_KEYS_FILE configures " + apiKeys.names().size() + ": remove one or the other");
@@ -174,8 +179,7 @@ public record GatewayConfig(
   }
 
   public static GatewayConfig fromEnv(Env env) {
-    Path modelDir = env.path("AIGC_MODEL_DIR", ModelDirectory.DEFAULT);
-    String folderName = String.valueOf(modelDir.toAbsolutePath().normalize().getFileName());
+    List<Path> modelDirs = ModelDirectory.list(env.string("AIGC_MODEL_DIR", ModelDirectory.DEFAULT.toString()));
     double rateLimit = env.decimal("AIGC_RATE_LIMIT", DEFAULT_RATE_LIMIT);
     Duration syncTimeout = env.duration("AIGC_SYNC_TIMEOUT", Duration.ofSeconds(60));
     Duration streamIdleTimeout = env.duration("AIGC_STREAM_IDLE_TIMEOUT", Duration.ofSeconds(60));
@@ -183,10 +187,10 @@ public record GatewayConfig(
     return new GatewayConfig(
         env.string("AIGC_HTTP_HOST", "0.0.0.0"),
         env.integer("AIGC_HTTP_PORT", ServiceDefaults.GATEWAY_HTTP_PORT),
-        env.string("AIGC_MODEL_NAME", folderName),
+        modelDirs.stream().map(ModelDirectory::nameOf).toList(),
         env.optional("AIGC_MAX_TOKENS_LIMIT").isPresent()
             ? env.integer("AIGC_MAX_TOKENS_LIMIT", FALLBACK_MAX_TOKENS_LIMIT)
-            : contextLengthOr(modelDir, FALLBACK_MAX_TOKENS_LIMIT),
+            : modelDirs.stream().mapToInt(dir -> contextLengthOr(dir, FALLBACK_MAX_TOKENS_LIMIT)).max().orElseThrow(),
         env.integer("AIGC_MAX_N", RequestRules.DEFAULT_MAX_N),
         env.integer("AIGC_MAX_BODY_BYTES", 1024 * 1024),
         syncTimeout,
@@ -198,6 +202,7 @@ public record GatewayConfig(
         env.integer("AIGC_JOB_STORE_SIZE", 100_000),
         env.duration("AIGC_PUBLISH_TIMEOUT", Duration.ofSeconds(10)),
         env.duration("AIGC_READY_INTERVAL", Duration.ofSeconds(5)),
+        env.duration("AIGC_DRAIN_TIMEOUT", Duration.ofSeconds(20)),
         apiKeys(env),
         openAccess(env),
         rateLimit,
@@ -207,6 +212,11 @@ public record GatewayConfig(
         env.string("AIGC_TOKENIZER_GROUP", ServiceDefaults.TOKENIZER_APPLICATION_ID),
         env.string("AIGC_WORKER_GROUP", ServiceDefaults.WORKER_GROUP),
         CommonConfig.fromEnv(env));
+  }
+
+  /** The model a request that names none gets: {@code AIGC_MODEL_DIR}'s first. */
+  String defaultModel() {
+    return models.get(0);
   }
 
   KafkaSettings kafka() {

@@ -1,6 +1,7 @@
 package io.aigc.gateway;
 
 import io.aigc.runtime.Service;
+import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.Tracing;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.Topic;
@@ -10,6 +11,7 @@ import io.vertx.core.Vertx;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -70,7 +72,7 @@ public final class GatewayService implements Service {
   public void start() throws Exception {
     try {
       admin = Admin.create(config.kafka().admin("aigc-gateway-admin-" + instance));
-      config.common().topicSetup().ensure(admin, config.topics().all());
+      config.common().topicSetup().ensure(admin, config.topics().all(config.models()));
 
       Topic<GenerationRequest> requests = config.topics().requests();
       producer = new KafkaProducer<>(producerConfig(), new StringSerializer(), new ByteArraySerializer());
@@ -86,22 +88,27 @@ public final class GatewayService implements Service {
           config.streamPartition(), instance, metrics);
       streamFeed.start();
 
-      readiness = new Readiness(admin, config.topics().all().stream().map(Topic::name).toList(),
+      readiness = new Readiness(admin, config.topics().all(config.models()).stream().map(Topic::name).toList(),
           () -> feed.healthy() && streamFeed.healthy(), config.readyInterval());
       readiness.start();
 
       if (config.maxBacklog() > 0) {
-        backlog = new Backlog(admin, requests.name(), config.tokenizerGroup(), config.topics().tokenized().name(),
-            config.workerGroup(), config.maxBacklog(), config.backlogInterval());
+        // Every model's pool counts: its tokenized topic, read by its own group.
+        Map<String, String> pools = new LinkedHashMap<>();
+        config.models().forEach(model -> pools.put(config.topics().tokenized(model).name(),
+            ServiceDefaults.workerGroup(config.workerGroup(), model)));
+        backlog = new Backlog(admin, requests.name(), config.tokenizerGroup(), pools, config.maxBacklog(),
+            config.backlogInterval());
         backlog.start();
       }
 
       tracing = Tracing.start(config.common().tracing(), name());
       vertx = Vertx.vertx();
       RecordPublisher publisher = new RecordPublisher(vertx, producer);
-      JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.modelName(), Clock.systemUTC(),
-          backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog(), tracing);
-      ServedModels models = ServedModels.of(config.modelName(), Instant.now().getEpochSecond());
+      JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.defaultModel(),
+          Clock.systemUTC(), backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog(),
+          tracing);
+      ServedModels models = ServedModels.of(config.models(), Instant.now().getEpochSecond());
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
           readiness::ready);
       await(vertx.deployVerticle(verticle));
@@ -113,8 +120,8 @@ public final class GatewayService implements Service {
               config.jobRetention());
         }
       });
-      log.info("gateway {} serving on {}:{}, model {} (max_tokens <= {}), Kafka {} ({})", instance,
-          config.httpHost(), verticle.port(), config.modelName(), config.maxTokensLimit(),
+      log.info("gateway {} serving on {}:{}, models {} (max_tokens <= {}), Kafka {} ({})", instance,
+          config.httpHost(), verticle.port(), config.models(), config.maxTokensLimit(),
           config.kafka().bootstrapServers(), config.kafka().securityProtocol());
       if (config.openAccess()) {
         log.warn("AIGC_AUTH=none: /v1/ is served without API keys; anyone who can reach port {} can generate text "
@@ -151,9 +158,15 @@ public final class GatewayService implements Service {
 
   @Override
   public void close() {
+    if (verticle != null) {
+      // SIGTERM: no new connection; the requests in flight are answered (the completion and stream feeds still run)
+      // within the drain timeout; only then does the rest shut down.
+      Duration grace = config.drainTimeout();
+      quietly("HTTP server", () -> verticle.shutdown(grace).toCompletionStage().toCompletableFuture()
+          .get(grace.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS));
+    }
     if (vertx != null) {
-      // Stops the HTTP server first: no new job is accepted while the rest shuts down.
-      quietly("HTTP server", () -> await(vertx.close()));
+      quietly("Vert.x", () -> await(vertx.close()));
     }
     if (readiness != null) {
       readiness.close();

@@ -3,9 +3,11 @@ package io.aigc.gateway;
 import io.aigc.schemas.RequestRules;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -46,7 +48,7 @@ final class GatewayVerticle extends VerticleBase {
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
     Connections connections = new Connections(vertx, metrics);
     FailureHandler failures = new FailureHandler(config.maxBodyBytes(), connections);
-    String model = config.modelName();
+    String model = models.defaultId();
 
     Router router = Router.router(vertx);
     router.route().handler(new HttpMetricsHandler(metrics));
@@ -92,8 +94,21 @@ final class GatewayVerticle extends VerticleBase {
         // What the HTTP decoder cannot read never reaches the router: it gets the same error bodies here.
         .invalidRequestHandler(new InvalidRequestHandler(connections, metrics))
         .listen()
-        .onSuccess(server -> port = server.actualPort());
+        .onSuccess(server -> {
+          this.server = server;
+          port = server.actualPort();
+        });
   }
+
+  /**
+   * Stops taking connections and lets the requests in flight be answered, for up to {@code grace}: each connection
+   * closes once its current exchange is done; what still runs then is cut.
+   */
+  Future<Void> shutdown(Duration grace) {
+    return server == null ? Future.succeededFuture() : server.shutdown(grace.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private volatile HttpServer server;
 
   /** The bound port (useful when 0 asked for a free one). */
   int port() {

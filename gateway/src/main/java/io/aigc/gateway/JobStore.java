@@ -36,8 +36,11 @@ import java.util.function.Consumer;
 final class JobStore {
   enum Status { QUEUED, DONE, FAILED }
 
-  /** What a client can learn about a job. The completion is null while it is queued, the owner without keys. */
-  record Job(String id, String owner, Instant created, Status status, Completion completion) {}
+  /**
+   * What a client can learn about a job. The completion is null while it is queued, the owner without keys, the
+   * model when the job is known only from its completion and that does not say.
+   */
+  record Job(String id, String owner, Instant created, Status status, Completion completion, String model) {}
 
   sealed interface Admission permits Accepted, Existing, Conflict, Full {}
 
@@ -77,7 +80,8 @@ final class JobStore {
     Job snapshot() {
       Status status = completion == null ? Status.QUEUED
           : completion.getStatus() == CompletionStatus.OK ? Status.DONE : Status.FAILED;
-      return new Job(id, owner, created, status, completion);
+      String model = request != null ? request.model() : completion != null ? completion.getModel() : null;
+      return new Job(id, owner, created, status, completion, model);
     }
 
     boolean evictable() {

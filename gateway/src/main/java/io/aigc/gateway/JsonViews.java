@@ -42,10 +42,11 @@ final class JsonViews {
         .put("status", cancelled ? "cancelled" : job.status().name().toLowerCase(Locale.ROOT))
         .put("created", job.created().getEpochSecond());
     Completion c = job.completion();
+    String model = job.model() != null ? job.model() : servedModel;
     if (c == null) {
-      return body.put("model", servedModel);
+      return body.put("model", model);
     }
-    body.put("model", c.getModel() == null ? servedModel : c.getModel())
+    body.put("model", c.getModel() == null ? model : c.getModel())
         .put("completed_at", c.getCompletedAt() / 1000);
     if (job.status() == JobStore.Status.DONE) {
       return body.put("completion", completion(c, servedModel));
@@ -60,7 +61,7 @@ final class JsonViews {
         .put("object", "job")
         .put("status", "cancelling")
         .put("created", job.created().getEpochSecond())
-        .put("model", servedModel);
+        .put("model", job.model() != null ? job.model() : servedModel);
   }
 
   /** OpenAI's error body, with the job id beside it when the error concerns a job. */

@@ -3,8 +3,8 @@ package io.aigc.gateway;
 import java.util.List;
 
 /**
- * The models this gateway serves, as {@code GET /v1/models} lists them and as a request's {@code model} is checked
- * against them. One today ({@code AIGC_MODEL_NAME}); a list, so that serving several changes no caller.
+ * The models this gateway serves ({@code AIGC_MODEL_DIR}'s folder names), as {@code GET /v1/models} lists them and
+ * as a request's {@code model} is checked against them.
  *
  * @param ids the names requests may use, the default (what a request without {@code model} gets) first
  * @param created when this gateway started serving them, in seconds since the epoch (OpenAI's {@code created})
@@ -23,6 +23,10 @@ record ServedModels(List<String> ids, long created) {
     return new ServedModels(List.of(id), created);
   }
 
+  static ServedModels of(List<String> ids, long created) {
+    return new ServedModels(ids, created);
+  }
+
   boolean serves(String id) {
     return ids.contains(id);
   }
@@ -32,12 +36,19 @@ record ServedModels(List<String> ids, long created) {
     return ids.get(0);
   }
 
-  /** {@code model} from a request body, when this gateway serves it; else a 404 naming what it serves. */
-  void check(String model) {
-    if (model != null && !serves(model)) {
+  /**
+   * The model a request body names ({@code model}), or the default when it names none; a 404 naming what this
+   * gateway serves when it does not serve it.
+   */
+  String check(String model) {
+    if (model == null) {
+      return defaultId();
+    }
+    if (!serves(model)) {
       throw ApiError.modelNotFound("model", "The model '" + JsonBody.shown(model) + "' does not exist. This server "
           + "serves " + served() + ".");
     }
+    return model;
   }
 
   /** The 404 for {@code GET /v1/models/{id}} of a model not served; OpenAI names the parameter "model" there too. */

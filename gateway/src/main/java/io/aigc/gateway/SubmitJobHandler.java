@@ -32,7 +32,7 @@ record SubmitJobHandler(CompletionsBody body, JobSubmitter submitter, String ser
           if (submitted.replayed()) {
             ctx.response().putHeader("Idempotent-Replayed", "true");
           }
-          Bodies.json(ctx, 202, JsonViews.job(submitted.job(), servedModel));
+          Bodies.json(ctx, 202, JsonViews.job(submitted.job(), request.model() != null ? request.model() : servedModel));
         })
         .onFailure(ctx::fail);
   }

@@ -73,7 +73,7 @@ class BacklogHttpTest {
     submit("two", null);
     submit("three", null);
     submit("four", null);
-    produce(topics.tokenized().name(), 3);
+    produce(topics.tokenized("tiny-llama").name(), 3);
     awaitBacklog(7);
 
     HttpResponse<String> refused = post(gateway, "/v1/jobs", body("five"), "Authorization", ALICE);
@@ -95,7 +95,7 @@ class BacklogHttpTest {
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
 
     // The workers take the three tokenized requests: 4 left, under the bound again.
-    commitToEnd("aigc-inference-worker", topics.tokenized().name());
+    commitToEnd("aigc-inference-worker.tiny-llama", topics.tokenized("tiny-llama").name());
     awaitBacklog(4);
     submit("five, again", null);
     awaitBacklog(5);

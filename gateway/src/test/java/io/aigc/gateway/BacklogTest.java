@@ -3,6 +3,7 @@ package io.aigc.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The backlog's decision and its Retry-After, from measurements (the broker side is in {@link BacklogHttpTest}). */
@@ -35,9 +36,9 @@ class BacklogTest {
 
   @Test
   void drainedCountsWhatWorkersTookAndWhatTheTokenizerAnsweredItself() {
-    Backlog.Measurement before = new Backlog.Measurement(50, 100, 80, 60, 0, 30, 20);
+    Backlog.Measurement before = new Backlog.Measurement(50, 100, 80, 60, 0, 30, Map.of("pool", 20L));
     // The tokenizer consumed 30 and forwarded 20 (10 failed there); the workers took 15.
-    Backlog.Measurement after = new Backlog.Measurement(0, 130, 100, 75, 1, 0, 0);
+    Backlog.Measurement after = new Backlog.Measurement(0, 130, 100, 75, 1, 0, Map.of("pool", 0L));
     assertThat(after.drainedSince(before)).isEqualTo(25);
     // Offsets that go back (a group reset) are no negative drain.
     assertThat(before.drainedSince(after)).isZero();

@@ -46,7 +46,7 @@ class ChatCompletionsBodyTest {
     RequestSpec r = valid("{\"model\":\"tiny-llama\",\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
         + "{\"role\":\"user\",\"content\":\"Hi\",\"name\":\"ann\"},{\"role\":\"assistant\",\"content\":\"Hello\"},"
         + "{\"role\":\"user\",\"content\":\"Again\"}]}");
-    assertThat(r).isEqualTo(RequestSpec.builder().messages(List.of(new Message("system", "Be brief."),
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").messages(List.of(new Message("system", "Be brief."),
         new Message("user", "Hi"), new Message("assistant", "Hello"), new Message("user", "Again"))).build());
     assertThat(r.prompt()).isEmpty();
     assertThat(r.isChat()).isTrue();
@@ -70,7 +70,7 @@ class ChatCompletionsBodyTest {
         + "\"seed\":5,\"presence_penalty\":1,\"frequency_penalty\":0.5,\"logit_bias\":{\"7\":-100},"
         + "\"logprobs\":true,\"top_logprobs\":20,\"user\":\"u\",\"response_format\":{\"type\":\"text\"},"
         + "\"tools\":[],\"tool_choice\":\"none\",\"parallel_tool_calls\":false}");
-    assertThat(r).isEqualTo(RequestSpec.builder().messages(List.of(new Message("user", "Hi"))).maxTokens(9)
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").messages(List.of(new Message("user", "Hi"))).maxTokens(9)
         .temperature(0).n(2).stop(List.of("\n")).seed(5L).penalties(1, 0.5, 1).logitBias(Map.of(7, -100.0))
         .logprobs(20).metadata(Map.of("user", "u")).build());
   }

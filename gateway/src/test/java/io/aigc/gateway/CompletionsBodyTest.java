@@ -48,7 +48,7 @@ class CompletionsBodyTest {
   @Test
   void fillsOpenAiDefaults() {
     RequestSpec r = valid("{\"prompt\":\"Hello\"}");
-    assertThat(r).isEqualTo(RequestSpec.builder().prompt("Hello").maxTokens(16).temperature(1.0).topP(1.0).topK(0).n(1)
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hello").maxTokens(16).temperature(1.0).topP(1.0).topK(0).n(1)
         .build());
   }
 
@@ -57,7 +57,7 @@ class CompletionsBodyTest {
     RequestSpec r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
         + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"ignore_eos\":true,\"stream\":false,"
         + "\"user\":\"u-1\",\"metadata\":{\"article\":\"42\"},\"timeout_seconds\":2.5}");
-    assertThat(r).isEqualTo(RequestSpec.builder().prompt("Hi").maxTokens(32).temperature(0.7).topP(0.9).topK(40).n(2)
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hi").maxTokens(32).temperature(0.7).topP(0.9).topK(40).n(2)
         .stop(List.of("\n", "END")).seed(-7L).ignoreEos(true).metadata(Map.of("article", "42", "user", "u-1"))
         .timeout(Duration.ofMillis(2500)).build());
   }
@@ -251,7 +251,7 @@ class CompletionsBodyTest {
   void penaltiesAndTheVllmSamplingExtensionsAreCarried() {
     RequestSpec r = valid("{\"prompt\":\"Hi\",\"max_tokens\":8,\"presence_penalty\":0.5,"
         + "\"frequency_penalty\":-1.5,\"repetition_penalty\":1.2,\"min_p\":0.05,\"min_tokens\":3}");
-    assertThat(r).isEqualTo(RequestSpec.builder().prompt("Hi").maxTokens(8).penalties(0.5, -1.5, 1.2).minP(0.05)
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hi").maxTokens(8).penalties(0.5, -1.5, 1.2).minP(0.05)
         .minTokens(3).build());
   }
 

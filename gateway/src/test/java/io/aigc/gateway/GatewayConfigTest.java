@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.aigc.runtime.Env;
+import io.aigc.model.ModelDirectory;
 import io.aigc.model.testing.TestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,7 +30,7 @@ class GatewayConfigTest {
     GatewayConfig c = config(Map.of("AIGC_MODEL_DIR", "/nowhere/tiny-llama"));
     assertThat(c.httpHost()).isEqualTo("0.0.0.0");
     assertThat(c.httpPort()).isEqualTo(8080);
-    assertThat(c.modelName()).isEqualTo("tiny-llama");
+    assertThat(c.models()).containsExactly("tiny-llama");
     assertThat(c.maxTokensLimit()).isEqualTo(4096);
     assertThat(c.maxN()).isEqualTo(8);
     assertThat(c.maxBodyBytes()).isEqualTo(1024 * 1024);
@@ -42,6 +43,7 @@ class GatewayConfigTest {
     assertThat(c.jobStoreSize()).isEqualTo(100_000);
     assertThat(c.publishTimeout()).isEqualTo(Duration.ofSeconds(10));
     assertThat(c.readyInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(c.drainTimeout()).isEqualTo(Duration.ofSeconds(20));
     assertThat(c.openAccess()).isFalse();
     assertThat(c.rateLimit()).isEqualTo(10.0);
     assertThat(c.rateBurst()).isEqualTo(20);
@@ -62,16 +64,21 @@ class GatewayConfigTest {
   }
 
   @Test
-  void modelNameDefaultsToTheFolderName() {
-    assertThat(config(Map.of()).modelName()).isEqualTo("tiny-llama");
-    assertThat(config(Map.of("AIGC_MODEL_DIR", "/models/other/")).modelName()).isEqualTo("other");
-    assertThat(config(Map.of("AIGC_MODEL_NAME", "served")).modelName()).isEqualTo("served");
+  void modelNamesAreTheFolderNamesTheFirstTheDefault() {
+    assertThat(config(Map.of()).models()).containsExactly("tiny-llama");
+    assertThat(config(Map.of("AIGC_MODEL_DIR", "/models/other/")).models()).containsExactly("other");
+    GatewayConfig two = config(Map.of("AIGC_MODEL_DIR", "/models/b,/models/a"));
+    assertThat(two.models()).containsExactly("b", "a");
+    assertThat(two.defaultModel()).isEqualTo("b");
   }
 
   @Test
   void maxTokensLimitIsTheModelsContextLength() {
     String dir = TestModels.dir(TestModels.TINY_LLAMA).toString();
     assertThat(config(Map.of("AIGC_MODEL_DIR", dir)).maxTokensLimit()).isEqualTo(256);
+    // Several models: the longest context; each request is checked against its own model's by the tokenizer.
+    assertThat(config(Map.of("AIGC_MODEL_DIR", dir + "," + TestModels.dir(TestModels.TINY_GPT2))).maxTokensLimit())
+        .isEqualTo(Math.max(256, ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2)).contextLength()));
     assertThat(config(Map.of("AIGC_MODEL_DIR", dir, "AIGC_MAX_TOKENS_LIMIT", "100")).maxTokensLimit())
         .isEqualTo(100);
   }

@@ -1,8 +1,10 @@
 package io.aigc.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.aigc.model.testing.TestModels;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.EmbeddedKafka;
@@ -312,6 +314,54 @@ class GatewayHttpTest {
     assertThat(unknown).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The model 'meta-llama/Llama-3-8B' does not exist. This server serves 'tiny-llama'.")
         .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
+  }
+
+  @Test
+  void withSeveralModelsEachRequestNamesItsOwnAndTheListHasThemAll() throws Exception {
+    String both = TestModels.dir(TestModels.TINY_LLAMA) + "," + TestModels.dir(TestModels.TINY_GPT2);
+    try (GatewayService two = startGateway(Map.of("AIGC_MODEL_DIR", both))) {
+      assertThat(json(get(two, "/v1/models"), 200).getJsonArray("data").stream()
+          .map(m -> ((JsonObject) m).getString("id")).toList()).containsExactly("tiny-llama", "tiny-gpt2");
+      String prompt = "for gpt2 " + UUID.randomUUID();
+      CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(post(two, "/v1/completions",
+          new JsonObject().put("model", "tiny-gpt2").put("prompt", prompt).put("max_tokens", 4).encode()),
+          BodyHandlers.ofString());
+      String unnamed = "for the default " + UUID.randomUUID();
+      HTTP.sendAsync(post(two, "/v1/completions", body(unnamed)), BodyHandlers.ofString());
+
+      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+      assertThat(request.getModel()).isEqualTo("tiny-gpt2");
+      assertThat(pipeline.awaitRequest(r -> r.getPrompt().equals(unnamed)).getModel()).isEqualTo("tiny-llama");
+      pipeline.complete(FakePipeline.ok(request, " done", "stop"));
+      assertThat(json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getString("model")).isEqualTo("tiny-gpt2");
+      JsonObject unknown = json(HTTP.send(post(two, "/v1/completions", new JsonObject().put("model", "gpt-4o")
+          .put("prompt", "Hi").encode()), BodyHandlers.ofString()), 404);
+      assertThat(unknown.getJsonObject("error").getString("code")).isEqualTo("model_not_found");
+      assertThat(unknown.getJsonObject("error").getString("message")).contains("'tiny-llama', 'tiny-gpt2'");
+    }
+  }
+
+  @Test
+  void onSigtermTheRequestsInFlightAreAnsweredAndNoNewConnectionIsTaken() throws Exception {
+    GatewayService stopping = startGateway(Map.of("AIGC_DRAIN_TIMEOUT", "20s"));
+    int port = stopping.httpPort();
+    String prompt = "in flight at shutdown " + UUID.randomUUID();
+    CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(post(stopping, "/v1/completions", body(prompt)),
+        BodyHandlers.ofString());
+    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    // What the shutdown hook does on SIGTERM; it returns once the request in flight is answered.
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(stopping::close);
+    await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> {
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+        // connected: the server still accepts
+      }
+    }).isInstanceOf(java.io.IOException.class));
+    assertThat(closed).isNotDone();
+
+    pipeline.complete(FakePipeline.ok(request, " answered", "stop"));
+    assertThat(json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getJsonArray("choices").getJsonObject(0)
+        .getString("text")).isEqualTo(" answered");
+    closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
   }
 
   // ---- jobs ----

@@ -30,6 +30,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -67,7 +68,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerService implements Service {
   private static final Logger log = LoggerFactory.getLogger(WorkerService.class);
-  private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
   /**
    * Cancellations remembered, so a job cancelled while it waited in Kafka is refused when it arrives: about 10 MB at
    * most, and more than the cancellations of the lookback hour at any rate a gateway accepts jobs.
@@ -115,7 +115,7 @@ public final class WorkerService implements Service {
   @Override
   public void start() throws Exception {
     try (Admin admin = Admin.create(kafka.admin(config.workerId() + "-setup"))) {
-      config.common().topicSetup().ensure(admin, topics.all());
+      config.common().topicSetup().ensure(admin, topics.all(List.of(modelDir.name())));
     }
     tracing = Tracing.start(config.common().tracing(), name());
     model = OnnxModel.open(modelDir, config.session());
@@ -160,7 +160,8 @@ public final class WorkerService implements Service {
   // ---- the poll thread: the only one that touches the consumer ----
 
   private void pollLoop() {
-    consumer.subscribe(List.of(topics.tokenized().name()), new Rebalance());
+    // This model's topic only: each model's pool is a consumer group of its own on a topic of its own.
+    consumer.subscribe(List.of(topics.tokenized(modelDir.name()).name()), new Rebalance());
     long lastCommit = System.nanoTime();
     boolean paused = false;
     try {
@@ -194,18 +195,33 @@ public final class WorkerService implements Service {
       } catch (RuntimeException e) {
         log.warn("final offset commit failed; those records will be redone", e);
       }
-      consumer.close(Duration.ofSeconds(5));
+      // Leave the group now rather than let it wait out the session timeout: the partitions move to the other
+      // workers at once (a dynamic member leaves on close anyway; said here, since the drain relies on it).
+      consumer.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+          .withTimeout(Duration.ofSeconds(5)));
     }
   }
 
-  /** On a clean stop: fetch nothing more and let running requests finish, within a bound. */
+  /**
+   * On a clean stop (SIGTERM): fetch nothing more, let what the engine holds finish within the drain timeout, and
+   * hand back the rest: dropped from the engine without an answer and left uncommitted, so the worker that gets the
+   * partition redoes it. The finally block then commits what finished and leaves the group.
+   */
   private void drain() {
     consumer.pause(consumer.assignment());
-    long deadline = System.nanoTime() + DRAIN_TIMEOUT.toNanos();
+    int holding = offsets.unfinishedTotal();
+    log.info("draining: {} requests to finish within {}", holding, config.drainTimeout());
+    long deadline = System.nanoTime() + config.drainTimeout().toNanos();
     while (System.nanoTime() < deadline && offsets.unfinishedTotal() > 0) {
       consumer.poll(Duration.ofMillis(50)); // keeps the group membership alive; returns nothing while paused
       commit();
     }
+    int handedBack = offsets.unfinishedTotal();
+    if (handedBack > 0) {
+      log.warn("drain timeout: handing back {} unfinished requests to the group", handedBack);
+      inFlight.values().forEach(ids -> ids.forEach(id -> engine.cancel(id, false)));
+    }
+    log.info("drained: {} finished, {} handed back", holding - Math.min(holding, handedBack), handedBack);
   }
 
   private void commit() {
@@ -346,7 +362,7 @@ public final class WorkerService implements Service {
     running = false;
     if (pollThread != null) {
       try {
-        pollThread.join(DRAIN_TIMEOUT.plusSeconds(10).toMillis());
+        pollThread.join(config.drainTimeout().plusSeconds(10).toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

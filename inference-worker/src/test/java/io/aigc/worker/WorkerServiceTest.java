@@ -95,13 +95,13 @@ class WorkerServiceTest {
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
         KafkaSettings.fromEnv(env()).producer("test"), new StringSerializer(), new ByteArraySerializer())) {
       // Poison first, on the partition the first good request goes to: the partition must keep flowing.
-      producer.send(new ProducerRecord<>(topics.tokenized().name(), 0, "not-avro", "{\"prompt\":1}".getBytes())).get();
-      producer.send(new ProducerRecord<>(topics.tokenized().name(), 0, "out-of-vocab",
-          topics.tokenized().valueSerde().encode(tokenized("out-of-vocab", new int[] {1, 99_999}, 4)))).get();
-      producer.send(new ProducerRecord<>(topics.tokenized().name(), 0, null, "garbage".getBytes())).get();
+      producer.send(new ProducerRecord<>(topics.tokenized("tiny-llama").name(), 0, "not-avro", "{\"prompt\":1}".getBytes())).get();
+      producer.send(new ProducerRecord<>(topics.tokenized("tiny-llama").name(), 0, "out-of-vocab",
+          topics.tokenized("tiny-llama").valueSerde().encode(tokenized("out-of-vocab", new int[] {1, 99_999}, 4)))).get();
+      producer.send(new ProducerRecord<>(topics.tokenized("tiny-llama").name(), 0, null, "garbage".getBytes())).get();
       for (TokenizedRequest r : requests) {
-        producer.send(new ProducerRecord<>(topics.tokenized().name(), 0, r.getRequest().getRequestId(),
-            topics.tokenized().valueSerde().encode(r))).get();
+        producer.send(new ProducerRecord<>(topics.tokenized("tiny-llama").name(), 0, r.getRequest().getRequestId(),
+            topics.tokenized("tiny-llama").valueSerde().encode(r))).get();
       }
     }
 
@@ -135,7 +135,7 @@ class WorkerServiceTest {
     assertThat(deadLetters).extracting(DeadLetter::getReasonCode)
         .containsExactlyInAnyOrder("not_avro", "invalid_value", "not_avro");
     DeadLetter first = deadLetters.stream().filter(d -> "not-avro".equals(d.getRequestId())).findFirst().orElseThrow();
-    assertThat(first.getSourceTopic()).isEqualTo(topics.tokenized().name());
+    assertThat(first.getSourceTopic()).isEqualTo(topics.tokenized("tiny-llama").name());
     assertThat(first.getSourcePartition()).isZero();
     assertThat(first.getSourceOffset()).isZero();
     assertThat(first.getService()).isEqualTo("worker-test");
@@ -144,8 +144,8 @@ class WorkerServiceTest {
     try (Admin admin = Admin.create(KafkaSettings.fromEnv(env()).admin("test-admin"))) {
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
         Map<TopicPartition, OffsetAndMetadata> committed =
-            admin.listConsumerGroupOffsets("aigc-inference-worker").partitionsToOffsetAndMetadata().get();
-        assertThat(committed.get(new TopicPartition(topics.tokenized().name(), 0)).offset())
+            admin.listConsumerGroupOffsets("aigc-inference-worker.tiny-llama").partitionsToOffsetAndMetadata().get();
+        assertThat(committed.get(new TopicPartition(topics.tokenized("tiny-llama").name(), 0)).offset())
             .isEqualTo(requests.size() + 3);
       });
     }
@@ -174,8 +174,8 @@ class WorkerServiceTest {
       await().atMost(Duration.ofSeconds(30)).until(() -> worker.ready());
       for (String id : List.of("early", "late", "kept")) {
         TokenizedRequest request = tokenized(id, prompt, 200, true);
-        producer.send(new ProducerRecord<>(topics.tokenized().name(), 1, id,
-            topics.tokenized().valueSerde().encode(request))).get();
+        producer.send(new ProducerRecord<>(topics.tokenized("tiny-llama").name(), 1, id,
+            topics.tokenized("tiny-llama").valueSerde().encode(request))).get();
       }
       cancel(producer, "late");
     }
@@ -233,8 +233,8 @@ class WorkerServiceTest {
       try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
           KafkaSettings.fromEnv(env).producer("test"), new StringSerializer(), new ByteArraySerializer())) {
         for (var r : requests.entrySet()) {
-          producer.send(new ProducerRecord<>(topics.tokenized().name(), r.getKey(),
-              topics.tokenized().valueSerde().encode(r.getValue()))).get();
+          producer.send(new ProducerRecord<>(topics.tokenized("tiny-llama").name(), r.getKey(),
+              topics.tokenized("tiny-llama").valueSerde().encode(r.getValue()))).get();
         }
       }
       try (KafkaConsumer<String, byte[]> consumer = consumer()) {

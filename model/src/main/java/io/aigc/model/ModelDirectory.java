@@ -39,6 +39,41 @@ public final class ModelDirectory {
     this.tokenizerConfig = tokenizerConfig;
   }
 
+  /** What a model's name may hold: it names a topic and a consumer group, so Kafka's topic characters only. */
+  private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,200}");
+
+  /**
+   * The folders {@code AIGC_MODEL_DIR} names: one, or several separated by commas, the default model (what a request
+   * naming none gets) first. Each model's name is its folder's name, so names must be distinct and valid in a Kafka
+   * topic name ({@code [A-Za-z0-9._-]}): each model has a tokenized topic of its own.
+   */
+  public static List<Path> list(String value) {
+    List<Path> dirs = new ArrayList<>();
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (String part : value.split(",", -1)) {
+      if (part.isBlank()) {
+        throw new IllegalArgumentException("AIGC_MODEL_DIR has an empty entry: '" + value + "'");
+      }
+      Path dir = Path.of(part.trim()).toAbsolutePath().normalize();
+      String name = String.valueOf(dir.getFileName());
+      if (!NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException("AIGC_MODEL_DIR: the model name '" + name + "' (the folder's name) must be"
+            + " 1 to 200 of [A-Za-z0-9._-], as it names the model's Kafka topic");
+      }
+      if (!names.add(name)) {
+        throw new IllegalArgumentException("AIGC_MODEL_DIR names two folders called '" + name + "': a model's name "
+            + "is its folder's name, so each must be distinct");
+      }
+      dirs.add(dir);
+    }
+    return List.copyOf(dirs);
+  }
+
+  /** The model's name for a folder, as {@link #open} and {@link #list} give it. */
+  public static String nameOf(Path dir) {
+    return String.valueOf(dir.toAbsolutePath().normalize().getFileName());
+  }
+
   /** Opens {@code dir}, failing with a message that says which file is missing or malformed. */
   public static ModelDirectory open(Path dir) {
     Path abs = dir.toAbsolutePath().normalize();

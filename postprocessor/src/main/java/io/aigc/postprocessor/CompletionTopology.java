@@ -1,6 +1,6 @@
 package io.aigc.postprocessor;
 
-import io.aigc.model.ModelDirectory;
+import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextStream;
 import io.aigc.text.TextTokenizer;
 import io.aigc.text.TokenTexts;
@@ -28,8 +28,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
@@ -60,16 +62,17 @@ public final class CompletionTopology {
   private CompletionTopology() {}
 
   /**
-   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads the model's
+   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads every model's
    * tokenizer now, so a wrong {@code AIGC_MODEL_DIR} fails at startup.
    */
   public static StreamsService service(PostprocessorConfig config) {
-    ModelDirectory model = ModelDirectory.open(config.modelDir());
-    return StreamsService.of(NAME, config.common(), config.streams(), TextTokenizer.load(model),
-        (tokenizer, registry) -> build(config, model, tokenizer, new PostprocessorMetrics(registry)));
+    ModelTokenizers models = ModelTokenizers.load(config.modelDirs());
+    return StreamsService.of(NAME, config.common(), config.streams(), models.names(), models,
+        (tokenizers, registry) -> build(config, tokenizers.all(), new PostprocessorMetrics(registry)));
   }
 
-  static Topology build(PostprocessorConfig config, ModelDirectory model, TextTokenizer tokenizer,
+  /** The topology for {@code models}, the first of which is the default. */
+  static Topology build(PostprocessorConfig config, List<ModelTokenizers.Served> models,
       PostprocessorMetrics metrics) {
     Topics topics = config.common().topics();
     StreamsBuilder builder = new StreamsBuilder();
@@ -89,7 +92,7 @@ public final class CompletionTopology {
         // see each record exactly once, in order. Every id is on one partition, keyed by request id, so one task
         // sees all of an id's records.
         .process(GuardedProcessor.supplier(NAME, topics.generated(), topics.dlq(),
-            metrics.deadLetters, () -> new Complete(config, model, tokenizer, metrics)),
+            metrics.deadLetters, () -> new Complete(config, models, metrics)),
             Named.as("complete"), COMPLETED_STORE)
         // Completions to the completions topic, dead letters to the dead-letter topic.
         .to(Routed.TOPIC, Routed.produced());
@@ -102,18 +105,16 @@ public final class CompletionTopology {
 
     private final Topics topics;
     private final String servedModel;
-    private final int vocabSize;
-    private final TextTokenizer tokenizer;
+    private final Map<String, ModelTokenizers.Served> models = new HashMap<>();
     private final PostprocessorMetrics metrics;
     private final Duration retention;
     private final Duration purgeInterval;
     private KeyValueStore<String, Long> completed;
 
-    Complete(PostprocessorConfig config, ModelDirectory model, TextTokenizer tokenizer, PostprocessorMetrics metrics) {
+    Complete(PostprocessorConfig config, List<ModelTokenizers.Served> models, PostprocessorMetrics metrics) {
       this.topics = config.common().topics();
-      this.servedModel = model.name();
-      this.vocabSize = model.vocabSize().orElse(Integer.MAX_VALUE);
-      this.tokenizer = tokenizer;
+      this.servedModel = models.get(0).name();
+      models.forEach(m -> this.models.put(m.name(), m));
       this.metrics = metrics;
       this.retention = config.dedupRetention();
       this.purgeInterval = config.dedupPurgeInterval();
@@ -170,6 +171,13 @@ public final class CompletionTopology {
       if (sequence.getStatus() == CompletionStatus.ERROR) {
         return sequence.getError() == null ? "status ERROR without an error" : null;
       }
+      ModelTokenizers.Served model = models.get(modelOf(sequence));
+      if (model == null) {
+        // Token ids mean something only to their model's tokenizer; a worker serves only a model that is served.
+        return "the model '" + modelOf(sequence) + "' is not served here (" + String.join(", ", models.keySet())
+            + "), so its token ids cannot be read";
+      }
+      int vocabSize = model.model().vocabSize().orElse(Integer.MAX_VALUE);
       int n = sequence.getRequest().getParams().getN();
       if (sequence.getChoices().size() != n) {
         return "expected " + n + " choices, got " + sequence.getChoices().size();
@@ -219,6 +227,8 @@ public final class CompletionTopology {
 
     private Completion succeeded(String key, GeneratedSequence sequence, Instant now) {
       GenerationRequest request = sequence.getRequest();
+      // The model that generated the ids detokenizes them (problemWith has checked it is served).
+      TextTokenizer tokenizer = models.get(modelOf(sequence)).tokenizer();
       int[] prompt = toArray(sequence.getPromptTokenIds());
       List<String> stops = request.getParams().getStop();
       List<GeneratedChoice> generated = new ArrayList<>(sequence.getChoices());
@@ -238,7 +248,7 @@ public final class CompletionTopology {
           text = text.substring(0, cut);
           finishReason = "stop";
         }
-        choices.add(new CompletionChoice(choice.getIndex(), text, finishReason, logprobs(prompt, choice)));
+        choices.add(new CompletionChoice(choice.getIndex(), text, finishReason, logprobs(tokenizer, prompt, choice)));
         completionTokens += choice.getTokenIds().size();
       }
       int promptTokens = prompt.length;
@@ -257,7 +267,7 @@ public final class CompletionTopology {
     }
 
     /** Each token's log-probabilities with the text it adds where it stands; null when not asked for. */
-    private List<TextLogprobs> logprobs(int[] prompt, GeneratedChoice choice) {
+    private static List<TextLogprobs> logprobs(TextTokenizer tokenizer, int[] prompt, GeneratedChoice choice) {
       if (choice.getLogprobs() == null) {
         return null;
       }

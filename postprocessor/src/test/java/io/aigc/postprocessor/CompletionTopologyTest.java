@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
 import io.aigc.model.ModelDirectory;
+import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.testing.PoisonBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
@@ -85,11 +86,15 @@ class CompletionTopologyTest {
   }
 
   private void start(ModelDirectory model, TextTokenizer tokenizer, Map<String, String> vars) {
+    start(List.of(new ModelTokenizers.Served(model, tokenizer)), vars);
+  }
+
+  private void start(List<ModelTokenizers.Served> models, Map<String, String> vars) {
     Map<String, String> env = new HashMap<>(vars);
-    env.put("AIGC_MODEL_DIR", model.path().toString());
+    env.put("AIGC_MODEL_DIR", String.join(",", models.stream().map(m -> m.model().path().toString()).toList()));
     PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(env));
     metrics = new PostprocessorMetrics(new PrometheusRegistry());
-    harness = TopologyHarness.start(CompletionTopology.build(config, model, tokenizer, metrics), stateDir, NOW);
+    harness = TopologyHarness.start(CompletionTopology.build(config, models, metrics), stateDir, NOW);
     driver = harness.driver();
     generated = harness.input(TOPICS.generated());
     completions = harness.output(TOPICS.completions());
@@ -212,6 +217,34 @@ class CompletionTopologyTest {
 
       assertThat(completions.readValue().getChoices())
           .containsExactly(new CompletionChoice(0, " applies to any program", "length", null));
+    }
+  }
+
+  @Test
+  void eachSequenceIsReadWithItsOwnModelsTokenizerAndAnUnservedModelIsADeadLetter() {
+    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
+    try (TextTokenizer tokenizer = TextTokenizer.load(gpt2)) {
+      start(List.of(new ModelTokenizers.Served(llama, llamaTokenizer), new ModelTokenizers.Served(gpt2, tokenizer)),
+          Map.of());
+      GeneratedSequence forGpt2 = ok("gpt2", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
+      forGpt2.setModel("tiny-gpt2");
+      forGpt2.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
+      send("gpt2", forGpt2);
+      send("llama", ok("llama", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+      GeneratedSequence unserved = ok("unserved", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+      unserved.setModel("gpt-4");
+      send("unserved", unserved);
+
+      Completion first = completions.readValue();
+      assertThat(first.getModel()).isEqualTo("tiny-gpt2");
+      assertThat(first.getChoices()).extracting(CompletionChoice::getText).containsExactly(" applies to any program");
+      Completion second = completions.readValue();
+      assertThat(second.getModel()).isEqualTo("tiny-llama");
+      assertThat(second.getChoices()).extracting(CompletionChoice::getText).containsExactly(" applies to any program");
+      Completion third = completions.readValue();
+      assertThat(third.getStatus()).isEqualTo(CompletionStatus.ERROR);
+      assertThat(third.getError().getMessage()).contains("'gpt-4' is not served");
+      assertThat(dlq.readValue().getRequestId()).isEqualTo("unserved");
     }
   }
 

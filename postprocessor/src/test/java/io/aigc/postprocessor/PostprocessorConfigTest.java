@@ -13,7 +13,7 @@ class PostprocessorConfigTest {
   @Test
   void defaults() {
     PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(Map.of()));
-    assertThat(config.modelDir()).isEqualTo(Path.of("models/tiny-llama"));
+    assertThat(config.modelDirs()).containsExactly(Path.of("models/tiny-llama").toAbsolutePath());
     assertThat(config.dedupRetention()).isEqualTo(Duration.ofDays(7));
     assertThat(config.dedupPurgeInterval()).isEqualTo(Duration.ofHours(1));
     assertThat(config.common().topics().completions().name()).isEqualTo("generation.completions");

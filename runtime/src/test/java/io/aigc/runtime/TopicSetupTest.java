@@ -18,7 +18,7 @@ class TopicSetupTest {
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       Env env = Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(), "AIGC_TOPIC_PARTITIONS", "3"));
       Topics topics = Topics.defaults();
-      List<Topic<?>> all = topics.all();
+      List<Topic<?>> all = topics.all(List.of("tiny-llama"));
       try (Admin admin = Admin.create(KafkaSettings.fromEnv(env).admin("test"))) {
         TopicSetup setup = TopicSetup.fromEnv(env);
         setup.ensure(admin, all);

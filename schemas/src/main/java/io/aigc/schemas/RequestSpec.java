@@ -21,11 +21,12 @@ import java.util.stream.Collectors;
  * @param logprobs null, or how many most likely alternatives to report with each token's log-probability
  * @param metadata carried unchanged into the completion
  * @param timeout null when the job has no deadline
+ * @param model the model asked for; null for the deployment's default
  */
 public record RequestSpec(String prompt, List<Message> messages, int maxTokens, double temperature, double topP,
     int topK, double minP, int n, List<String> stop, Long seed, boolean ignoreEos, double presencePenalty,
     double frequencyPenalty, double repetitionPenalty, int minTokens, Map<Integer, Double> logitBias,
-    Integer logprobs, Map<String, String> metadata, Duration timeout) {
+    Integer logprobs, Map<String, String> metadata, Duration timeout, String model) {
 
   /** One turn of a conversation. */
   public record Message(String role, String content) {}
@@ -65,16 +66,19 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
     return new Builder().prompt(prompt).messages(messages).maxTokens(maxTokens).temperature(temperature).topP(topP)
         .topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
         .penalties(presencePenalty, frequencyPenalty, repetitionPenalty).minTokens(minTokens).logitBias(logitBias)
-        .logprobs(logprobs).metadata(metadata).timeout(timeout);
+        .logprobs(logprobs).metadata(metadata).timeout(timeout).model(model);
   }
 
-  /** The event published to the requests topic for job {@code requestId}, created at {@code createdAt}. */
-  public GenerationRequest toEvent(String requestId, Instant createdAt, String model) {
+  /**
+   * The event published to the requests topic for job {@code requestId}, created at {@code createdAt}, for this
+   * spec's model or else {@code defaultModel} (which may be null: whichever the tokenizer serves first).
+   */
+  public GenerationRequest toEvent(String requestId, Instant createdAt, String defaultModel) {
     return GenerationRequest.newBuilder()
         .setRequestId(requestId)
         .setCreatedAt(createdAt.toEpochMilli())
         .setDeadline(timeout == null ? null : createdAt.plus(timeout).toEpochMilli())
-        .setModel(model)
+        .setModel(model != null ? model : defaultModel)
         .setPrompt(prompt)
         .setMessages(messages == null ? null
             : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList())
@@ -129,8 +133,15 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
     private Integer logprobs;
     private Map<String, String> metadata = Map.of();
     private Duration timeout;
+    private String model;
 
     private Builder() {}
+
+    /** The model asked for; null for the deployment's default. */
+    public Builder model(String model) {
+      this.model = model;
+      return this;
+    }
 
     public Builder prompt(String prompt) {
       this.prompt = prompt;
@@ -227,7 +238,7 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
     public RequestSpec build() {
       RequestSpec spec = new RequestSpec(prompt, messages, maxTokens, temperature, topP, topK, minP, n, stop, seed,
           ignoreEos, presencePenalty, frequencyPenalty, repetitionPenalty, minTokens, logitBias, logprobs, metadata,
-          timeout);
+          timeout, model);
       List<RequestRules.Violation> violations = RequestRules.check(spec.toEvent("-", Instant.EPOCH, null).getParams(),
           RequestRules.Limits.NONE);
       if (!violations.isEmpty()) {

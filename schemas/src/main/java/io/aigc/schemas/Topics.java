@@ -1,5 +1,7 @@
 package io.aigc.schemas;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -13,13 +15,17 @@ import org.apache.avro.specific.SpecificRecord;
  *
  * <pre>
  * requests    GenerationRequest   gateway or any producer  -> tokenizer-service
- * tokenized   TokenizedRequest    tokenizer-service        -> inference-worker
+ * tokenized.&lt;model&gt; TokenizedRequest tokenizer-service -> the inference workers of that model
  * generated   GeneratedSequence   inference-worker (and errors from earlier stages) -> postprocessor
  * completions Completion          postprocessor            -> gateway and any consumer
  * dlq         DeadLetter          every service, for records it could not process
  * cancellations Cancellation      gateway or any producer  -> every inference worker (a control topic)
  * stream      StreamEvent         inference-worker         -> the gateway that waits, and any consumer
  * </pre>
+ *
+ * <p>The tokenized topic is one per served model, named {@code <AIGC_TOPIC_TOKENIZED>.<model>}
+ * ({@link #tokenized(String)}): each model's workers read their own topic as a consumer group of their own, so a
+ * model's jobs never wait behind another's. {@link #tokenized()} is that name's prefix, not a topic anyone reads.
  */
 public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> tokenized,
     Topic<GeneratedSequence> generated, Topic<Completion> completions, Topic<DeadLetter> dlq,
@@ -58,7 +64,15 @@ public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> 
     return new Topic<>(env.apply(variable).orElse(defaultName), AvroSerde.of(type));
   }
 
-  public List<Topic<?>> all() {
-    return List.of(requests, tokenized, generated, completions, dlq, cancellations, stream);
+  /** The tokenized topic of {@code model}: what the tokenizer writes for that model's workers, and only theirs. */
+  public Topic<TokenizedRequest> tokenized(String model) {
+    return new Topic<>(tokenized.name() + "." + model, tokenized.valueSerde());
+  }
+
+  /** Every topic of a pipeline that serves {@code models}: the shared ones, and each model's tokenized topic. */
+  public List<Topic<?>> all(Collection<String> models) {
+    List<Topic<?>> all = new ArrayList<>(List.of(requests, generated, completions, dlq, cancellations, stream));
+    models.forEach(model -> all.add(tokenized(model)));
+    return List.copyOf(all);
   }
 }

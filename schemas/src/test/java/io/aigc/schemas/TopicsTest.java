@@ -2,6 +2,7 @@ package io.aigc.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -9,9 +10,17 @@ class TopicsTest {
   @Test
   void defaultsToTheDocumentedNames() {
     Topics topics = Topics.defaults();
-    assertThat(topics.all()).extracting(Topic::name).containsExactly(
-        "generation.requests", "generation.tokenized", "generation.generated", "generation.completions",
-        "generation.dlq", "generation.cancellations", "generation.stream");
+    assertThat(topics.all(List.of("tiny-llama", "tiny-gpt2"))).extracting(Topic::name).containsExactly(
+        "generation.requests", "generation.generated", "generation.completions", "generation.dlq",
+        "generation.cancellations", "generation.stream", "generation.tokenized.tiny-llama",
+        "generation.tokenized.tiny-gpt2");
+  }
+
+  @Test
+  void eachModelHasATokenizedTopicNamedAfterThePrefix() {
+    Topics topics = Topics.fromEnvironment(Map.of(Topics.TOKENIZED_ENV, "tenant-a.tokenized"));
+    assertThat(topics.tokenized("tiny-gpt2").name()).isEqualTo("tenant-a.tokenized.tiny-gpt2");
+    assertThat(topics.tokenized("tiny-gpt2").valueSerde().type()).isEqualTo(TokenizedRequest.class);
   }
 
   @Test

@@ -9,20 +9,23 @@ import io.aigc.schemas.RequestRules;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * The tokenizer-service's configuration, read once from the environment (the README's table lists every variable).
  *
- * @param modelDir {@code AIGC_MODEL_DIR}: the served model; its folder name is the model's name, its
- *     {@code tokenizer.json} tokenizes the prompts and its {@code config.json} gives the context length
+ * @param modelDirs {@code AIGC_MODEL_DIR}: the served models, comma-separated, the default (for requests that name
+ *     none) first; each folder's name is its model's name, its {@code tokenizer.json} tokenizes that model's prompts
+ *     and its {@code config.json} gives the context length
  * @param promptTemplate {@code AIGC_PROMPT_TEMPLATE}: the text the model sees, every {@code {prompt}} replaced by the
  *     request's prompt; taken verbatim, not trimmed
  * @param maxN {@code AIGC_MAX_N}: the most choices one request may ask for
  * @param chatTemplate {@code AIGC_CHAT_TEMPLATE}: a file with the Jinja chat template that renders chat messages,
- *     for a model whose tokenizer_config.json has none (or to replace its own); null uses the model's
+ *     for a model whose tokenizer_config.json has none (or to replace its own); null uses the model's. It applies to
+ *     the default model only: the others use their own
  * @param producer {@code tokenizer-service@HOSTNAME}: names this instance in the error events it writes
  */
-public record TokenizerConfig(Path modelDir, String promptTemplate, Path chatTemplate, int maxN, String producer,
+public record TokenizerConfig(List<Path> modelDirs, String promptTemplate, Path chatTemplate, int maxN, String producer,
     CommonConfig common, StreamsSettings streams) {
   static final String PROMPT_PLACEHOLDER = "{prompt}";
 
@@ -39,7 +42,7 @@ public record TokenizerConfig(Path modelDir, String promptTemplate, Path chatTem
   public static TokenizerConfig fromEnv(Env env) {
     String template = env.verbatim("AIGC_PROMPT_TEMPLATE");
     return new TokenizerConfig(
-        env.path("AIGC_MODEL_DIR", ModelDirectory.DEFAULT),
+        ModelDirectory.list(env.string("AIGC_MODEL_DIR", ModelDirectory.DEFAULT.toString())),
         template == null || template.isEmpty() ? PROMPT_PLACEHOLDER : template,
         env.path("AIGC_CHAT_TEMPLATE", null),
         env.integer("AIGC_MAX_N", RequestRules.DEFAULT_MAX_N),

@@ -1,8 +1,8 @@
 package io.aigc.tokenizer;
 
-import io.aigc.model.ModelDirectory;
 import io.aigc.text.ChatMessage;
 import io.aigc.text.ChatTemplate;
+import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
@@ -16,11 +16,14 @@ import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.TokenizedRequest;
+import io.aigc.schemas.Topic;
 import io.aigc.schemas.Topics;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.apache.kafka.common.serialization.Serdes;
@@ -30,8 +33,8 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
 
 /**
- * requests → tokenized: a request's prompt, templated and tokenized for the served model, for the inference
- * workers. A request that cannot be served gets its error as a {@code GeneratedSequence} on the generated topic
+ * requests → tokenized.&lt;model&gt;: a request's prompt, templated and tokenized for the model it names, for that
+ * model's inference workers (each model has a tokenized topic and a worker pool of its own). A request that cannot be served gets its error as a {@code GeneratedSequence} on the generated topic
  * (the postprocessor writes every completion); a record that cannot be processed also goes to the dead-letter topic.
  */
 public final class TokenizerTopology {
@@ -41,22 +44,28 @@ public final class TokenizerTopology {
   private TokenizerTopology() {}
 
   /**
-   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads the model's
+   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads every model's
    * tokenizer now, so a wrong {@code AIGC_MODEL_DIR} fails at startup.
    */
   public static StreamsService service(TokenizerConfig config) {
-    ModelDirectory model = ModelDirectory.open(config.modelDir());
-    return StreamsService.of(NAME, config.common(), config.streams(), TextTokenizer.load(model),
-        (tokenizer, registry) -> build(config, model, tokenizer, new TokenizerMetrics(registry)));
+    ModelTokenizers models = ModelTokenizers.load(config.modelDirs());
+    return StreamsService.of(NAME, config.common(), config.streams(), models.names(), models,
+        (tokenizers, registry) -> build(config, tokenizers.all(), new TokenizerMetrics(registry)));
   }
 
-  static Topology build(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer,
-      TokenizerMetrics metrics) {
+  /** The topology for {@code models}, the first of which is the default. */
+  static Topology build(TokenizerConfig config, List<ModelTokenizers.Served> models, TokenizerMetrics metrics) {
     Topics topics = config.common().topics();
     // Parsed once, here, so a broken AIGC_CHAT_TEMPLATE stops the service at startup rather than every request.
-    Optional<ChatTemplate> chat = config.chatTemplate() != null
-        ? Optional.of(ChatTemplate.fromFile(config.chatTemplate(), model))
-        : ChatTemplate.forModel(model);
+    Map<String, Served> served = new HashMap<>();
+    String defaultModel = models.get(0).name();
+    for (ModelTokenizers.Served model : models) {
+      Optional<ChatTemplate> chat = config.chatTemplate() != null && model.name().equals(defaultModel)
+          ? Optional.of(ChatTemplate.fromFile(config.chatTemplate(), model.model()))
+          : ChatTemplate.forModel(model.model());
+      served.put(model.name(), new Served(model.name(), model.model().contextLength(), model.tokenizer(), chat,
+          topics.tokenized(model.name())));
+    }
     StreamsBuilder builder = new StreamsBuilder();
     builder
         // Bytes, not GenerationRequests: a record that does not decode must become a dead letter within this
@@ -65,12 +74,17 @@ public final class TokenizerTopology {
         // Decode, check, template and tokenize in one processor (Tokenize, below): a dead letter needs the source
         // partition and offset, which only the Processor API gives, and every failure on the way must be caught.
         .process(GuardedProcessor.supplier(NAME, topics.requests(), topics.dlq(),
-            metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, chat, metrics)), Named.as("tokenize"))
-        // Each outcome names its topic: tokenized for the workers, generated for an error (so the postprocessor
+            metrics.deadLetters, () -> new Tokenize(config, served, defaultModel, metrics)),
+            Named.as("tokenize"))
+        // Each outcome names its topic: the model's tokenized topic for its workers, generated for an error (so the postprocessor
         // stays the single writer of completions), dlq for the record that could not be processed.
         .to(Routed.TOPIC, Routed.produced());
     return builder.build();
   }
+
+  /** What the tokenizer knows of one served model, and where its tokenized requests go. */
+  record Served(String name, int contextLength, TextTokenizer tokenizer, Optional<ChatTemplate> chat,
+      Topic<TokenizedRequest> topic) {}
 
   /** One request's way through the service, step by step. */
   static final class Tokenize implements RecordHandler<GenerationRequest> {
@@ -78,23 +92,18 @@ public final class TokenizerTopology {
     private final String template;
     private final RequestRules.Limits limits;
     private final String producer;
-    private final String modelName;
-    private final int contextLength;
-    private final TextTokenizer tokenizer;
-    private final Optional<ChatTemplate> chat;
+    private final Map<String, Served> models;
+    private final String defaultModel;
     private final TokenizerMetrics metrics;
 
-    Tokenize(TokenizerConfig config, ModelDirectory model, TextTokenizer tokenizer, Optional<ChatTemplate> chat,
-        TokenizerMetrics metrics) {
+    Tokenize(TokenizerConfig config, Map<String, Served> models, String defaultModel, TokenizerMetrics metrics) {
       this.topics = config.common().topics();
       this.template = config.promptTemplate();
       // max_tokens is bounded by the context length, checked below with the prompt's real length.
       this.limits = new RequestRules.Limits(Integer.MAX_VALUE, config.maxN());
       this.producer = config.producer();
-      this.modelName = model.name();
-      this.contextLength = model.contextLength();
-      this.tokenizer = tokenizer;
-      this.chat = chat;
+      this.models = Map.copyOf(models);
+      this.defaultModel = defaultModel;
       this.metrics = metrics;
     }
 
@@ -115,15 +124,23 @@ public final class TokenizerTopology {
 
       // 2. A caller who has given up is not served: generating for it would only delay everyone else.
       if (request.getDeadline() != null && !now.isBefore(Instant.ofEpochMilli(request.getDeadline()))) {
-        return fail(key, request, ErrorCodes.DEADLINE_EXCEEDED,
+        return fail(key, request, request.getModel() == null ? defaultModel : request.getModel(),
+            ErrorCodes.DEADLINE_EXCEEDED,
             "The request's deadline (" + Instant.ofEpochMilli(request.getDeadline()) + ") passed before it was tokenized.");
       }
 
-      // 3. One deployment serves one model; no model named means whichever is served.
-      if (request.getModel() != null && !request.getModel().equals(modelName)) {
-        return fail(key, request, ErrorCodes.MODEL_NOT_FOUND,
-            "The model '" + request.getModel() + "' does not exist; this deployment serves '" + modelName + "'.");
+      // 3. The model it names, or the default one. The gateway lets no unknown model through, so one here comes
+      //    from a producer that bypassed it: its bug, kept as a dead letter, and its caller told as OpenAI would.
+      Served model = models.get(request.getModel() == null ? defaultModel : request.getModel());
+      if (model == null) {
+        throw new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.MODEL_NOT_FOUND,
+            "The model '" + request.getModel() + "' does not exist; this deployment serves '"
+                + String.join("', '", models.keySet().stream().sorted().toList()) + "'.");
       }
+      String modelName = model.name();
+      TextTokenizer tokenizer = model.tokenizer();
+      Optional<ChatTemplate> chat = model.chat();
+      int contextLength = model.contextLength();
 
       // 4. What the model sees: a conversation rendered with the model's chat template, up to the assistant's turn,
       //    or the prompt inside the deployment's template (replace, not a regex: a prompt may hold $).
@@ -131,14 +148,14 @@ public final class TokenizerTopology {
       int[] ids;
       if (request.getMessages() != null) {
         if (chat.isEmpty()) {
-          return fail(key, request, ErrorCodes.INVALID_REQUEST, "The model '" + modelName + "' has no chat "
+          return fail(key, request, modelName, ErrorCodes.INVALID_REQUEST, "The model '" + modelName + "' has no chat "
               + "template, so it cannot take messages; send a prompt, or ask the operator to set AIGC_CHAT_TEMPLATE.");
         }
         try {
           ids = tokenizer.encodeChat(chat.get().render(request.getMessages().stream()
               .map(m -> new ChatMessage(m.getRole(), m.getContent())).toList(), true));
         } catch (ChatTemplate.TemplateException e) {
-          return fail(key, request, ErrorCodes.INVALID_REQUEST, e.raisedByTemplate() ? e.getMessage()
+          return fail(key, request, modelName, ErrorCodes.INVALID_REQUEST, e.raisedByTemplate() ? e.getMessage()
               : "The model's chat template cannot render these messages: " + e.getMessage());
         }
       } else {
@@ -150,14 +167,14 @@ public final class TokenizerTopology {
       int maxTokens = request.getParams().getMaxTokens();
       long requested = (long) ids.length + maxTokens;
       if (requested > contextLength) {
-        return fail(key, request, ErrorCodes.CONTEXT_LENGTH_EXCEEDED, String.format(Locale.ROOT,
+        return fail(key, request, modelName, ErrorCodes.CONTEXT_LENGTH_EXCEEDED, String.format(Locale.ROOT,
             "This model's maximum context length is %d tokens. However, you requested %d tokens (%d in the prompt,"
                 + " %d for the completion). Please reduce your prompt or completion length.",
             contextLength, requested, ids.length, maxTokens));
       }
 
-      // 7. Ready for a worker.
-      Routed tokenized = Routed.to(topics.tokenized(), key, TokenizedRequest.newBuilder()
+      // 7. Ready for a worker of that model: its own topic, read by its own pool.
+      Routed tokenized = Routed.to(model.topic(), key, TokenizedRequest.newBuilder()
           .setRequest(request)
           .setModel(modelName)
           .setPromptTokenIds(Arrays.stream(ids).boxed().collect(Collectors.toList()))
@@ -171,11 +188,12 @@ public final class TokenizerTopology {
     @Override
     public List<Routed> reject(String requestId, GenerationRequest request, String code, String message,
         Instant now) {
-      return List.of(fail(requestId, Events.callerError(requestId, request, now, modelName, code, message, producer)));
+      String model = request != null && request.getModel() != null ? request.getModel() : defaultModel;
+      return List.of(fail(requestId, Events.callerError(requestId, request, now, model, code, message, producer)));
     }
 
-    private List<Routed> fail(String key, GenerationRequest request, String code, String message) {
-      return List.of(fail(key, Events.failed(request, modelName, List.of(), code, message, producer)));
+    private List<Routed> fail(String key, GenerationRequest request, String model, String code, String message) {
+      return List.of(fail(key, Events.failed(request, model, List.of(), code, message, producer)));
     }
 
     private Routed fail(String key, GeneratedSequence error) {

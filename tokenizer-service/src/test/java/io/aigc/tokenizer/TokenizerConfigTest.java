@@ -12,11 +12,22 @@ class TokenizerConfigTest {
   @Test
   void defaults() {
     TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(Map.of("HOSTNAME", "pod-7")));
-    assertThat(config.modelDir()).isEqualTo(Path.of("models/tiny-llama"));
+    assertThat(config.modelDirs()).containsExactly(Path.of("models/tiny-llama").toAbsolutePath());
     assertThat(config.promptTemplate()).isEqualTo("{prompt}");
     assertThat(config.maxN()).isEqualTo(8);
     assertThat(config.producer()).isEqualTo("tokenizer-service@pod-7");
     assertThat(config.common().topics().requests().name()).isEqualTo("generation.requests");
+  }
+
+  @Test
+  void severalModelsAreCommaSeparatedWithDistinctTopicSafeNames() {
+    TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", "models/a, other/b")));
+    assertThat(config.modelDirs()).containsExactly(Path.of("models/a").toAbsolutePath(),
+        Path.of("other/b").toAbsolutePath());
+    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", "x/a,y/a"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("two folders called 'a'");
+    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_MODEL_DIR", "x/a b"))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[A-Za-z0-9._-]");
   }
 
   @Test

@@ -22,6 +22,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -48,12 +49,12 @@ class TokenizerServiceKafkaTest {
                 RequestSpec.builder().prompt("This License applies to any program").build()
                     .toEvent("r-1", Instant.now(), null)))));
 
-        List<String> topics = List.of(TOPICS.tokenized().name(), TOPICS.generated().name(), TOPICS.dlq().name());
+        List<String> topics = List.of(TOPICS.tokenized("tiny-llama").name(), TOPICS.generated().name(), TOPICS.dlq().name());
         List<ConsumerRecord<String, byte[]>> seen = TopicReader.readCommittedUntil(settings, topics,
             records -> topics.stream().allMatch(t -> !TopicReader.of(t, records).isEmpty()));
 
-        ConsumerRecord<String, byte[]> tokenizedRecord = TopicReader.of(TOPICS.tokenized().name(), seen).get(0);
-        TokenizedRequest tokenized = TOPICS.tokenized().valueSerde().decode(tokenizedRecord.value());
+        ConsumerRecord<String, byte[]> tokenizedRecord = TopicReader.of(TOPICS.tokenized("tiny-llama").name(), seen).get(0);
+        TokenizedRequest tokenized = TOPICS.tokenized("tiny-llama").valueSerde().decode(tokenizedRecord.value());
         assertThat(tokenizedRecord.key()).isEqualTo("r-1");
         assertThat(tokenized.getPromptTokenIds()).containsExactly(1, 752, 400, 727, 555, 370, 428, 561);
 
@@ -73,6 +74,11 @@ class TokenizerServiceKafkaTest {
         assertThat(metrics).contains("aigc_tokenizer_requests_tokenized_total 1.0")
             .contains("aigc_dead_letters_total{reason=\"not_avro\",service=\"tokenizer-service\"} 1.0");
         assertThat(service.ready()).isTrue();
+      }
+      // Closed (as on SIGTERM), the service has left its group: its tasks move at once, not after a session timeout.
+      try (Admin admin = Admin.create(KafkaSettings.fromEnv(env).admin("test"))) {
+        assertThat(admin.describeConsumerGroups(List.of("aigc-tokenizer")).describedGroups().get("aigc-tokenizer")
+            .get().members()).isEmpty();
       }
     }
   }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
 import io.aigc.model.ModelDirectory;
+import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.testing.PoisonBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
@@ -20,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,15 +78,19 @@ class TokenizerTopologyTest {
   }
 
   private void start(ModelDirectory model, TextTokenizer tokenizer, Map<String, String> vars) {
+    start(List.of(new ModelTokenizers.Served(model, tokenizer)), vars);
+  }
+
+  private void start(List<ModelTokenizers.Served> models, Map<String, String> vars) {
     Map<String, String> env = new HashMap<>(vars);
-    env.put("AIGC_MODEL_DIR", model.path().toString());
+    env.put("AIGC_MODEL_DIR", String.join(",", models.stream().map(m -> m.model().path().toString()).toList()));
     env.put("HOSTNAME", "test-host");
     TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(env));
     metrics = new TokenizerMetrics(new PrometheusRegistry());
-    harness = TopologyHarness.start(TokenizerTopology.build(config, model, tokenizer, metrics), stateDir, NOW);
+    harness = TopologyHarness.start(TokenizerTopology.build(config, models, metrics), stateDir, NOW);
     driver = harness.driver();
     requests = harness.input(TOPICS.requests());
-    tokenized = harness.output(TOPICS.tokenized());
+    tokenized = harness.output(TOPICS.tokenized(models.get(0).name()));
     generated = harness.output(TOPICS.generated());
     dlq = harness.output(TOPICS.dlq());
   }
@@ -230,7 +236,7 @@ class TokenizerTopologyTest {
   }
 
   @Test
-  void aModelThisDeploymentDoesNotServeIsNotFound() {
+  void aModelThisDeploymentDoesNotServeIsNotFoundAndKeptAsADeadLetter() {
     start();
     GenerationRequest other = request("other", "This License");
     other.setModel("gpt-4");
@@ -242,8 +248,36 @@ class TokenizerTopologyTest {
     GeneratedSequence error = generated.readValue();
     assertThat(error.getError().getCode()).isEqualTo("model_not_found");
     assertThat(error.getError().getMessage()).contains("'gpt-4'").contains("'tiny-llama'");
+    assertThat(error.getModel()).isEqualTo("gpt-4");
     assertThat(tokenized.readKeyValue().key).isEqualTo("served");
-    assertThat(dlq.isEmpty()).isTrue();
+    // Only a producer that bypasses the gateway can send it: its bug, kept with its bytes.
+    DeadLetter letter = dlq.readValue();
+    assertThat(letter.getRequestId()).isEqualTo("other");
+    assertThat(letter.getReasonCode()).isEqualTo("invalid_value");
+  }
+
+  @Test
+  void eachRequestGoesToItsModelsTopicTokenizedWithItsModelsTokenizer() {
+    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
+    try (TextTokenizer gpt2Tokenizer = TextTokenizer.load(gpt2)) {
+      start(List.of(new ModelTokenizers.Served(llama, llamaTokenizer), new ModelTokenizers.Served(gpt2, gpt2Tokenizer)),
+          Map.of());
+      TestOutputTopic<String, TokenizedRequest> gpt2Topic = harness.output(TOPICS.tokenized("tiny-gpt2"));
+      GenerationRequest forGpt2 = request("for-gpt2", "This License applies to any program");
+      forGpt2.setModel("tiny-gpt2");
+      send("default", request("default", "This License applies to any program"));
+      send("for-gpt2", forGpt2);
+
+      TokenizedRequest first = tokenized.readValue();
+      assertThat(first.getModel()).isEqualTo("tiny-llama");
+      assertThat(first.getPromptTokenIds()).isEqualTo(LLAMA_IDS);
+      assertThat(tokenized.isEmpty()).isTrue();
+      TokenizedRequest second = gpt2Topic.readValue();
+      assertThat(second.getModel()).isEqualTo("tiny-gpt2");
+      assertThat(second.getPromptTokenIds()).isEqualTo(
+          Arrays.stream(gpt2Tokenizer.encode("This License applies to any program")).boxed().toList());
+      assertThat(generated.isEmpty()).isTrue();
+    }
   }
 
   @Test

@@ -59,7 +59,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  *
  * <pre>
  * Benchmark --model DIR [--model DIR ...] [--levels 1,4,16,64] [--seconds 20] [--tokens 64]
- *           [--soak-seconds 0] [--overload-seconds 0] [--out target/bench]
+ *           [--soak-seconds 0] [--overload-seconds 0] [--workers 1,2,3 | none] [--scale-out-only] [--out target/bench]
  * </pre>
  */
 public final class Benchmark {
@@ -67,8 +67,12 @@ public final class Benchmark {
       + "compliance with the License.";
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /**
+   * @param workers the pool sizes of the scale-out rows, on the first model (empty: none)
+   * @param scaleOutOnly only those rows, not the limit, worker and pipeline ones
+   */
   record Options(List<Path> models, List<Integer> levels, Duration window, int tokens, Duration soak,
-      Duration overload, Path out) {}
+      Duration overload, Path out, List<Integer> workers, boolean scaleOutOnly) {}
 
   /** A row of the limit: a static batch of {@code batch} sequences. */
   record LimitRow(int batch, double tokensPerSecond, double generationMs, double timeToFirstTokenMs) {}
@@ -160,7 +164,7 @@ public final class Benchmark {
     Options options = parse(args);
     Files.createDirectories(options.out());
     List<ModelReport> reports = new ArrayList<>();
-    for (int i = 0; i < options.models().size(); i++) {
+    for (int i = 0; !options.scaleOutOnly() && i < options.models().size(); i++) {
       // The memory soak and the overload run on the last (largest) model: there the worker holds the most, and an
       // open loop at twice its rate builds a backlog the load generator itself has CPU to offer.
       boolean last = i == options.models().size() - 1;
@@ -169,8 +173,19 @@ public final class Benchmark {
       reports.add(report);
       print(report);
     }
+    // One model's pool at several sizes, on the first (smallest) model: the pool's sharing, not the model, is measured.
+    List<ScaleOut.Row> scaleOut = options.workers().isEmpty() ? List.of()
+        : ScaleOut.measure(options.models().get(0), options.workers(), 16, options.window(), options.tokens(),
+            options.out());
+    if (!scaleOut.isEmpty()) {
+      ScaleOut.print(scaleOut);
+    }
+    Map<String, Object> result = reports.isEmpty() ? new LinkedHashMap<>() : summary(reports);
+    if (!scaleOut.isEmpty()) {
+      result.put("scale_out", ScaleOut.summary(scaleOut));
+    }
     Path summary = options.out().resolve("summary.json");
-    Files.writeString(summary, JSON.writeValueAsString(summary(reports)));
+    Files.writeString(summary, JSON.writeValueAsString(result));
     System.out.println("\nwrote " + summary);
   }
 
@@ -643,9 +658,17 @@ public final class Benchmark {
     Duration soak = Duration.ZERO;
     Duration overload = Duration.ZERO;
     Path out = Path.of("target", "bench");
+    List<Integer> workers = List.of(1, 2, 3);
+    boolean scaleOutOnly = false;
     for (int i = 0; i < args.length; i++) {
       String value = i + 1 < args.length ? args[i + 1] : null;
+      if (args[i].equals("--scale-out-only")) {
+        scaleOutOnly = true;
+        continue;
+      }
       switch (args[i]) {
+        case "--workers" -> workers = value.equals("none") ? List.of()
+            : Stream.of(value.split(",")).map(String::trim).map(Integer::valueOf).sorted().toList();
         case "--model" -> models.add(Path.of(value));
         case "--levels" -> levels = Stream.of(value.split(",")).map(String::trim).map(Integer::valueOf).sorted().toList();
         case "--seconds" -> window = Duration.ofSeconds(Long.parseLong(value));
@@ -663,7 +686,10 @@ public final class Benchmark {
     if (!levels.contains(1) || !levels.contains(16)) {
       throw new IllegalArgumentException("--levels must include 1 and 16: the summary compares them");
     }
-    return new Options(models, levels, window, tokens, soak, overload, out);
+    if (scaleOutOnly && workers.isEmpty()) {
+      throw new IllegalArgumentException("--scale-out-only needs --workers");
+    }
+    return new Options(models, levels, window, tokens, soak, overload, out, workers, scaleOutOnly);
   }
 
   static void deleteRecursively(Path dir) throws IOException {

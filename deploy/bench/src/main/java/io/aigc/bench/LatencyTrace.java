@@ -3,6 +3,7 @@ package io.aigc.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.aigc.local.ProcessCluster;
+import io.aigc.model.ModelDirectory;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.schemas.Completion;
@@ -117,10 +118,11 @@ public final class LatencyTrace {
         .withRestart(false)
         .withEnv(Map.of("AIGC_MODEL_DIR", model.toString(), "AIGC_AUTH", "none", "AIGC_TOPIC_PARTITIONS", "4"));
     Topics topics = Topics.defaults();
+    String tokenized = topics.tokenized(ModelDirectory.nameOf(model)).name();
     KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrapServers())));
     try (ProcessCluster cluster = ProcessCluster.start(settings)) {
       cluster.awaitReady(Duration.ofMinutes(3));
-      List<String> names = List.of(topics.requests().name(), topics.tokenized().name(), topics.generated().name(),
+      List<String> names = List.of(topics.requests().name(), tokenized, topics.generated().name(),
           topics.completions().name(), topics.stream().name());
       try (Tap appended = new Tap(kafka, names, "read_uncommitted");
           Tap visible = new Tap(kafka, names, "read_committed")) {
@@ -149,8 +151,8 @@ public final class LatencyTrace {
               + completion.getTimings().getDecodeMs()) * 1000;
           traces.add(new Trace(id, sent, answered,
               appended.await(topics.requests().name(), id, topics).at(),
-              appended.await(topics.tokenized().name(), id, topics).at(),
-              visible.await(topics.tokenized().name(), id, topics).at(), prefill, generation,
+              appended.await(tokenized, id, topics).at(),
+              visible.await(tokenized, id, topics).at(), prefill, generation,
               appended.await(topics.generated().name(), id, topics).at(),
               appended.await(topics.stream().name(), id, topics).at(),
               appended.await(topics.completions().name(), id, topics).at(),

@@ -4,12 +4,14 @@ import io.aigc.model.ModelDirectory;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.ServiceDefaults;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What {@code deploy/local/run.sh} reads for itself, read once from the environment (the README's
  * {@code deploy/local/run.sh} table lists every variable); every other variable reaches the services unchanged.
  *
- * @param modelDir {@code AIGC_MODEL_DIR}: the model every service gets ({@code --model-dir} overrides it)
+ * @param modelDirs {@code AIGC_MODEL_DIR}: the models served, comma-separated ({@code --model-dir}, once per model,
+ *     overrides it)
  * @param home {@code AIGC_LOCAL_DIR}: broker data, Streams state, logs, PIDs and the local API key
  * @param kafkaPort {@code AIGC_KAFKA_PORT}: the broker's port; the controller takes the next one
  * @param httpPort {@code AIGC_HTTP_PORT}: the gateway's port
@@ -21,13 +23,13 @@ import java.nio.file.Path;
  *     launcher makes the gateway a key of its own, since the gateway refuses to start with neither keys nor
  *     {@code AIGC_AUTH=none}
  */
-record LauncherConfig(Path modelDir, Path home, int kafkaPort, int httpPort, int tokenizerMetricsPort,
+record LauncherConfig(List<Path> modelDirs, Path home, int kafkaPort, int httpPort, int tokenizerMetricsPort,
     int workerMetricsPort, int postprocessorMetricsPort, boolean makeLocalKey) {
   static final int DEFAULT_KAFKA_PORT = 9092;
 
   static LauncherConfig fromEnv(Env env) {
     return new LauncherConfig(
-        env.path("AIGC_MODEL_DIR", ModelDirectory.DEFAULT),
+        ModelDirectory.list(env.string("AIGC_MODEL_DIR", ModelDirectory.DEFAULT.toString())),
         env.path("AIGC_LOCAL_DIR", Path.of(".local")).toAbsolutePath().normalize(),
         env.integer("AIGC_KAFKA_PORT", DEFAULT_KAFKA_PORT),
         env.integer("AIGC_HTTP_PORT", ServiceDefaults.GATEWAY_HTTP_PORT),

@@ -2,6 +2,7 @@ package io.aigc.local;
 
 import io.aigc.gateway.GatewayConfig;
 import io.aigc.gateway.GatewayService;
+import io.aigc.model.ModelDirectory;
 import io.aigc.postprocessor.PostprocessorConfig;
 import io.aigc.postprocessor.CompletionTopology;
 import io.aigc.runtime.Env;
@@ -13,7 +14,9 @@ import io.aigc.tokenizer.TokenizerConfig;
 import io.aigc.tokenizer.TokenizerTopology;
 import io.aigc.worker.WorkerConfig;
 import io.aigc.worker.WorkerService;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -23,27 +26,40 @@ import org.slf4j.LoggerFactory;
  * The four services in one JVM, against the broker named by {@code KAFKA_BOOTSTRAP_SERVERS}: what
  * {@code deploy/local/run.sh} starts, and what the end-to-end tests run. Each service gets the common environment
  * plus its own metrics port ({@code AIGC_TOKENIZER_METRICS_PORT} 9101, {@code AIGC_WORKER_METRICS_PORT} 9102,
- * {@code AIGC_POSTPROCESSOR_METRICS_PORT} 9103; the gateway serves /metrics on its HTTP port).
+ * {@code AIGC_POSTPROCESSOR_METRICS_PORT} 9103; the gateway serves /metrics on its HTTP port). With several models in
+ * {@code AIGC_MODEL_DIR}, one inference worker per model: the first on the worker port, the others on free ones.
  */
 public final class LocalPipeline implements Service {
   private static final Logger log = LoggerFactory.getLogger(LocalPipeline.class);
 
   private final PostprocessorConfig postprocessorConfig;
-  private final WorkerConfig workerConfig;
+  private final List<WorkerConfig> workerConfigs = new ArrayList<>();
   private final TokenizerConfig tokenizerConfig;
   private final GatewayConfig gatewayConfig;
   private final List<Service> started = new ArrayList<>();
   private GatewayService gateway;
   private StreamsService tokenizer;
-  private WorkerService worker;
+  private final List<WorkerService> workers = new ArrayList<>();
   private StreamsService postprocessor;
 
   /** Reads every service's configuration now, so a mistake in it fails before anything starts. */
   public LocalPipeline(Env env) {
     this.postprocessorConfig = PostprocessorConfig.fromEnv(
         withPort(env, "AIGC_POSTPROCESSOR_METRICS_PORT", ServiceDefaults.POSTPROCESSOR_METRICS_PORT));
-    this.workerConfig = WorkerConfig.fromEnv(
-        withPort(env, "AIGC_WORKER_METRICS_PORT", ServiceDefaults.WORKER_METRICS_PORT));
+    List<Path> models = ModelDirectory.list(env.string("AIGC_MODEL_DIR", ModelDirectory.DEFAULT.toString()));
+    Env workerEnv = withPort(env, "AIGC_WORKER_METRICS_PORT", ServiceDefaults.WORKER_METRICS_PORT);
+    for (int i = 0; i < models.size(); i++) {
+      Map<String, String> own = new HashMap<>(Map.of("AIGC_MODEL_DIR", models.get(i).toString()));
+      if (i > 0) {
+        own.put("AIGC_METRICS_PORT", "0");
+      }
+      if (models.size() > 1) {
+        // Workers of several models in one JVM: each names itself after its model in what it writes.
+        own.put("AIGC_WORKER_ID", workerEnv.optional("AIGC_WORKER_ID").orElse("inference-worker") + "-"
+            + ModelDirectory.nameOf(models.get(i)));
+      }
+      workerConfigs.add(WorkerConfig.fromEnv(workerEnv.with(own)));
+    }
     this.tokenizerConfig = TokenizerConfig.fromEnv(
         withPort(env, "AIGC_TOKENIZER_METRICS_PORT", ServiceDefaults.TOKENIZER_METRICS_PORT));
     this.gatewayConfig = GatewayConfig.fromEnv(env);
@@ -66,7 +82,9 @@ public final class LocalPipeline implements Service {
   public void start() throws Exception {
     try {
       postprocessor = add(CompletionTopology.service(postprocessorConfig));
-      worker = add(new WorkerService(workerConfig));
+      for (WorkerConfig config : workerConfigs) {
+        workers.add(add(new WorkerService(config)));
+      }
       tokenizer = add(TokenizerTopology.service(tokenizerConfig));
       gateway = add(new GatewayService(gatewayConfig));
     } catch (Exception | Error e) {
@@ -88,7 +106,7 @@ public final class LocalPipeline implements Service {
   /** Whether every service is ready (its broker reachable, its topics present, its consumer group joined). */
   @Override
   public boolean ready() {
-    return started.size() == 4 && started.stream().allMatch(Service::ready);
+    return started.size() == 3 + workerConfigs.size() && started.stream().allMatch(Service::ready);
   }
 
   public GatewayService gateway() {
@@ -101,8 +119,13 @@ public final class LocalPipeline implements Service {
 
   /** Metrics ports, by service, for the banner and the benchmark. */
   public Map<String, Integer> metricsPorts() {
-    return Map.of("gateway", gateway.httpPort(), "tokenizer-service", tokenizer.metricsPort(),
-        "inference-worker", worker.metricsPort(), "postprocessor", postprocessor.metricsPort());
+    Map<String, Integer> ports = new HashMap<>(Map.of("gateway", gateway.httpPort(), "tokenizer-service",
+        tokenizer.metricsPort(), "inference-worker", workers.get(0).metricsPort(), "postprocessor",
+        postprocessor.metricsPort()));
+    for (int i = 1; i < workers.size(); i++) {
+      ports.put("inference-worker-" + ModelDirectory.nameOf(workerConfigs.get(i).modelDir()), workers.get(i).metricsPort());
+    }
+    return Map.copyOf(ports);
   }
 
   /** Stops the gateway first (no new work), the postprocessor last (it finishes what is in flight). */

@@ -18,8 +18,10 @@ import java.util.concurrent.TimeoutException;
  * until they are ready, says where to send requests, and on Ctrl-C stops the services and then the broker.
  *
  * <pre>
- * run.sh [--model-dir DIR] [--processes]
+ * run.sh [--model-dir DIR]... [--processes]
  * </pre>
+ *
+ * Each {@code --model-dir} adds a served model (the first is the default) with an inference worker of its own.
  *
  * Environment: {@link LauncherConfig}, and every service variable, which the services inherit. Unless
  * {@code AIGC_API_KEYS}, {@code AIGC_API_KEYS_FILE} or {@code AIGC_AUTH} says otherwise, the gateway accepts one key,
@@ -30,22 +32,32 @@ public final class LocalProcesses {
 
   public static void main(String[] args) throws Exception {
     LauncherConfig config = LauncherConfig.fromEnv(Env.system());
-    Path modelDir = config.modelDir();
+    List<String> given = new ArrayList<>();
     ProcessCluster.Layout layout = ProcessCluster.Layout.ONE_JVM;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--processes" -> layout = ProcessCluster.Layout.PROCESSES;
-        case "--model-dir" -> modelDir = Path.of(i + 1 < args.length ? args[++i] : fail("--model-dir needs a folder"));
-        default -> fail("unknown argument " + args[i] + " (usage: run.sh [--model-dir DIR] [--processes])");
+        case "--model-dir" -> given.add(i + 1 < args.length ? args[++i] : fail("--model-dir needs a folder"));
+        default -> fail("unknown argument " + args[i] + " (usage: run.sh [--model-dir DIR]... [--processes])");
       }
     }
-    modelDir = modelDir.toAbsolutePath().normalize();
-    for (String file : List.of("model.onnx", "config.json", "tokenizer.json")) {
-      if (!Files.isRegularFile(modelDir.resolve(file))) {
-        fail(modelDir + " has no " + file + " (expected the Optimum decoder layout: model.onnx, config.json, "
-            + "tokenizer.json)");
+    List<Path> modelDirs = config.modelDirs();
+    if (!given.isEmpty()) {
+      try {
+        modelDirs = io.aigc.model.ModelDirectory.list(String.join(",", given));
+      } catch (IllegalArgumentException e) {
+        fail(e.getMessage().replace("AIGC_MODEL_DIR", "--model-dir"));
       }
     }
+    for (Path modelDir : modelDirs) {
+      for (String file : List.of("model.onnx", "config.json", "tokenizer.json")) {
+        if (!Files.isRegularFile(modelDir.resolve(file))) {
+          fail(modelDir + " has no " + file + " (expected the Optimum decoder layout: model.onnx, config.json, "
+              + "tokenizer.json)");
+        }
+      }
+    }
+    String modelNames = String.join(", ", modelDirs.stream().map(d -> d.getFileName().toString()).toList());
     int kafka = config.kafkaPort();
     int http = config.httpPort();
     int tokenizer = config.tokenizerMetricsPort();
@@ -62,7 +74,8 @@ public final class LocalProcesses {
     }
 
     Path home = config.home();
-    Map<String, String> serviceEnv = new java.util.HashMap<>(Map.of("AIGC_MODEL_DIR", modelDir.toString()));
+    Map<String, String> serviceEnv = new java.util.HashMap<>(Map.of("AIGC_MODEL_DIR",
+        String.join(",", modelDirs.stream().map(Path::toString).toList())));
     Path keyFile = home.resolve("api-key");
     boolean localKey = config.makeLocalKey();
     if (localKey) {
@@ -73,10 +86,10 @@ public final class LocalProcesses {
         .defaults(home, System.getProperty("java.class.path"), layout)
         .withPorts(kafka, http, tokenizer, worker, postprocessor)
         .withEnv(serviceEnv);
-    System.out.printf("starting Kafka on %s (data in %s) and the services (%s) with model %s...%n",
+    System.out.printf("starting Kafka on %s (data in %s) and the services (%s) with models %s...%n",
         settings.bootstrapServers(), home.resolve("kafka"),
         layout == ProcessCluster.Layout.ONE_JVM ? "in one JVM" : "one process each, logs in " + home.resolve("logs"),
-        modelDir.getFileName());
+        modelNames);
     ProcessCluster cluster = ProcessCluster.start(settings);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -93,7 +106,7 @@ public final class LocalProcesses {
     String auth = localKey ? " -H \"Authorization: Bearer $(cat " + keyFile + ")\"" : "";
     System.out.printf("""
 
-        aigc pipeline ready: model %s, Kafka %s
+        aigc pipeline ready: models %s (one inference worker each), Kafka %s
           curl -s localhost:%d/v1/completions%s \\
             -H 'Content-Type: application/json' \\
             -d '{"prompt": "You may make and give copies", "max_tokens": 32, "temperature": 0}'
@@ -101,7 +114,7 @@ public final class LocalProcesses {
           health: /healthz /readyz; metrics: gateway :%d, tokenizer-service :%d, inference-worker :%d, postprocessor :%d
         Ctrl-C stops everything.
 
-        """, modelDir.getFileName(), settings.bootstrapServers(), http, auth, http, tokenizer, worker, postprocessor);
+        """, modelNames, settings.bootstrapServers(), http, auth, http, tokenizer, worker, postprocessor);
     stopped.await();
   }
 

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -62,7 +61,11 @@ public final class ProcessCluster implements AutoCloseable {
       "postprocessor", "io.aigc.postprocessor.PostprocessorMain");
 
   private final Settings settings;
-  private final Map<String, Child> children = new LinkedHashMap<>();
+  private final Map<String, Child> children = new java.util.concurrent.ConcurrentSkipListMap<>();
+  /** Start order, for stopping in reverse. */
+  private final List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Metrics ports of the workers beyond the first (one per further model, and those {@link #startWorker} adds). */
+  private final Map<String, Integer> workerPorts = new ConcurrentHashMap<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
   private volatile boolean stopping;
   private final Thread orphanGuard;
@@ -241,9 +244,79 @@ public final class ProcessCluster implements AutoCloseable {
       env.put("AIGC_POSTPROCESSOR_METRICS_PORT", String.valueOf(settings.metricsPorts().get("postprocessor")));
       add(PIPELINE, java(jvmOptions(PIPELINE), MAIN_CLASSES.get(PIPELINE)), env, true);
     } else {
+      List<String> models = modelDirs();
       for (String service : SERVICES) {
+        if (service.equals("inference-worker") && models.size() > 1) {
+          // A worker serves one model: one pool per model, the first on the configured port.
+          for (int i = 0; i < models.size(); i++) {
+            Map<String, String> env = serviceEnv(service);
+            env.put("AIGC_MODEL_DIR", models.get(i));
+            String name = i == 0 ? service : service + "-" + io.aigc.model.ModelDirectory.nameOf(Path.of(models.get(i)));
+            if (i > 0) {
+              int port = freePort();
+              env.put("AIGC_METRICS_PORT", String.valueOf(port));
+              workerPorts.put(name, port);
+            }
+            add(name, java(jvmOptions(service), MAIN_CLASSES.get(service)), env, false);
+          }
+          continue;
+        }
         add(service, java(jvmOptions(service), MAIN_CLASSES.get(service)), serviceEnv(service), false);
       }
+    }
+  }
+
+  /** The services' model folders ({@code AIGC_MODEL_DIR}, comma-separated), as given. */
+  private List<String> modelDirs() {
+    String dirs = settings.env().getOrDefault("AIGC_MODEL_DIR", System.getenv().getOrDefault("AIGC_MODEL_DIR", ""));
+    return dirs.isBlank() ? List.of() : List.of(dirs.split(","));
+  }
+
+  /**
+   * Starts one more inference worker ({@link Layout#PROCESSES}), supervised like the others, with the services'
+   * environment plus {@code env} (its model, its {@code AIGC_WORKER_ID}...) and a free metrics port. A worker joins
+   * its model's pool: the group rebalances and gives it partitions.
+   */
+  public void startWorker(String name, Map<String, String> env) throws IOException {
+    if (children.containsKey(name)) {
+      throw new IllegalArgumentException(name + " runs already");
+    }
+    Map<String, String> all = serviceEnv("inference-worker");
+    all.putAll(env);
+    int port = freePort();
+    all.put("AIGC_METRICS_PORT", String.valueOf(port));
+    workerPorts.put(name, port);
+    add(name, java(jvmOptions("inference-worker"), MAIN_CLASSES.get("inference-worker")), all, false);
+  }
+
+  /** Waits until {@code name}'s process has exited (it is not restarted then if restarts are off). */
+  public boolean awaitExit(String name, Duration timeout) throws InterruptedException {
+    Child child = children.get(name);
+    return child == null || child.process == null || child.process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The exit code of a process that has exited, or empty while it runs. */
+  public java.util.OptionalInt exitCode(String name) {
+    Child child = children.get(name);
+    return child == null || child.process == null || child.process.isAlive() ? java.util.OptionalInt.empty()
+        : java.util.OptionalInt.of(child.process.exitValue());
+  }
+
+  /** Waits until the worker {@code name} answers /readyz with 200 (it has joined its group). */
+  public void awaitWorkerReady(String name, Duration timeout) throws InterruptedException, TimeoutException {
+    int port = workerPorts.getOrDefault(name, settings.metricsPorts().get("inference-worker"));
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!ready(port)) {
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException(name + " not ready after " + timeout);
+      }
+      Thread.sleep(200); // polling another process's probe: there is no event to await
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
     }
   }
 
@@ -251,6 +324,7 @@ public final class ProcessCluster implements AutoCloseable {
       throws IOException {
     Child child = new Child(name, command, env, inheritOutput);
     children.put(name, child);
+    order.add(name);
     child.start();
   }
 
@@ -318,6 +392,7 @@ public final class ProcessCluster implements AutoCloseable {
   public void awaitReady(Duration timeout) throws InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + timeout.toNanos();
     List<Integer> ports = new ArrayList<>(settings.metricsPorts().values());
+    ports.addAll(workerPorts.values());
     ports.add(settings.httpPort());
     for (int port : ports) {
       while (!ready(port)) {
@@ -388,7 +463,7 @@ public final class ProcessCluster implements AutoCloseable {
         // the JVM is shutting down already: the hook is running or about to, and finds nothing left to do
       }
     }
-    List<String> order = new ArrayList<>(children.keySet());
+    List<String> order = new ArrayList<>(this.order);
     order.remove(BROKER);
     java.util.Collections.reverse(order);
     order.add(BROKER);

@@ -68,21 +68,15 @@ class DeploymentManifestsTest {
   /** After its drain the worker commits and closes its consumer and two producers, up to 5 s each (WorkerService). */
   static final Duration WORKER_CLOSE_AFTER_DRAIN = Duration.ofSeconds(20);
 
-  // ---- Pending the several-models change (issue 10, part 2); reconcile here once it is merged. ----
-  // The worker's drain bound becomes AIGC_DRAIN_TIMEOUT (default 30 s), which the README's worker table does not
-  // list yet; each model gets its own tokenized topic and worker group, named from the defaults and the model.
-  static final String DRAIN_TIMEOUT = "AIGC_DRAIN_TIMEOUT";
-  static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(30);
-  static final Map<String, Set<String>> PENDING_VARIABLES = Map.of(WORKER, Set.of(DRAIN_TIMEOUT));
-
+  /** The topic a model's workers read, as the services name it. */
   static String tokenizedTopic(String model) {
-    return Topics.defaults().tokenized().name() + "." + model;
+    return Topics.defaults().tokenized(model).name();
   }
 
+  /** The consumer group of a model's worker pool, as the worker names it. */
   static String workerGroup(String model) {
-    return ServiceDefaults.WORKER_GROUP + "." + model;
+    return ServiceDefaults.workerGroup(ServiceDefaults.WORKER_GROUP, model);
   }
-  // ---- end of pending ----
 
   /** One container of a rendered Deployment (or a compose service), with the service its image runs. */
   record Container(String owner, String service, JsonNode pod, JsonNode spec, Map<String, String> env) {
@@ -112,7 +106,7 @@ class DeploymentManifestsTest {
     }
 
     Duration drainTimeout() {
-      return Env.of(env).duration(DRAIN_TIMEOUT, DEFAULT_DRAIN_TIMEOUT);
+      return ((WorkerConfig) readConfig(this)).drainTimeout();
     }
   }
 
@@ -208,8 +202,7 @@ class DeploymentManifestsTest {
     List<JsonNode> all = render(overlay);
     List<Container> containers = containers(all);
     Topics topics = Topics.defaults();
-    Set<String> expected = topics.all().stream().map(Topic::name).collect(Collectors.toCollection(TreeSet::new));
-    expected.remove(topics.tokenized().name());
+    Set<String> expected = topics.all(List.of()).stream().map(Topic::name).collect(Collectors.toCollection(TreeSet::new));
     workers(containers).forEach(w -> expected.addAll(w.models().stream().map(m -> tokenizedTopic(m)).toList()));
 
     SoftAssertions softly = new SoftAssertions();
@@ -597,7 +590,6 @@ class DeploymentManifestsTest {
     Set<String> read = new TreeSet<>(ConfigurationDocumentedTest.TABLES.get(service));
     read.addAll(ConfigurationDocumentedTest.TABLES.get(ConfigurationDocumentedTest.EVERY_SERVICE));
     read.addAll(JVM_VARIABLES);
-    read.addAll(PENDING_VARIABLES.getOrDefault(service, Set.of()));
     return names.stream().filter(name -> !read.contains(name)
             && read.stream().noneMatch(r -> r.endsWith("*") && name.startsWith(r.substring(0, r.length() - 1))))
         .collect(Collectors.toCollection(TreeSet::new));

@@ -101,7 +101,7 @@ class PythonExamplesTest {
   @Test
   void pythonFingerprintsEveryReleasedSchemaAsJavaDoes() {
     List<String> java = new ArrayList<>();
-    for (Topic<?> topic : Topics.defaults().all()) {
+    for (Topic<?> topic : Topics.defaults().all(List.of("tiny-llama"))) {
       List<Schema> versions = topic.valueSerde().writerSchemas();
       for (int v = 0; v < versions.size(); v++) {
         java.add(String.format("%s v%d %016x", topic.valueSerde().type().getSimpleName(), v + 1,

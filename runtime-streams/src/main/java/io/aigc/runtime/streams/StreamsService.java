@@ -6,6 +6,7 @@ import io.aigc.runtime.Service;
 import io.aigc.runtime.Tracing;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Properties;
 import java.util.function.BiFunction;
 import org.apache.kafka.clients.admin.Admin;
@@ -30,6 +31,7 @@ public final class StreamsService implements Service {
   private final PrometheusRegistry registry;
   private final AutoCloseable topologyResources;
   private final Tracing tracing;
+  private final List<String> models;
   private KafkaStreams streams;
   private HealthServer health;
 
@@ -37,15 +39,17 @@ public final class StreamsService implements Service {
    * @param registry the topology's metrics, served on {@code /metrics} with the JVM's
    * @param topologyResources what the topology's processors use (a tokenizer, say): closed once the stream threads
    *     have stopped, not before
+   * @param models the served models, whose tokenized topics are created with the others
    */
   public StreamsService(String name, Topology topology, CommonConfig common, StreamsSettings settings,
-      PrometheusRegistry registry, AutoCloseable topologyResources) {
+      PrometheusRegistry registry, AutoCloseable topologyResources, List<String> models) {
     this.name = name;
     this.topology = topology;
     this.common = common;
     this.settings = settings;
     this.registry = registry;
     this.topologyResources = topologyResources;
+    this.models = List.copyOf(models);
     this.props = settings.properties(common.kafka());
     this.tracing = Tracing.start(common.tracing(), name);
     // Each processor finds it in its context's app configs (GuardedProcessor).
@@ -57,10 +61,12 @@ public final class StreamsService implements Service {
    * its own: the resources are closed if the topology cannot be built, or once the service has stopped.
    */
   public static <R extends AutoCloseable> StreamsService of(String name, CommonConfig common,
-      StreamsSettings settings, R resources, BiFunction<R, PrometheusRegistry, Topology> topology) {
+      StreamsSettings settings, List<String> models, R resources,
+      BiFunction<R, PrometheusRegistry, Topology> topology) {
     try {
       PrometheusRegistry registry = new PrometheusRegistry();
-      return new StreamsService(name, topology.apply(resources, registry), common, settings, registry, resources);
+      return new StreamsService(name, topology.apply(resources, registry), common, settings, registry, resources,
+          models);
     } catch (RuntimeException | Error e) {
       try {
         resources.close();
@@ -79,7 +85,7 @@ public final class StreamsService implements Service {
   @Override
   public void start() throws Exception {
     try (Admin admin = Admin.create(common.kafka().admin(name + "-setup"))) {
-      common.topicSetup().ensure(admin, common.topics().all());
+      common.topicSetup().ensure(admin, common.topics().all(models));
     }
     streams = new KafkaStreams(topology, props);
     // Every processor catches what a record can cause and dead-letters it, so what reaches here is the
@@ -112,8 +118,9 @@ public final class StreamsService implements Service {
   @Override
   public void close() {
     if (streams != null) {
-      // Leave the group: otherwise a restarted instance waits out the old member's session timeout (45 s)
-      // before its tasks are assigned again.
+      // Leave the group (SIGTERM, a scale-in): otherwise the other instances, or this one restarted, wait out the old
+      // member's session timeout before its tasks are assigned again. For our dynamic members it is the main
+      // consumer's leave-on-close (StreamsSettings) that does it; leaveGroup(true) covers static ones.
       streams.close(new KafkaStreams.CloseOptions().leaveGroup(true).timeout(Duration.ofSeconds(30)));
     }
     if (health != null) {

@@ -53,6 +53,11 @@ public record StreamsSettings(String applicationId, Path stateDir, int threads, 
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    // Leave the group when the instance closes (SIGTERM, a scale-in), so its tasks move at once rather than after
+    // the session timeout. Kafka Streams' consumers stay in the group on close by default, and its
+    // CloseOptions.leaveGroup(true) removes only static members (group.instance.id); this is the consumer's own
+    // switch, set here for the main consumer, whose membership is the one that counts.
+    props.put(StreamsConfig.mainConsumerPrefix("internal.leave.group.on.close"), true);
     Properties properties = new Properties();
     properties.putAll(props);
     return properties;
