@@ -70,6 +70,8 @@ final class Backlog implements AutoCloseable {
   private final Duration interval;
   private PeriodicCheck timer;
   private volatile State state = State.UNKNOWN;
+  /** When the measurement behind {@link #state} began ({@link System#nanoTime}); written before the state. */
+  private volatile long measuredAtNanos = Long.MIN_VALUE;
   // Only the timer's thread touches these.
   private Measurement previous;
   private double drainPerSecond = Double.NaN;
@@ -96,6 +98,14 @@ final class Backlog implements AutoCloseable {
 
   State state() {
     return state;
+  }
+
+  /**
+   * When the measurement behind the current {@link #state()} began: records put on the topics before then are in
+   * it, later ones may not be. Read it before the state, so the pair is never newer than the state.
+   */
+  long measuredAtNanos() {
+    return measuredAtNanos;
   }
 
   private void check() {
@@ -125,6 +135,7 @@ final class Backlog implements AutoCloseable {
       drainPerSecond = Double.isNaN(drainPerSecond) ? rate : RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * drainPerSecond;
     }
     previous = now;
+    measuredAtNanos = now.nanos();
     State before = state;
     state = next(now.backlog(), max, drainPerSecond, interval);
     if (state.overloaded() && !before.overloaded()) {

@@ -2,6 +2,7 @@ package io.aigc.gateway;
 
 import io.aigc.runtime.Service;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.Topic;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Future;
@@ -49,6 +50,8 @@ public final class GatewayService implements Service {
   private volatile Backlog backlog;
   private Vertx vertx;
   private GatewayVerticle verticle;
+  private BatchFiles batchFiles;
+  private Batches batches;
 
   public GatewayService(GatewayConfig config) {
     this.config = config;
@@ -97,8 +100,9 @@ public final class GatewayService implements Service {
       JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.modelName(), Clock.systemUTC(),
           backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog());
       ServedModels models = ServedModels.of(config.modelName(), Instant.now().getEpochSecond());
+      batches = startBatches(submitter, publisher, models);
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
-          readiness::ready);
+          readiness::ready, new BatchApi(batches, batchFiles, config.batches()));
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
       vertx.setPeriodic(sweepMs, t -> {
@@ -126,6 +130,21 @@ public final class GatewayService implements Service {
     }
   }
 
+  /** The Batch API's files and batches, from the data folder; unfinished batches resume. */
+  private Batches startBatches(JobSubmitter submitter, RecordPublisher publisher, ServedModels models)
+      throws Exception {
+    batchFiles = new BatchFiles(config.batches().dataDir());
+    RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
+    Batches started = new Batches(vertx, config.batches(), batchFiles, submitter, store,
+        new JobCanceller(publisher, config.topics().cancellations()),
+        Map.of(Routes.COMPLETIONS, new Batches.Endpoint(new CompletionsBody(models, limits), ResponseFormat.TEXT),
+            Routes.CHAT_COMPLETIONS, new Batches.Endpoint(new ChatCompletionsBody(models, limits),
+                ResponseFormat.CHAT)),
+        config.modelName(), backlog, config.maxBacklog(), Clock.systemUTC());
+    await(started.start());
+    return started;
+  }
+
   /** The port the HTTP server is bound to (useful when {@code AIGC_HTTP_PORT} is 0). */
   public int httpPort() {
     if (verticle == null || verticle.port() < 0) {
@@ -146,6 +165,9 @@ public final class GatewayService implements Service {
 
   @Override
   public void close() {
+    if (batches != null) {
+      quietly("batches", batches::close);
+    }
     if (vertx != null) {
       // Stops the HTTP server first: no new job is accepted while the rest shuts down.
       quietly("HTTP server", () -> await(vertx.close()));
@@ -161,6 +183,9 @@ public final class GatewayService implements Service {
     }
     if (streamFeed != null) {
       quietly("stream consumer", streamFeed::close);
+    }
+    if (batchFiles != null) {
+      quietly("data folder", batchFiles::close);
     }
     if (producer != null) {
       quietly("producer", () -> producer.close(Duration.ofSeconds(5)));
