@@ -255,7 +255,7 @@ final class Batches implements AutoCloseable {
       return 0;
     }
     if (status == Batch.Status.VALIDATING) {
-      update(run, run.batch.withTotal(run.items.size() + run.failed).moveTo(Batch.Status.IN_PROGRESS, now));
+      update(run, run.batch.moveTo(Batch.Status.IN_PROGRESS, now));
       status = Batch.Status.IN_PROGRESS;
     }
     if (status == Batch.Status.FINALIZING) {
@@ -323,6 +323,10 @@ final class Batches implements AutoCloseable {
       items.add(new Item(items.size(), line.customId(), jobId, spec));
     }
     run.items = items;
+    if (batch.total() == 0) {
+      // Known once validated (a batch cancelled while validating has its count too).
+      update(run, batch.withTotal(items.size() + run.failed));
+    }
     // Resuming: lines before `submitted` are on Kafka already; adopt those without a result, submit the rest.
     int submitted = Math.min(batch.submitted(), items.size());
     for (int i = 0; i < submitted; i++) {
