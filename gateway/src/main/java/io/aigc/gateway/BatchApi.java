@@ -80,6 +80,10 @@ record BatchApi(Batches batches, BatchFiles files, BatchConfig config) {
     String id = ctx.pathParam("id");
     String caller = ApiKeyHandler.caller(ctx);
     answer(ctx, () -> {
+      if (files.find(id, caller).isPresent() && batches.inUse(id)) {
+        throw ApiError.conflict("file_in_use", "File '" + id + "' is the input of a batch still running; cancel the "
+            + "batch or wait for it to finish.");
+      }
       if (!files.delete(id, caller)) {
         throw ApiError.notFound("file", id);
       }

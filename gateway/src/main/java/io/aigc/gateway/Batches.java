@@ -202,6 +202,11 @@ final class Batches implements AutoCloseable {
     return mine;
   }
 
+  /** A batch still to finish reads this file (again, if the gateway restarts): it cannot be deleted yet. */
+  boolean inUse(String fileId) {
+    return runs.values().stream().anyMatch(r -> r.batch.inputFileId().equals(fileId));
+  }
+
   Batch cancel(String id, String caller) throws IOException {
     Batch batch = find(id, caller).orElseThrow(() -> ApiError.notFound("batch", id));
     Run run = runs.get(id);
