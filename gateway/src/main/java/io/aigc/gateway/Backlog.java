@@ -70,7 +70,10 @@ final class Backlog implements AutoCloseable {
   private final Duration interval;
   private PeriodicCheck timer;
   private volatile State state = State.UNKNOWN;
-  /** When the measurement behind {@link #state} began ({@link System#nanoTime}); written before the state. */
+  /**
+   * When the measurement behind {@link #state} began ({@link System#nanoTime}), {@link Long#MIN_VALUE} before the
+   * first; written before the state.
+   */
   private volatile long measuredAtNanos = Long.MIN_VALUE;
   // Only the timer's thread touches these.
   private Measurement previous;

@@ -80,6 +80,7 @@ final class Batches implements AutoCloseable {
   private final Map<String, Run> runs = new LinkedHashMap<>();
   private Context context;
   private String deployment;
+  private boolean ticking;
   /** When each line submitted lately reached Kafka ({@link System#nanoTime}): a backlog reading may not count it. */
   private final Deque<Long> unmeasured = new ArrayDeque<>();
   /** Lines handed to Kafka and not acknowledged yet: no reading counts them. */
@@ -141,13 +142,28 @@ final class Batches implements AutoCloseable {
     return endpoints.keySet();
   }
 
-  /** Starts the ticks on a worker context of its own. */
+  /**
+   * Ticks every {@value #TICK_MS} ms while a batch is unfinished, and not at all otherwise: an idle gateway pays
+   * nothing for the Batch API (a worker thread woken 20 times a second costs others on a busy machine).
+   */
+  private void wake() {
+    if (!ticking && !runs.isEmpty()) {
+      ticking = true;
+      vertx.setTimer(TICK_MS, t -> {
+        ticking = false;
+        tick();
+        wake();
+      });
+    }
+  }
+
+  /** Starts the work on a worker context of its own. */
   Future<String> start() {
     return vertx.deployVerticle(new VerticleBase() {
       @Override
       public Future<?> start() {
         Batches.this.context = context;
-        vertx.setPeriodic(TICK_MS, t -> tick());
+        wake();
         return Future.succeededFuture();
       }
     }, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).onSuccess(id -> deployment = id);
@@ -183,6 +199,7 @@ final class Batches implements AutoCloseable {
     save(batch);
     batches.put(batch.id(), batch);
     runs.put(batch.id(), new Run(batch));
+    wake();
     log.info("batch {} created from {} for {}", batch.id(), inputFileId, endpoint);
     return batch;
   }
@@ -232,7 +249,7 @@ final class Batches implements AutoCloseable {
       long share = (long) Math.floor(maxBacklog * config.backlogShare());
       long measuredAt = backlog.measuredAtNanos();
       Backlog.State reading = backlog.state();
-      while (!unmeasured.isEmpty() && unmeasured.peekFirst() - measuredAt < 0) {
+      while (measuredAt != Long.MIN_VALUE && !unmeasured.isEmpty() && unmeasured.peekFirst() - measuredAt < 0) {
         unmeasured.pollFirst();
       }
       // The backlog as last measured, plus what the batches added since; unknown (not measured yet, or the check
