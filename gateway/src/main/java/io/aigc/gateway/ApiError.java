@@ -163,6 +163,16 @@ final class ApiError extends RuntimeException {
     return new ApiError(404, INVALID_REQUEST, "id", "job_not_found", "No job with id '" + jobId + "'.", null, null);
   }
 
+  /** A file or batch that does not exist, or that another API key created (answered alike, so it does not leak). */
+  static ApiError notFound(String what, String id) {
+    return new ApiError(404, INVALID_REQUEST, "id", "not_found", "No " + what + " with id '" + id + "'.", null, null);
+  }
+
+  /** A request that the state of what it names forbids (cancelling a finished batch, say). */
+  static ApiError conflict(String code, String message) {
+    return new ApiError(409, INVALID_REQUEST, null, code, message, null, null);
+  }
+
   /** An error Vert.x-Web signalled by status code alone: no route, wrong method or content type, body too big. */
   static ApiError fromHttpStatus(int status, String method, String path, long maxBodyBytes) {
     return switch (status) {

@@ -83,6 +83,11 @@ final class Backlog implements AutoCloseable {
   private PeriodicCheck timer;
   private volatile State state = State.UNKNOWN;
   private volatile List<StageLag> stages = List.of();
+  /**
+   * When the measurement behind {@link #state} began ({@link System#nanoTime}), {@link Long#MIN_VALUE} before the
+   * first; written before the state.
+   */
+  private volatile long measuredAtNanos = Long.MIN_VALUE;
   // Only the timer's thread touches these.
   private Measurement previous;
   private double drainPerSecond = Double.NaN;
@@ -114,6 +119,14 @@ final class Backlog implements AutoCloseable {
   /** The stages' lag at the last check; empty when unknown. */
   List<StageLag> stages() {
     return stages;
+  }
+
+  /**
+   * When the measurement behind the current {@link #state()} began: records put on the topics before then are in
+   * it, later ones may not be. Read it before the state, so the pair is never newer than the state.
+   */
+  long measuredAtNanos() {
+    return measuredAtNanos;
   }
 
   private void check() {
@@ -151,6 +164,7 @@ final class Backlog implements AutoCloseable {
     now.workerLagByGroup().forEach((group, lag) ->
         measured.add(new StageLag("worker", group, lag, members.getOrDefault(group, -1))));
     stages = List.copyOf(measured);
+    measuredAtNanos = now.nanos();
     State before = state;
     state = next(now.backlog(), max, drainPerSecond, interval);
     if (state.overloaded() && !before.overloaded()) {

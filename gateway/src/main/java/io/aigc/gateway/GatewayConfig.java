@@ -126,6 +126,7 @@ public record GatewayConfig(
     Duration backlogInterval,
     String tokenizerGroup,
     String workerGroup,
+    BatchConfig batches,
     CommonConfig common) {
 
   static final int FALLBACK_MAX_TOKENS_LIMIT = 4096;
@@ -174,6 +175,9 @@ public record GatewayConfig(
     require(!backlogInterval.isNegative() && !backlogInterval.isZero(), "AIGC_BACKLOG_INTERVAL must be positive");
     require(tokenizerGroup != null && !tokenizerGroup.isBlank(), "AIGC_TOKENIZER_GROUP must not be blank");
     require(workerGroup != null && !workerGroup.isBlank(), "AIGC_WORKER_GROUP must not be blank");
+    require(batches != null, "batches must not be null");
+    require(batches.maxInFlight() <= maxInFlight, "AIGC_BATCH_MAX_IN_FLIGHT (" + batches.maxInFlight()
+        + ") must be at most AIGC_MAX_IN_FLIGHT (" + maxInFlight + ")");
     require(!tokenizerGroup.equals(workerGroup), "AIGC_TOKENIZER_GROUP and AIGC_WORKER_GROUP must differ, both are '"
         + workerGroup + "'");
   }
@@ -211,6 +215,7 @@ public record GatewayConfig(
         env.duration("AIGC_BACKLOG_INTERVAL", Duration.ofSeconds(1)),
         env.string("AIGC_TOKENIZER_GROUP", ServiceDefaults.TOKENIZER_APPLICATION_ID),
         env.string("AIGC_WORKER_GROUP", ServiceDefaults.WORKER_GROUP),
+        BatchConfig.fromEnv(env, env.integer("AIGC_MAX_IN_FLIGHT", 1024)),
         CommonConfig.fromEnv(env));
   }
 

@@ -4,6 +4,7 @@ import io.aigc.runtime.Service;
 import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.Tracing;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.Topic;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.vertx.core.Future;
@@ -54,6 +55,8 @@ public final class GatewayService implements Service {
   private Tracing tracing;
   private Vertx vertx;
   private GatewayVerticle verticle;
+  private BatchFiles batchFiles;
+  private Batches batches;
 
   public GatewayService(GatewayConfig config) {
     this.config = config;
@@ -109,8 +112,9 @@ public final class GatewayService implements Service {
           Clock.systemUTC(), backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog(),
           tracing);
       ServedModels models = ServedModels.of(config.models(), Instant.now().getEpochSecond());
+      batches = startBatches(submitter, publisher, models);
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
-          readiness::ready);
+          readiness::ready, new BatchApi(batches, batchFiles, config.batches()));
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
       vertx.setPeriodic(sweepMs, t -> {
@@ -136,6 +140,21 @@ public final class GatewayService implements Service {
       close();
       throw e;
     }
+  }
+
+  /** The Batch API's files and batches, from the data folder; unfinished batches resume. */
+  private Batches startBatches(JobSubmitter submitter, RecordPublisher publisher, ServedModels models)
+      throws Exception {
+    batchFiles = new BatchFiles(config.batches().dataDir());
+    RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
+    Batches started = new Batches(vertx, config.batches(), batchFiles, submitter, store,
+        new JobCanceller(publisher, config.topics().cancellations()),
+        Map.of(Routes.COMPLETIONS, new Batches.Endpoint(new CompletionsBody(models, limits), ResponseFormat.TEXT),
+            Routes.CHAT_COMPLETIONS, new Batches.Endpoint(new ChatCompletionsBody(models, limits),
+                ResponseFormat.CHAT)),
+        config.defaultModel(), backlog, config.maxBacklog(), Clock.systemUTC());
+    await(started.start());
+    return started;
   }
 
   /** The port the HTTP server is bound to (useful when {@code AIGC_HTTP_PORT} is 0). */
@@ -165,6 +184,10 @@ public final class GatewayService implements Service {
       quietly("HTTP server", () -> verticle.shutdown(grace).toCompletionStage().toCompletableFuture()
           .get(grace.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS));
     }
+    if (batches != null) {
+      // Their state is on disk: a batch stopped here resumes when the gateway starts again.
+      quietly("batches", batches::close);
+    }
     if (vertx != null) {
       quietly("Vert.x", () -> await(vertx.close()));
     }
@@ -179,6 +202,9 @@ public final class GatewayService implements Service {
     }
     if (streamFeed != null) {
       quietly("stream consumer", streamFeed::close);
+    }
+    if (batchFiles != null) {
+      quietly("data folder", batchFiles::close);
     }
     if (producer != null) {
       quietly("producer", () -> producer.close(Duration.ofSeconds(5)));

@@ -22,10 +22,11 @@ final class GatewayVerticle extends VerticleBase {
   private final ServedModels models;
   private final GatewayMetrics metrics;
   private final BooleanSupplier ready;
+  private final BatchApi batchApi;
   private volatile int port = -1;
 
   GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, RecordPublisher publisher,
-      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready) {
+      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready, BatchApi batchApi) {
     this.config = config;
     this.store = store;
     this.submitter = submitter;
@@ -34,6 +35,7 @@ final class GatewayVerticle extends VerticleBase {
     this.models = models;
     this.metrics = metrics;
     this.ready = ready;
+    this.batchApi = batchApi;
   }
 
   @Override
@@ -72,6 +74,7 @@ final class GatewayVerticle extends VerticleBase {
         .handler(new SubmitJobHandler(completions, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));
     router.delete(Routes.JOB).handler(new CancelJobHandler(store, canceller, model));
+    batchApi.mount(router, body, utf8);
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));
     router.get(Routes.READYZ).handler(new ProbeHandler(ready));
     router.get(Routes.METRICS).handler(new MetricsHandler(metrics.registry()));

@@ -39,12 +39,25 @@ final class JobIds {
    */
   static String fromIdempotencyKey(String owner, String key) {
     String scoped = owner == null ? "aigc-idempotency-key:" + key : "aigc-idempotency-key/" + owner + ":" + key;
+    return PREFIX + digest(scoped);
+  }
+
+  private static String digest(String text) {
     try {
-      byte[] digest = MessageDigest.getInstance("SHA-256").digest(scoped.getBytes(StandardCharsets.UTF_8));
-      return PREFIX + BASE64.encodeToString(Arrays.copyOf(digest, ID_BYTES));
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return BASE64.encodeToString(Arrays.copyOf(digest, ID_BYTES));
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }
+  }
+
+  /**
+   * The job of line {@code customId} of batch {@code batchId}, the same every time it is asked for: a gateway that
+   * resumes a batch after a restart names the jobs it already submitted, and a line published twice anyway yields
+   * one completion (the postprocessor's per-id dedup).
+   */
+  static String fromBatchLine(String prefix, String batchId, String customId) {
+    return prefix + digest("aigc-batch/" + batchId + ":" + customId);
   }
 
   /** Checks a client's {@code Idempotency-Key}: 1 to 255 visible ASCII characters. */

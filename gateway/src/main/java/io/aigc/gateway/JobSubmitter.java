@@ -74,8 +74,42 @@ final class JobSubmitter {
    * trace of its own), which the request's record carries on.
    */
   Future<Submitted> submit(String id, RequestSpec request, Integer streamPartition, String traceparent) {
+    return submit(id, request, streamPartition, traceparent, true);
+  }
+
+  /**
+   * A batch line: as {@link #submit(String, RequestSpec)} but never refused for the backlog, since the batch's pacer
+   * has looked at it already (and keeps well under the bound). It may still fail with 429 when every in-flight slot
+   * is taken: the pacer then waits and tries again.
+   */
+  Future<Submitted> submitPaced(String id, RequestSpec request) {
+    return submit(id, request, null, null, false);
+  }
+
+  /**
+   * A batch line submitted before a restart: registers the job and holds its slot as if it had been published here,
+   * without publishing it again, so its completion (read back from the completions topic, or still to come) reaches
+   * whoever listens. Fails with 429 when every in-flight slot is taken.
+   */
+  Future<Submitted> adopt(String id, RequestSpec request) {
+    JobStore.Admission admission = store.admit(id, request, clock.instant().truncatedTo(ChronoUnit.MILLIS));
+    if (admission instanceof JobStore.Full full) {
+      return Future.failedFuture(ApiError.tooManyInFlight(full.limit()));
+    }
+    if (admission instanceof JobStore.Conflict) {
+      return Future.failedFuture(ApiError.idempotencyConflict(id));
+    }
+    if (admission instanceof JobStore.Existing existing) {
+      return Future.succeededFuture(new Submitted(store.find(id).orElse(existing.job()), true));
+    }
+    store.published(id);
+    return Future.succeededFuture(new Submitted(((JobStore.Accepted) admission).job(), true));
+  }
+
+  private Future<Submitted> submit(String id, RequestSpec request, Integer streamPartition, String traceparent,
+      boolean checkBacklog) {
     Backlog.State pipeline = backlog.get();
-    if (pipeline.overloaded() && store.find(id).isEmpty()) {
+    if (checkBacklog && pipeline.overloaded() && store.find(id).isEmpty()) {
       metrics.rejected("backlog");
       return Future.failedFuture(ApiError.backlogFull(pipeline.backlog(), maxBacklog, pipeline.retryAfterSeconds()));
     }

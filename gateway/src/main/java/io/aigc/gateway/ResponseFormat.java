@@ -108,6 +108,11 @@ enum ResponseFormat {
     this.chunkObject = chunkObject;
   }
 
+  /** How OpenAI's ids for this kind of answer begin. */
+  String idPrefix() {
+    return idPrefix;
+  }
+
   /** A new job id, prefixed as OpenAI's ids for this kind of answer are. */
   String newId() {
     return JobIds.random(idPrefix);

@@ -15,21 +15,34 @@ final class Routes {
   static final String MODEL_ID = "id";
   static final String JOBS = "/v1/jobs";
   static final String JOB = "/v1/jobs/:id";
+  // The Batch API (BatchApi wires these).
+  static final String FILES = "/v1/files";
+  static final String FILE = "/v1/files/:id";
+  static final String FILE_CONTENT = "/v1/files/:id/content";
+  static final String BATCHES = "/v1/batches";
+  static final String BATCH = "/v1/batches/:id";
+  static final String BATCH_CANCEL = "/v1/batches/:id/cancel";
   static final String HEALTHZ = "/healthz";
   static final String READYZ = "/readyz";
   static final String METRICS = "/metrics";
 
   /** A route's template as metrics show it, with the method it accepts. */
-  private static final Map<String, String> METHODS = Map.of(
-      COMPLETIONS, "POST",
-      CHAT_COMPLETIONS, "POST",
-      MODELS, "GET",
-      "/v1/models/{id}", "GET",
-      JOBS, "POST",
-      "/v1/jobs/{id}", "GET, DELETE",
-      HEALTHZ, "GET",
-      READYZ, "GET",
-      METRICS, "GET");
+  private static final Map<String, String> METHODS = Map.ofEntries(
+      Map.entry(COMPLETIONS, "POST"),
+      Map.entry(CHAT_COMPLETIONS, "POST"),
+      Map.entry(MODELS, "GET"),
+      Map.entry("/v1/models/{id}", "GET"),
+      Map.entry(JOBS, "POST"),
+      Map.entry("/v1/jobs/{id}", "GET, DELETE"),
+      Map.entry(FILES, "GET, POST"),
+      Map.entry("/v1/files/{id}", "GET, DELETE"),
+      Map.entry("/v1/files/{id}/content", "GET"),
+      Map.entry(BATCHES, "GET, POST"),
+      Map.entry("/v1/batches/{id}", "GET"),
+      Map.entry("/v1/batches/{id}/cancel", "POST"),
+      Map.entry(HEALTHZ, "GET"),
+      Map.entry(READYZ, "GET"),
+      Map.entry(METRICS, "GET"));
 
   private Routes() {}
 
@@ -64,9 +77,17 @@ final class Routes {
     if (path.startsWith(models) && path.length() > models.length()) {
       return "/v1/models/{id}";
     }
-    String jobs = JOBS + "/";
-    if (path.startsWith(jobs) && path.length() > jobs.length() && path.indexOf('/', jobs.length()) < 0) {
-      return "/v1/jobs/{id}";
+    for (String collection : new String[] {JOBS, FILES, BATCHES}) {
+      String prefix = collection + "/";
+      if (!path.startsWith(prefix) || path.length() == prefix.length()) {
+        continue;
+      }
+      int slash = path.indexOf('/', prefix.length());
+      String rest = slash < 0 ? "" : path.substring(slash);
+      String template = collection + "/{id}" + rest;
+      if (slash != prefix.length() && METHODS.containsKey(template)) {
+        return template;
+      }
     }
     return "other";
   }

@@ -87,6 +87,11 @@ final class FakePipeline implements AutoCloseable {
     }
   }
 
+  /** Every request read so far, in order. */
+  List<GenerationRequest> requests() {
+    return published.stream().map(Published::request).toList();
+  }
+
   /** Waits for the one request that matches. */
   GenerationRequest awaitRequest(Predicate<GenerationRequest> which) {
     return await().atMost(Duration.ofSeconds(15))

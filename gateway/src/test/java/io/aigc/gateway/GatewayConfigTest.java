@@ -56,6 +56,23 @@ class GatewayConfigTest {
   }
 
   @Test
+  void batchesTakeHalfOfTheInFlightSlotsAndOfTheBacklogUnlessTold() {
+    BatchConfig defaults = config(Map.of()).batches();
+    assertThat(defaults.dataDir()).isEqualTo(java.nio.file.Path.of(System.getProperty("java.io.tmpdir"),
+        "aigc-gateway"));
+    assertThat(defaults.maxFileBytes()).isEqualTo(200L * 1024 * 1024);
+    assertThat(defaults.backlogShare()).isEqualTo(0.5);
+    assertThat(defaults.maxInFlight()).isEqualTo(512);
+    assertThat(defaults.completionWindow()).isEqualTo(Duration.ofHours(24));
+    assertThat(config(Map.of("AIGC_MAX_IN_FLIGHT", "10")).batches().maxInFlight()).isEqualTo(5);
+    assertThat(config(Map.of("AIGC_MAX_IN_FLIGHT", "1")).batches().maxInFlight()).isEqualTo(1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> config(Map.of("AIGC_BATCH_BACKLOG_SHARE", "0")))
+        .hasMessageContaining("AIGC_BATCH_BACKLOG_SHARE");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> config(Map.of("AIGC_MAX_IN_FLIGHT", "10",
+        "AIGC_BATCH_MAX_IN_FLIGHT", "11"))).hasMessageContaining("AIGC_BATCH_MAX_IN_FLIGHT");
+  }
+
+  @Test
   void theHttpIdleTimeoutOutlastsTheLongerOfTheSyncAndStreamWaits() {
     assertThat(config(Map.of("AIGC_STREAM_IDLE_TIMEOUT", "120s")).httpIdleTimeout())
         .isEqualTo(Duration.ofSeconds(150));

@@ -20,6 +20,8 @@ final class TestGateway {
     vars.put("AIGC_READY_INTERVAL", "200ms");
     vars.put("AIGC_API_KEYS", TestKeys.aliceAndBob());
     vars.put("AIGC_RATE_LIMIT", "0");
+    // Each gateway its own data folder (it is locked), unless the test shares one across a restart.
+    vars.put("AIGC_DATA_DIR", java.nio.file.Files.createTempDirectory("aigc-gateway-data").toString());
     vars.putAll(overrides);
     GatewayService service = new GatewayService(GatewayConfig.fromEnv(Env.of(vars)));
     service.start();

@@ -334,6 +334,7 @@ public final class ProcessCluster implements AutoCloseable {
     env.put("AIGC_HTTP_PORT", String.valueOf(settings.httpPort()));
     env.put("DJL_OFFLINE", "true");
     env.put("AIGC_STATE_DIR", settings.home().resolve("streams").toAbsolutePath().toString());
+    env.put("AIGC_DATA_DIR", settings.home().resolve("gateway").toAbsolutePath().toString());
     env.putAll(settings.env());
     if (service != null && settings.metricsPorts().containsKey(service)) {
       env.put("AIGC_METRICS_PORT", String.valueOf(settings.metricsPorts().get(service)));

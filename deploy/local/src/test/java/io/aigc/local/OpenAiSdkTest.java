@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A client nobody here wrote: the official {@code openai} npm SDK ({@code src/test/node}, its version pinned in a
  * committed lockfile) against the whole pipeline: models, completions and chat, whole and streamed, n > 1 streamed,
- * a stop string in a stream, {@code include_usage}, and the SDK's own error types for a bad request and a wrong key.
+ * a stop string in a stream, {@code include_usage}, the SDK's own error types for a bad request and a wrong key, and
+ * the Batch API (a 200-line batch through {@code files.create}, {@code batches.create}, {@code batches.retrieve} and
+ * {@code files.content}; a chat batch with a bad line; a cancelled batch).
  * The checks are in {@code sdk.test.mjs}; this runs them on Node and reports each.
  */
 class OpenAiSdkTest {
@@ -46,7 +48,7 @@ class OpenAiSdkTest {
         Duration.ofMinutes(3));
     List<String> lines = result.out().lines().toList();
     assertThat(lines.stream().filter(l -> l.startsWith("not ok"))).as("%s", result).isEmpty();
-    assertThat(lines.stream().filter(l -> l.startsWith("ok - "))).as("%s", result).hasSize(9);
+    assertThat(lines.stream().filter(l -> l.startsWith("ok - "))).as("%s", result).hasSize(12);
     assertThat(result.exit()).as("%s", result).isZero();
     assertThat(Files.isRegularFile(NODE_DIR.resolve("package-lock.json"))).isTrue();
   }

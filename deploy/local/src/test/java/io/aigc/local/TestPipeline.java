@@ -56,6 +56,7 @@ final class TestPipeline implements AutoCloseable {
           "AIGC_API_KEYS", "test:" + PipelineEndToEndTest.sha256Hex(apiKey),
           "AIGC_RATE_LIMIT", "0"));
       vars.putAll(extra);
+      vars.put("AIGC_DATA_DIR", stateDir.resolve("gateway").toString());
       pipeline = LocalPipeline.start(Env.of(vars));
       await().atMost(Duration.ofSeconds(90)).until(pipeline::ready);
       return new TestPipeline(kafka, pipeline, apiKey, stateDir);
