@@ -50,6 +50,11 @@ final class Backlog implements AutoCloseable {
     static final State UNKNOWN = new State(-1, false, 0);
   }
 
+  /** Requests waiting per stage at the last check, for the playground's pipeline panel; null fields when unknown. */
+  record Lag(Long tokenizer, Long worker) {
+    static final Lag UNKNOWN = new Lag(null, null);
+  }
+
   /** Cumulative counts at one check; only their differences between checks matter. */
   record Measurement(long backlog, long tokenizerConsumed, long tokenizedEnd, long workerConsumed, long nanos) {
     /** Requests that left the backlog since {@code earlier}: taken by a worker, or dropped by the tokenizer. */
@@ -70,6 +75,7 @@ final class Backlog implements AutoCloseable {
   private final Duration interval;
   private PeriodicCheck timer;
   private volatile State state = State.UNKNOWN;
+  private volatile Lag lag = Lag.UNKNOWN;
   // Only the timer's thread touches these.
   private Measurement previous;
   private double drainPerSecond = Double.NaN;
@@ -98,6 +104,10 @@ final class Backlog implements AutoCloseable {
     return state;
   }
 
+  Lag lag() {
+    return lag;
+  }
+
   private void check() {
     Measurement now;
     try {
@@ -113,6 +123,7 @@ final class Backlog implements AutoCloseable {
       }
       previous = null;
       state = State.UNKNOWN;
+      lag = Lag.UNKNOWN;
       return;
     }
     if (lastFailure != null) {
@@ -178,22 +189,24 @@ final class Backlog implements AutoCloseable {
     Map<TopicPartition, OffsetAndMetadata> workerOffsets = committed.partitionsToOffsetAndMetadata(workerGroup)
         .get(timeoutMs, TimeUnit.MILLISECONDS);
 
-    long backlog = 0;
+    long tokenizerLag = 0;
+    long workerLag = 0;
     long tokenizerConsumed = 0;
     long workerConsumed = 0;
     long tokenizedEnd = 0;
     for (TopicPartition tp : requests) {
       long position = position(tokenizerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
-      backlog += end.get(tp).offset() - position;
+      tokenizerLag += end.get(tp).offset() - position;
       tokenizerConsumed += position;
     }
     for (TopicPartition tp : tokenized) {
       long position = position(workerOffsets.get(tp), start.get(tp).offset(), end.get(tp).offset());
-      backlog += end.get(tp).offset() - position;
+      workerLag += end.get(tp).offset() - position;
       workerConsumed += position;
       tokenizedEnd += end.get(tp).offset();
     }
-    return new Measurement(backlog, tokenizerConsumed, tokenizedEnd, workerConsumed, nanos);
+    lag = new Lag(tokenizerLag, workerLag);
+    return new Measurement(tokenizerLag + workerLag, tokenizerConsumed, tokenizedEnd, workerConsumed, nanos);
   }
 
   /**

@@ -125,6 +125,10 @@ final class GatewayMetrics {
     streamEventsUnclaimed.inc(unclaimed);
   }
 
+  int streamsOpen() {
+    return openStreams.get();
+  }
+
   void streamOpened() {
     openStreams.incrementAndGet();
   }

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
  * ({@link RecordPublisher}); one thread reads every completion ({@link CompletionFeed}) into the {@link JobStore};
  * one reads this instance's partition of the stream topic ({@link StreamFeed}) for its streamed answers; one
- * checks readiness ({@link Readiness}) and one the pipeline's {@link Backlog}. See {@link GatewayConfig} for the
+ * checks readiness ({@link Readiness}), one the pipeline's {@link Backlog}, and one reads the other services' metrics
+ * for the playground's pipeline panel ({@link PipelineMonitor}, when {@code AIGC_PIPELINE_METRICS_URLS} names them). See {@link GatewayConfig} for the
  * environment variables.
  */
 public final class GatewayService implements Service {
@@ -47,6 +48,7 @@ public final class GatewayService implements Service {
   private StreamFeed streamFeed;
   private Readiness readiness;
   private volatile Backlog backlog;
+  private PipelineMonitor monitor;
   private Vertx vertx;
   private GatewayVerticle verticle;
 
@@ -92,13 +94,17 @@ public final class GatewayService implements Service {
         backlog.start();
       }
 
+      monitor = new PipelineMonitor(config.pipelineMetricsUrls(), config.pipelineInterval());
+      monitor.start();
+
       vertx = Vertx.vertx();
       RecordPublisher publisher = new RecordPublisher(vertx, producer);
       JobSubmitter submitter = new JobSubmitter(store, publisher, requests, metrics, config.modelName(), Clock.systemUTC(),
           backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog());
       ServedModels models = ServedModels.of(config.modelName(), Instant.now().getEpochSecond());
+      Backlog lagSource = backlog;
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
-          readiness::ready);
+          readiness::ready, lagSource == null ? () -> Backlog.Lag.UNKNOWN : lagSource::lag, monitor);
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
       vertx.setPeriodic(sweepMs, t -> {
@@ -108,7 +114,7 @@ public final class GatewayService implements Service {
               config.jobRetention());
         }
       });
-      log.info("gateway {} serving on {}:{}, model {} (max_tokens <= {}), Kafka {} ({})", instance,
+      log.info("gateway {} serving on {}:{} (playground at /), model {} (max_tokens <= {}), Kafka {} ({})", instance,
           config.httpHost(), verticle.port(), config.modelName(), config.maxTokensLimit(),
           config.kafka().bootstrapServers(), config.kafka().securityProtocol());
       if (config.openAccess()) {
@@ -155,6 +161,9 @@ public final class GatewayService implements Service {
     }
     if (backlog != null) {
       backlog.close();
+    }
+    if (monitor != null) {
+      monitor.close();
     }
     if (feed != null) {
       quietly("completions consumer", feed::close);

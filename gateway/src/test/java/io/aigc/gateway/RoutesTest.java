@@ -21,7 +21,12 @@ class RoutesTest {
       "/v1/models/tiny-llama, /v1/models/{id}, GET",
       "/v1/models/org/name, /v1/models/{id}, GET",
       "/v1/models/,         /v1/models,      GET",
-      "/v1/embeddings,      other,           null"})
+      "/v1/embeddings,      other,           null",
+      "/v1/pipeline,        /v1/pipeline,    GET",
+      "/,                   /,               GET",
+      "/playground/app.js,  /playground/{file}, GET",
+      "/playground/,        other,           null",
+      "/index.html,         other,           null"})
   void pathsFallUnderBoundedTemplates(String path, String template, String allowed) {
     // Job ids never become metric labels: the label set stays bounded whatever clients send.
     assertThat(Routes.template(path)).isEqualTo(template);
