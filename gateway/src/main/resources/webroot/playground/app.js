@@ -259,9 +259,11 @@ async function generate() {
     if (usage) {
       $('stat-usage').textContent = `${usage.prompt_tokens} / ${usage.completion_tokens}`;
     }
+    // Over the whole request, from sending it to the last token: pieces can arrive in bursts (several steps' events
+    // in one network read), which would make a rate from the first token to the last meaningless for fast models.
     const tokens = usage ? usage.completion_tokens : pieces;
-    if (first !== null && last > first && tokens > 1) {
-      $('stat-rate').textContent = ((tokens - 1) / ((last - first) / 1000)).toFixed(1);
+    if (first !== null && last > started && tokens > 0) {
+      $('stat-rate').textContent = (tokens / ((last - started) / 1000)).toFixed(1);
     }
     if (mode() === 'chat') {
       lastChatAnswer = output.textContent;

@@ -34,6 +34,10 @@ function show(p) {
     text(s.worker.mean_batch, 1)])));
   $('services').querySelector('tbody').replaceChildren(...p.services.map((s) => row([
     s.service ?? '?', s.url, s.up ? 'up' : `down: ${s.error}`, text(s.dead_letters)])));
+  const latest = p.history[p.history.length - 1];
+  $('p-latest').textContent = latest
+    ? `${text(latest.tokens_per_second, 1)} tokens/s, ${text(latest.time_to_first_token_ms)} ms to first token`
+    : '–';
   draw(p.history);
 }
 

@@ -32,6 +32,7 @@ public final class LocalPipeline implements Service {
   private final WorkerConfig workerConfig;
   private final TokenizerConfig tokenizerConfig;
   private final GatewayConfig gatewayConfig;
+  private final Env env;
   private final List<Service> started = new ArrayList<>();
   private GatewayService gateway;
   private StreamsService tokenizer;
@@ -47,6 +48,7 @@ public final class LocalPipeline implements Service {
     this.tokenizerConfig = TokenizerConfig.fromEnv(
         withPort(env, "AIGC_TOKENIZER_METRICS_PORT", ServiceDefaults.TOKENIZER_METRICS_PORT));
     this.gatewayConfig = GatewayConfig.fromEnv(env);
+    this.env = env;
   }
 
   /** Starts the four services; see {@link #start()}. */
@@ -68,11 +70,24 @@ public final class LocalPipeline implements Service {
       postprocessor = add(CompletionTopology.service(postprocessorConfig));
       worker = add(new WorkerService(workerConfig));
       tokenizer = add(TokenizerTopology.service(tokenizerConfig));
-      gateway = add(new GatewayService(gatewayConfig));
+      // The playground's pipeline panel reads the other three services' metrics, on the ports they got.
+      gateway = add(new GatewayService(env.optional(PIPELINE_METRICS_URLS).isPresent() ? gatewayConfig
+          : GatewayConfig.fromEnv(env.with(Map.of(PIPELINE_METRICS_URLS, metricsUrls(tokenizer.metricsPort(),
+              worker.metricsPort(), postprocessor.metricsPort()))))));
     } catch (Exception | Error e) {
       close();
       throw e;
     }
+  }
+
+  /** The gateway's list of the other services' metrics endpoints, for its pipeline panel. */
+  static final String PIPELINE_METRICS_URLS = "AIGC_PIPELINE_METRICS_URLS";
+
+  /** {@code AIGC_PIPELINE_METRICS_URLS} for services on this machine at these metrics ports. */
+  static String metricsUrls(int tokenizerPort, int workerPort, int postprocessorPort) {
+    return java.util.stream.IntStream.of(tokenizerPort, workerPort, postprocessorPort)
+        .mapToObj(port -> "http://127.0.0.1:" + port + "/metrics")
+        .collect(java.util.stream.Collectors.joining(","));
   }
 
   private static Env withPort(Env env, String variable, int defaultPort) {

@@ -94,6 +94,7 @@ public final class LocalProcesses {
     System.out.printf("""
 
         aigc pipeline ready: model %s, Kafka %s
+          playground: http://127.0.0.1:%d/%s
           curl -s localhost:%d/v1/completions%s \\
             -H 'Content-Type: application/json' \\
             -d '{"prompt": "You may make and give copies", "max_tokens": 32, "temperature": 0}'
@@ -101,7 +102,8 @@ public final class LocalProcesses {
           health: /healthz /readyz; metrics: gateway :%d, tokenizer-service :%d, inference-worker :%d, postprocessor :%d
         Ctrl-C stops everything.
 
-        """, modelDir.getFileName(), settings.bootstrapServers(), http, auth, http, tokenizer, worker, postprocessor);
+        """, modelDir.getFileName(), settings.bootstrapServers(), http,
+        localKey ? " (its API key: " + keyFile + ")" : "", http, auth, http, tokenizer, worker, postprocessor);
     stopped.await();
   }
 

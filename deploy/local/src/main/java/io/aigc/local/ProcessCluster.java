@@ -264,6 +264,13 @@ public final class ProcessCluster implements AutoCloseable {
     if (service != null && settings.metricsPorts().containsKey(service)) {
       env.put("AIGC_METRICS_PORT", String.valueOf(settings.metricsPorts().get(service)));
     }
+    Map<String, Integer> ports = settings.metricsPorts();
+    if ("gateway".equals(service) && System.getenv(LocalPipeline.PIPELINE_METRICS_URLS) == null
+        && !env.containsKey(LocalPipeline.PIPELINE_METRICS_URLS) && !ports.containsValue(0)) {
+      // Its own process: the gateway is told where the others' metrics are (in one JVM, LocalPipeline does it).
+      env.put(LocalPipeline.PIPELINE_METRICS_URLS, LocalPipeline.metricsUrls(ports.get("tokenizer-service"),
+          ports.get("inference-worker"), ports.get("postprocessor")));
+    }
     return env;
   }
 

@@ -70,6 +70,11 @@ final class TestPipeline implements AutoCloseable {
     return pipeline.gatewayPort();
   }
 
+  /** The port of a service's /metrics ({@code inference-worker}, ...; the gateway's is its HTTP port). */
+  int metricsPort(String service) {
+    return pipeline.metricsPorts().get(service);
+  }
+
   /** The key the gateway accepts (it knows only its SHA-256). */
   String apiKey() {
     return apiKey;
