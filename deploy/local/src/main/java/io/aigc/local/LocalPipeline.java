@@ -16,6 +16,8 @@ import io.aigc.worker.WorkerService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -85,9 +87,9 @@ public final class LocalPipeline implements Service {
 
   /** {@code AIGC_PIPELINE_METRICS_URLS} for services on this machine at these metrics ports. */
   static String metricsUrls(int tokenizerPort, int workerPort, int postprocessorPort) {
-    return java.util.stream.IntStream.of(tokenizerPort, workerPort, postprocessorPort)
+    return IntStream.of(tokenizerPort, workerPort, postprocessorPort)
         .mapToObj(port -> "http://127.0.0.1:" + port + "/metrics")
-        .collect(java.util.stream.Collectors.joining(","));
+        .collect(Collectors.joining(","));
   }
 
   private static Env withPort(Env env, String variable, int defaultPort) {
