@@ -92,7 +92,8 @@ final class PipelineMonitor implements AutoCloseable {
   PipelineMonitor(List<URI> urls, Duration interval) {
     this.urls = List.copyOf(urls);
     this.interval = interval;
-    this.http = HttpClient.newBuilder().connectTimeout(timeout()).build();
+    // No client (and none of its threads) for a gateway that reads no metrics.
+    this.http = urls.isEmpty() ? null : HttpClient.newBuilder().connectTimeout(timeout()).build();
   }
 
   /** Reads every {@code interval}, the first time at once; nothing when there is no URL. */
