@@ -60,6 +60,10 @@ final class Backlog implements AutoCloseable {
    * the stage, so a stage with no consumer left still shows its lag.
    */
   record StageLag(String stage, String group, long lag, int members) {}
+  /** Requests waiting per stage at the last check, for the playground's pipeline panel; null fields when unknown. */
+  record Lag(Long tokenizer, Long worker) {
+    static final Lag UNKNOWN = new Lag(null, null);
+  }
 
   /** Cumulative counts at one check; only their differences between checks matter. */
   record Measurement(long backlog, long tokenizerConsumed, long tokenizedEnd, long workerConsumed, long nanos,
@@ -88,6 +92,7 @@ final class Backlog implements AutoCloseable {
    * first; written before the state.
    */
   private volatile long measuredAtNanos = Long.MIN_VALUE;
+  private volatile Lag lag = Lag.UNKNOWN;
   // Only the timer's thread touches these.
   private Measurement previous;
   private double drainPerSecond = Double.NaN;
@@ -129,6 +134,11 @@ final class Backlog implements AutoCloseable {
     return measuredAtNanos;
   }
 
+  /** Requests waiting per stage at the last check (every model's pools summed). */
+  Lag lag() {
+    return lag;
+  }
+
   private void check() {
     Measurement now;
     try {
@@ -145,6 +155,7 @@ final class Backlog implements AutoCloseable {
       previous = null;
       state = State.UNKNOWN;
       stages = List.of();
+      lag = Lag.UNKNOWN;
       return;
     }
     if (lastFailure != null) {
@@ -247,6 +258,7 @@ final class Backlog implements AutoCloseable {
       workerLagByGroup.put(pool.getKey(), poolLag);
       workerLag += poolLag;
     }
+    lag = new Lag(tokenizerLag, workerLag);
     return new Measurement(tokenizerLag + workerLag, tokenizerConsumed, tokenizedEnd, workerConsumed, nanos,
         tokenizerLag, workerLagByGroup);
   }

@@ -9,10 +9,13 @@ import io.aigc.runtime.TopicSetup;
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.Topics;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -94,6 +97,16 @@ import java.util.Optional;
  *       each model's group {@code <prefix>.<model>}): the groups whose lag is the backlog
  * </ul>
  *
+ * <p>The playground's pipeline panel ({@code GET /v1/pipeline}):
+ * <ul>
+ *   <li>{@code AIGC_PIPELINE_METRICS_URLS} (no default): comma-separated {@code http://host:port/metrics} URLs of the
+ *       other services' Prometheus endpoints, one per instance; the panel shows each worker's batch and every
+ *       service's dead letters from them. Without it the panel shows only what the gateway knows itself (consumer
+ *       lag, its own jobs)
+ *   <li>{@code AIGC_PIPELINE_INTERVAL} (default 2s): how often those URLs are read; the panel's chart keeps the
+ *       last {@value PipelineMonitor#HISTORY} readings
+ * </ul>
+ *
  * <p>Kafka:
  * <ul>
  *   <li>{@code KAFKA_BOOTSTRAP_SERVERS} and the rest of {@link KafkaSettings}; topics: {@code AIGC_TOPIC_*}
@@ -127,6 +140,8 @@ public record GatewayConfig(
     String tokenizerGroup,
     String workerGroup,
     BatchConfig batches,
+    List<URI> pipelineMetricsUrls,
+    Duration pipelineInterval,
     CommonConfig common) {
 
   static final int FALLBACK_MAX_TOKENS_LIMIT = 4096;
@@ -178,6 +193,9 @@ public record GatewayConfig(
     require(batches != null, "batches must not be null");
     require(batches.maxInFlight() <= maxInFlight, "AIGC_BATCH_MAX_IN_FLIGHT (" + batches.maxInFlight()
         + ") must be at most AIGC_MAX_IN_FLIGHT (" + maxInFlight + ")");
+    require(pipelineMetricsUrls != null, "pipelineMetricsUrls must not be null (empty for none)");
+    pipelineMetricsUrls = List.copyOf(pipelineMetricsUrls);
+    require(!pipelineInterval.isNegative() && !pipelineInterval.isZero(), "AIGC_PIPELINE_INTERVAL must be positive");
     require(!tokenizerGroup.equals(workerGroup), "AIGC_TOKENIZER_GROUP and AIGC_WORKER_GROUP must differ, both are '"
         + workerGroup + "'");
   }
@@ -216,6 +234,8 @@ public record GatewayConfig(
         env.string("AIGC_TOKENIZER_GROUP", ServiceDefaults.TOKENIZER_APPLICATION_ID),
         env.string("AIGC_WORKER_GROUP", ServiceDefaults.WORKER_GROUP),
         BatchConfig.fromEnv(env, env.integer("AIGC_MAX_IN_FLIGHT", 1024)),
+        metricsUrls(env.optional("AIGC_PIPELINE_METRICS_URLS").orElse("")),
+        env.duration("AIGC_PIPELINE_INTERVAL", Duration.ofSeconds(2)),
         CommonConfig.fromEnv(env));
   }
 
@@ -266,6 +286,30 @@ public record GatewayConfig(
       throw new IllegalArgumentException("AIGC_API_KEYS_FILE " + file.get() + " has no name:sha256hex line");
     }
     return keys;
+  }
+
+  /** {@code AIGC_PIPELINE_METRICS_URLS}: absolute http(s) URLs, comma-separated; blank entries are skipped. */
+  static List<URI> metricsUrls(String list) {
+    List<URI> urls = new ArrayList<>();
+    for (String entry : list.split(",", -1)) {
+      String url = entry.strip();
+      if (url.isEmpty()) {
+        continue;
+      }
+      URI uri;
+      try {
+        uri = new URI(url);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("AIGC_PIPELINE_METRICS_URLS: '" + url + "' is not a URL: "
+            + e.getMessage());
+      }
+      String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+      require((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null,
+          "AIGC_PIPELINE_METRICS_URLS: '" + url + "' must be an http:// or https:// URL with a host, such as "
+              + "http://127.0.0.1:9102/metrics");
+      urls.add(uri);
+    }
+    return List.copyOf(urls);
   }
 
   /** The gateway runs without the model's weights; its folder only tells how long a generation may be. */

@@ -139,6 +139,10 @@ final class GatewayMetrics {
     streamEventsUnclaimed.inc(unclaimed);
   }
 
+  int streamsOpen() {
+    return openStreams.get();
+  }
+
   void streamOpened() {
     openStreams.incrementAndGet();
   }

@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: one Vert.x event loop serves HTTP ({@link GatewayVerticle}); Kafka sends run on Vert.x worker threads
  * ({@link RecordPublisher}); one thread reads every completion ({@link CompletionFeed}) into the {@link JobStore};
  * one reads this instance's partition of the stream topic ({@link StreamFeed}) for its streamed answers; one
- * checks readiness ({@link Readiness}) and one the pipeline's {@link Backlog}. See {@link GatewayConfig} for the
+ * checks readiness ({@link Readiness}), one the pipeline's {@link Backlog}, and one reads the other services' metrics
+ * for the playground's pipeline panel ({@link PipelineMonitor}, when {@code AIGC_PIPELINE_METRICS_URLS} names them). See {@link GatewayConfig} for the
  * environment variables.
  */
 public final class GatewayService implements Service {
@@ -52,6 +53,7 @@ public final class GatewayService implements Service {
   private StreamFeed streamFeed;
   private Readiness readiness;
   private volatile Backlog backlog;
+  private PipelineMonitor monitor;
   private Tracing tracing;
   private Vertx vertx;
   private GatewayVerticle verticle;
@@ -105,6 +107,9 @@ public final class GatewayService implements Service {
         backlog.start();
       }
 
+      monitor = new PipelineMonitor(config.pipelineMetricsUrls(), config.pipelineInterval());
+      monitor.start();
+
       tracing = Tracing.start(config.common().tracing(), name());
       vertx = Vertx.vertx();
       RecordPublisher publisher = new RecordPublisher(vertx, producer);
@@ -113,8 +118,10 @@ public final class GatewayService implements Service {
           tracing);
       ServedModels models = ServedModels.of(config.models(), Instant.now().getEpochSecond());
       batches = startBatches(submitter, publisher, models);
+      Backlog lagSource = backlog;
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
-          readiness::ready, new BatchApi(batches, batchFiles, config.batches()));
+          readiness::ready, new BatchApi(batches, batchFiles, config.batches()),
+          lagSource == null ? () -> Backlog.Lag.UNKNOWN : lagSource::lag, monitor);
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
       vertx.setPeriodic(sweepMs, t -> {
@@ -124,8 +131,8 @@ public final class GatewayService implements Service {
               config.jobRetention());
         }
       });
-      log.info("gateway {} serving on {}:{}, models {} (max_tokens <= {}), Kafka {} ({})", instance,
-          config.httpHost(), verticle.port(), config.models(), config.maxTokensLimit(),
+      log.info("gateway {} serving on {}:{} (playground at /), models {} (max_tokens <= {}), Kafka {} ({})",
+          instance, config.httpHost(), verticle.port(), config.models(), config.maxTokensLimit(),
           config.kafka().bootstrapServers(), config.kafka().securityProtocol());
       if (config.openAccess()) {
         log.warn("AIGC_AUTH=none: /v1/ is served without API keys; anyone who can reach port {} can generate text "
@@ -196,6 +203,9 @@ public final class GatewayService implements Service {
     }
     if (backlog != null) {
       backlog.close();
+    }
+    if (monitor != null) {
+      monitor.close();
     }
     if (feed != null) {
       quietly("completions consumer", feed::close);

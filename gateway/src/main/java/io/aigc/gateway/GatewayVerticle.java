@@ -8,9 +8,11 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.time.Duration;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /** Wires the routes to their handlers and serves them. Nothing else happens here. */
 final class GatewayVerticle extends VerticleBase {
@@ -23,10 +25,15 @@ final class GatewayVerticle extends VerticleBase {
   private final GatewayMetrics metrics;
   private final BooleanSupplier ready;
   private final BatchApi batchApi;
+  private final Supplier<Backlog.Lag> lag;
+  private final PipelineMonitor monitor;
   private volatile int port = -1;
+  /** The playground's files, on the classpath. */
+  static final String WEBROOT = "webroot";
 
   GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, RecordPublisher publisher,
-      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready, BatchApi batchApi) {
+      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready, BatchApi batchApi,
+      Supplier<Backlog.Lag> lag, PipelineMonitor monitor) {
     this.config = config;
     this.store = store;
     this.submitter = submitter;
@@ -36,6 +43,8 @@ final class GatewayVerticle extends VerticleBase {
     this.metrics = metrics;
     this.ready = ready;
     this.batchApi = batchApi;
+    this.lag = lag;
+    this.monitor = monitor;
   }
 
   @Override
@@ -78,6 +87,15 @@ final class GatewayVerticle extends VerticleBase {
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));
     router.get(Routes.READYZ).handler(new ProbeHandler(ready));
     router.get(Routes.METRICS).handler(new MetricsHandler(metrics.registry()));
+    router.get(Routes.PIPELINE).handler(new PipelineHandler(lag, monitor::view, config.pipelineInterval(),
+        store::inFlight, metrics::streamsOpen));
+    // The playground: public, from the jar's webroot/ (index.html at /, its files under /playground/, which a
+    // prefix route hands to its handler without the prefix).
+    PageHeadersHandler pageHeaders = new PageHeadersHandler();
+    router.get(Routes.PAGE).handler(pageHeaders).handler(StaticHandler.create(WEBROOT).setCachingEnabled(false)
+        .setIndexPage("index.html"));
+    router.get(Routes.PAGE_FILES + "*").handler(pageHeaders).handler(
+        StaticHandler.create(WEBROOT + Routes.PAGE_FILES).setCachingEnabled(false));
     router.route().failureHandler(failures);
     // No route matched (wrong path, method or content type): the same error body.
     for (int status : List.of(400, 404, 405, 406, 413, 415, 500)) {

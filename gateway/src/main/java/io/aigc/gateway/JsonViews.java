@@ -30,7 +30,8 @@ final class JsonViews {
 
   /**
    * A job for {@code /v1/jobs}: its status ({@code queued}, {@code done}, {@code failed}, or {@code cancelled} for a
-   * job whose error is a cancellation), plus the completion when done or the error when failed.
+   * job whose error is a cancellation), plus the completion when done or the error when failed, and the worker's
+   * timings when it has them.
    */
   static JsonObject job(JobStore.Job job, String servedModel) {
     Completion finished = job.completion();
@@ -48,6 +49,13 @@ final class JsonViews {
     }
     body.put("model", c.getModel() == null ? model : c.getModel())
         .put("completed_at", c.getCompletedAt() / 1000);
+    if (c.getTimings() != null) {
+      // The worker's own measures, beside the completion (whose shape stays OpenAI's): what a streamed client cannot
+      // see itself, such as how long its job waited before its prefill.
+      body.put("timings", new JsonObject().put("queue_ms", c.getTimings().getQueueMs())
+          .put("time_to_first_token_ms", c.getTimings().getTimeToFirstTokenMs())
+          .put("decode_ms", c.getTimings().getDecodeMs()));
+    }
     if (job.status() == JobStore.Status.DONE) {
       return body.put("completion", completion(c, servedModel));
     }

@@ -25,6 +25,12 @@ final class Routes {
   static final String HEALTHZ = "/healthz";
   static final String READYZ = "/readyz";
   static final String METRICS = "/metrics";
+  /** The pipeline panel's figures (not OpenAI's; under /v1/ so it takes the same key). */
+  static final String PIPELINE = "/v1/pipeline";
+  /** The playground page: public, like the probes; the API calls it makes carry the key. */
+  static final String PAGE = "/";
+  /** The page's scripts and styles, as files under {@code webroot/playground/}. */
+  static final String PAGE_FILES = "/playground/";
 
   /** A route's template as metrics show it, with the method it accepts. */
   private static final Map<String, String> METHODS = Map.ofEntries(
@@ -42,7 +48,10 @@ final class Routes {
       Map.entry("/v1/batches/{id}/cancel", "POST"),
       Map.entry(HEALTHZ, "GET"),
       Map.entry(READYZ, "GET"),
-      Map.entry(METRICS, "GET"));
+      Map.entry(METRICS, "GET"),
+      Map.entry(PIPELINE, "GET"),
+      Map.entry(PAGE, "GET"),
+      Map.entry("/playground/{file}", "GET"));
 
   private Routes() {}
 
@@ -60,7 +69,7 @@ final class Routes {
 
   /**
    * The route template {@code path} falls under ({@code /v1/jobs/{id}} for any job, {@code /v1/models/{id}} for any
-   * model), or {@code other}.
+   * model, {@code /playground/{file}} for any of the page's files), or {@code other}.
    */
   static String template(String path) {
     if (path == null) {
@@ -76,6 +85,9 @@ final class Routes {
     String models = MODELS + "/";
     if (path.startsWith(models) && path.length() > models.length()) {
       return "/v1/models/{id}";
+    }
+    if (path.startsWith(PAGE_FILES) && path.length() > PAGE_FILES.length()) {
+      return "/playground/{file}";
     }
     for (String collection : new String[] {JOBS, FILES, BATCHES}) {
       String prefix = collection + "/";

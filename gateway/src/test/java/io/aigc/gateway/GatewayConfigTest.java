@@ -51,6 +51,8 @@ class GatewayConfigTest {
     assertThat(c.backlogInterval()).isEqualTo(Duration.ofSeconds(1));
     assertThat(c.tokenizerGroup()).isEqualTo("aigc-tokenizer");
     assertThat(c.workerGroup()).isEqualTo("aigc-inference-worker");
+    assertThat(c.pipelineMetricsUrls()).isEmpty();
+    assertThat(c.pipelineInterval()).isEqualTo(Duration.ofSeconds(2));
     assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092");
     assertThat(c.topics().requests().name()).isEqualTo("generation.requests");
   }
@@ -70,6 +72,20 @@ class GatewayConfigTest {
         .hasMessageContaining("AIGC_BATCH_BACKLOG_SHARE");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> config(Map.of("AIGC_MAX_IN_FLIGHT", "10",
         "AIGC_BATCH_MAX_IN_FLIGHT", "11"))).hasMessageContaining("AIGC_BATCH_MAX_IN_FLIGHT");
+  }
+
+  @Test
+  void pipelineMetricsUrlsAreHttpUrlsWithAHost() {
+    assertThat(config(Map.of("AIGC_PIPELINE_METRICS_URLS",
+        " http://127.0.0.1:9101/metrics,,https://worker-0.workers:9102/metrics ")).pipelineMetricsUrls())
+        .extracting(Object::toString)
+        .containsExactly("http://127.0.0.1:9101/metrics", "https://worker-0.workers:9102/metrics");
+    for (String bad : List.of("127.0.0.1:9101/metrics", "file:///etc/passwd", "http:///metrics", "http://a b/")) {
+      assertThatThrownBy(() -> config(Map.of("AIGC_PIPELINE_METRICS_URLS", bad)))
+          .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_PIPELINE_METRICS_URLS");
+    }
+    assertThatThrownBy(() -> config(Map.of("AIGC_PIPELINE_INTERVAL", "0s")))
+        .hasMessageContaining("AIGC_PIPELINE_INTERVAL must be positive");
   }
 
   @Test

@@ -10,11 +10,13 @@ import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.ChatMessage;
+import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.TextLogprob;
 import io.aigc.schemas.TextLogprobs;
+import io.aigc.schemas.Timings;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonArray;
@@ -383,9 +385,14 @@ class GatewayHttpTest {
     assertThat(request.getDeadline()).isNull();
     assertThat(json(get(gateway, "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
 
-    pipeline.complete(FakePipeline.ok(request, " done!", "stop"));
+    pipeline.complete(Completion.newBuilder(FakePipeline.ok(request, " done!", "stop"))
+        .setTimings(new Timings(5L, 7L, 11L)).build());
     JsonObject done = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
         j -> j.getString("status").equals("done"));
+    // The worker's timings beside the completion, which keeps OpenAI's shape.
+    assertThat(done.getJsonObject("timings")).isEqualTo(new JsonObject().put("queue_ms", 5).put(
+        "time_to_first_token_ms", 7).put("decode_ms", 11));
+    assertThat(done.getJsonObject("completion").containsKey("timings")).isFalse();
     assertThat(done.getString("id")).isEqualTo(id);
     assertThat(done.getLong("created")).isEqualTo(job.getLong("created"));
     assertThat(done.getJsonObject("completion").getString("id")).isEqualTo(id);

@@ -29,7 +29,12 @@ class RoutesTest {
       "/v1/batches,         /v1/batches,     'GET, POST'",
       "/v1/batches/batch_1, /v1/batches/{id}, GET",
       "/v1/batches/batch_1/cancel, /v1/batches/{id}/cancel, POST",
-      "/v1/batches/batch_1/other, other,     null"})
+      "/v1/batches/batch_1/other, other,     null",
+      "/v1/pipeline,        /v1/pipeline,    GET",
+      "/,                   /,               GET",
+      "/playground/app.js,  /playground/{file}, GET",
+      "/playground/,        other,           null",
+      "/index.html,         other,           null"})
   void pathsFallUnderBoundedTemplates(String path, String template, String allowed) {
     // Job ids never become metric labels: the label set stays bounded whatever clients send.
     assertThat(Routes.template(path)).isEqualTo(template);

@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +38,7 @@ public final class LocalPipeline implements Service {
   private final List<WorkerConfig> workerConfigs = new ArrayList<>();
   private final TokenizerConfig tokenizerConfig;
   private final GatewayConfig gatewayConfig;
+  private final Env env;
   private final List<Service> started = new ArrayList<>();
   private GatewayService gateway;
   private StreamsService tokenizer;
@@ -63,6 +66,7 @@ public final class LocalPipeline implements Service {
     this.tokenizerConfig = TokenizerConfig.fromEnv(
         withPort(env, "AIGC_TOKENIZER_METRICS_PORT", ServiceDefaults.TOKENIZER_METRICS_PORT));
     this.gatewayConfig = GatewayConfig.fromEnv(env);
+    this.env = env;
   }
 
   /** Starts the four services; see {@link #start()}. */
@@ -86,11 +90,25 @@ public final class LocalPipeline implements Service {
         workers.add(add(new WorkerService(config)));
       }
       tokenizer = add(TokenizerTopology.service(tokenizerConfig));
-      gateway = add(new GatewayService(gatewayConfig));
+      // The playground's pipeline panel reads the other three services' metrics, on the ports they got.
+      gateway = add(new GatewayService(env.optional(PIPELINE_METRICS_URLS).isPresent() ? gatewayConfig
+          : GatewayConfig.fromEnv(env.with(Map.of(PIPELINE_METRICS_URLS, metricsUrls(IntStream.concat(
+              IntStream.of(tokenizer.metricsPort(), postprocessor.metricsPort()),
+              workers.stream().mapToInt(WorkerService::metricsPort))))))));
     } catch (Exception | Error e) {
       close();
       throw e;
     }
+  }
+
+  /** The gateway's list of the other services' metrics endpoints, for its pipeline panel. */
+  static final String PIPELINE_METRICS_URLS = "AIGC_PIPELINE_METRICS_URLS";
+
+  /** {@code AIGC_PIPELINE_METRICS_URLS} for services on this machine at these metrics ports (every worker's). */
+  static String metricsUrls(IntStream ports) {
+    return ports
+        .mapToObj(port -> "http://127.0.0.1:" + port + "/metrics")
+        .collect(Collectors.joining(","));
   }
 
   private static Env withPort(Env env, String variable, int defaultPort) {

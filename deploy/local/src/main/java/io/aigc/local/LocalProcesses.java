@@ -103,10 +103,24 @@ public final class LocalProcesses {
       System.err.println("not ready: " + e.getMessage() + "; see the log" + (layout == ProcessCluster.Layout.PROCESSES
           ? "s in " + home.resolve("logs") : " above"));
     }
-    String auth = localKey ? " -H \"Authorization: Bearer $(cat " + keyFile + ")\"" : "";
-    System.out.printf("""
+    System.out.print(banner(modelNames, settings.bootstrapServers(), http,
+        localKey ? keyFile : null, tokenizer, worker, postprocessor));
+    stopped.await();
+  }
+
+  /**
+   * What the launcher prints once the pipeline is ready: the playground's address first, then a request to try.
+   *
+   * @param models the served models' names, comma-separated
+   * @param keyFile the local API key's file, or null when the gateway's keys are configured otherwise
+   */
+  static String banner(String models, String bootstrapServers, int http, Path keyFile, int tokenizer, int worker,
+      int postprocessor) {
+    String auth = keyFile != null ? " -H \"Authorization: Bearer $(cat " + keyFile + ")\"" : "";
+    return """
 
         aigc pipeline ready: models %s (one inference worker each), Kafka %s
+          playground: http://127.0.0.1:%d/%s
           curl -s localhost:%d/v1/completions%s \\
             -H 'Content-Type: application/json' \\
             -d '{"prompt": "You may make and give copies", "max_tokens": 32, "temperature": 0}'
@@ -114,8 +128,8 @@ public final class LocalProcesses {
           health: /healthz /readyz; metrics: gateway :%d, tokenizer-service :%d, inference-worker :%d, postprocessor :%d
         Ctrl-C stops everything.
 
-        """, modelNames, settings.bootstrapServers(), http, auth, http, tokenizer, worker, postprocessor);
-    stopped.await();
+        """.formatted(models, bootstrapServers, http, keyFile != null ? " (its API key: " + keyFile + ")" : "", http,
+        auth, http, tokenizer, worker, postprocessor);
   }
 
   /** The local API key in {@code file}, made on first use, readable by its owner only. */

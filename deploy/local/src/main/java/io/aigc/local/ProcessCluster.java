@@ -339,6 +339,15 @@ public final class ProcessCluster implements AutoCloseable {
     if (service != null && settings.metricsPorts().containsKey(service)) {
       env.put("AIGC_METRICS_PORT", String.valueOf(settings.metricsPorts().get(service)));
     }
+    Map<String, Integer> ports = settings.metricsPorts();
+    if ("gateway".equals(service) && System.getenv(LocalPipeline.PIPELINE_METRICS_URLS) == null
+        && !env.containsKey(LocalPipeline.PIPELINE_METRICS_URLS) && !ports.containsValue(0)) {
+      // Its own process: the gateway is told where the others' metrics are (in one JVM, LocalPipeline does it).
+      // Workers of further models started before the gateway (SERVICES' order), so their ports are known.
+      env.put(LocalPipeline.PIPELINE_METRICS_URLS, LocalPipeline.metricsUrls(java.util.stream.IntStream.concat(
+          java.util.stream.IntStream.of(ports.get("tokenizer-service"), ports.get("inference-worker"),
+              ports.get("postprocessor")), workerPorts.values().stream().mapToInt(Integer::intValue))));
+    }
     return env;
   }
 

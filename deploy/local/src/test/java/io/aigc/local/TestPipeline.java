@@ -77,9 +77,14 @@ final class TestPipeline implements AutoCloseable {
     return pipeline.gatewayPort();
   }
 
-  /** Where each service serves /metrics, by service name. */
+  /** Where each service serves /metrics, by service name (the gateway's is its HTTP port). */
   Map<String, Integer> metricsPorts() {
     return pipeline.metricsPorts();
+  }
+
+  /** The port of a service's /metrics ({@code inference-worker}, ...; the gateway's is its HTTP port). */
+  int metricsPort(String service) {
+    return pipeline.metricsPorts().get(service);
   }
 
   /** The key the gateway accepts (it knows only its SHA-256). */
