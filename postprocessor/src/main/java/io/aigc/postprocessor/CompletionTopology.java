@@ -253,6 +253,7 @@ public final class CompletionTopology {
           .setUsage(new Usage(promptTokens, completionTokens, promptTokens + completionTokens))
           .setTimings(sequence.getTimings())
           .setMetadata(request.getMetadata())
+          .setTask(request.getTask())
           .build();
     }
 
