@@ -7,6 +7,7 @@ import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.TopicSetup;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.Tasks;
 import io.aigc.schemas.Topics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -92,6 +93,13 @@ import java.util.Optional;
  *       whose lag is the backlog
  * </ul>
  *
+ * <p>Tasks:
+ * <ul>
+ *   <li>{@code AIGC_TASKS_FILE} (no default): the operator's tasks file, extending and overriding the built-in tasks
+ *       ({@link Tasks}); the tokenizer-service must be given the same file. The gateway checks a task's name and
+ *       fields, so a mistake is a 400 at once rather than an error completion
+ * </ul>
+ *
  * <p>Kafka:
  * <ul>
  *   <li>{@code KAFKA_BOOTSTRAP_SERVERS} and the rest of {@link KafkaSettings}; topics: {@code AIGC_TOPIC_*}
@@ -123,6 +131,7 @@ public record GatewayConfig(
     Duration backlogInterval,
     String tokenizerGroup,
     String workerGroup,
+    Tasks tasks,
     CommonConfig common) {
 
   static final int FALLBACK_MAX_TOKENS_LIMIT = 4096;
@@ -206,6 +215,7 @@ public record GatewayConfig(
         env.duration("AIGC_BACKLOG_INTERVAL", Duration.ofSeconds(1)),
         env.string("AIGC_TOKENIZER_GROUP", ServiceDefaults.TOKENIZER_APPLICATION_ID),
         env.string("AIGC_WORKER_GROUP", ServiceDefaults.WORKER_GROUP),
+        Tasks.load(env.path("AIGC_TASKS_FILE", null)),
         CommonConfig.fromEnv(env));
   }
 

@@ -14,6 +14,7 @@ final class Routes {
   static final String MODEL = "/v1/models/(?<id>.+)";
   static final String MODEL_ID = "id";
   static final String JOBS = "/v1/jobs";
+  static final String TASKS = "/v1/tasks";
   static final String JOB = "/v1/jobs/:id";
   static final String HEALTHZ = "/healthz";
   static final String READYZ = "/readyz";
@@ -24,6 +25,7 @@ final class Routes {
       COMPLETIONS, "POST",
       CHAT_COMPLETIONS, "POST",
       MODELS, "GET",
+      TASKS, "GET",
       "/v1/models/{id}", "GET",
       JOBS, "POST",
       "/v1/jobs/{id}", "GET, DELETE",
