@@ -97,7 +97,8 @@ final class Digest {
         md.append(mdText(e.title()));
       }
       md.append("\n\n*").append(time(e.published())).append("*\n\n");
-      md.append(e.summary() != null ? mdText(e.summary().strip()) : "*No summary: " + mdText(e.error()) + "*")
+      md.append(e.summary() == null ? "*No summary: " + mdText(e.error()) + "*"
+          : e.summary().isBlank() ? "*The summary is empty.*" : mdText(e.summary().strip()))
           .append('\n');
     }
     return md.toString();
@@ -120,8 +121,9 @@ final class Digest {
       }
       html.append("</h2>\n<p><time datetime=\"").append(html(e.published())).append("\">")
           .append(html(time(e.published()))).append("</time></p>\n");
-      html.append(e.summary() != null ? "<p>" + html(e.summary().strip()) + "</p>"
-          : "<p><em>No summary: " + html(e.error()) + "</em></p>").append("\n</article>\n");
+      html.append(e.summary() == null ? "<p><em>No summary: " + html(e.error()) + "</em></p>"
+          : e.summary().isBlank() ? "<p><em>The summary is empty.</em></p>" : "<p>" + html(e.summary().strip())
+          + "</p>").append("\n</article>\n");
     }
     return html.append("</body>\n</html>\n").toString();
   }

@@ -40,7 +40,7 @@ public final class DigestMain {
   }
 
   /** The digest, started: {@link KafkaStreams#close()} stops it. */
-  static KafkaStreams start(String bootstrap, String topic, Path output, Path stateDir, String applicationId) {
+  public static KafkaStreams start(String bootstrap, String topic, Path output, Path stateDir, String applicationId) {
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);

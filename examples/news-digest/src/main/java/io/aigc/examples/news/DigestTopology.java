@@ -24,6 +24,7 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -47,19 +48,53 @@ public final class DigestTopology {
    * @param written told the path of each page written (without extension), for a command line to print
    */
   public static Topology build(String completionsTopic, Path outputDir, Consumer<String> written) {
+    AvroSerde<Completion> serde = AvroSerde.of(Completion.class);
     StreamsBuilder builder = new StreamsBuilder();
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
         Serdes.String()));
     builder
         // Bytes: a record this application cannot read is skipped with a line on stderr, not a stopped stream.
         .stream(completionsTopic, Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("completions"))
-        .process(() -> new Pages(outputDir, written), Named.as("digest"), STORE);
+        // 1. Only the news summaries (the topic carries every completion of the pipeline), each as its page's
+        //    entry, keyed by its page: day and source.
+        .flatMap((requestId, bytes) -> entry(serde, requestId, bytes), Named.as("summaries"))
+        // 2. Completions are keyed by request id, so two summaries of one page may sit in two partitions: bring them
+        //    to one. A digest is small, so one partition for all of them: one store holds every page, and the index
+        //    written from it lists them all.
+        .repartition(Repartitioned.with(Serdes.String(), Serdes.String()).withName("by-page").withNumberOfPartitions(1))
+        // 3. The page updated, and its files and the index written.
+        .process(() -> new Pages(outputDir, written), Named.as("pages"), STORE);
     return builder.build();
   }
 
-  /** One completion's way into the digest. */
-  static final class Pages implements Processor<String, byte[], Void, Void> {
-    private final AvroSerde<Completion> serde = AvroSerde.of(Completion.class);
+  /** A completion as its page's entry (a page of one entry, keyed by the page), or nothing. */
+  private static List<KeyValue<String, String>> entry(AvroSerde<Completion> serde, String requestId, byte[] bytes) {
+    Completion c;
+    try {
+      c = serde.decode(bytes);
+    } catch (UnreadableRecordException e) {
+      System.err.println("skipping an unreadable completion " + requestId + ": " + e.getMessage());
+      return List.of();
+    }
+    if (!Tasks.NEWS_SUMMARY.equals(c.getTask())) {
+      return List.of();
+    }
+    // The article, as the feeder described it in the request's metadata, which travels unchanged.
+    Map<String, String> m = c.getMetadata();
+    String articleId = m.getOrDefault(Feeder.ARTICLE_ID, c.getRequestId());
+    String source = m.getOrDefault(Feeder.SOURCE, "unknown");
+    String published = m.getOrDefault(Feeder.PUBLISHED, Instant.ofEpochMilli(c.getCreatedAt()).toString());
+    boolean ok = c.getStatus() == CompletionStatus.OK && !c.getChoices().isEmpty();
+    Digest.Entry entry = new Digest.Entry(articleId, m.getOrDefault(Feeder.TITLE, articleId), m.get(Feeder.URL),
+        published, ok ? c.getChoices().get(0).getText() : null,
+        ok ? null : c.getError() == null ? "no text" : c.getError().getCode() + ": " + c.getError().getMessage(),
+        c.getCompletedAt());
+    String day = Digest.day(published, Instant.ofEpochMilli(c.getCreatedAt()));
+    return List.of(KeyValue.pair(day + "/" + source, write(new Digest.Page(day, source, List.of(entry)))));
+  }
+
+  /** Each page's entries into its page, kept in the store; the page's files and the index written. */
+  static final class Pages implements Processor<String, String, Void, Void> {
     private final Path outputDir;
     private final Consumer<String> written;
     private KeyValueStore<String, String> pages;
@@ -75,44 +110,19 @@ public final class DigestTopology {
     }
 
     @Override
-    public void process(Record<String, byte[]> record) {
-      Completion c;
-      try {
-        c = serde.decode(record.value());
-      } catch (UnreadableRecordException e) {
-        System.err.println("skipping an unreadable completion " + record.key() + ": " + e.getMessage());
-        return;
-      }
-      // 1. Only the news summaries: the topic carries every completion of the pipeline.
-      if (!Tasks.NEWS_SUMMARY.equals(c.getTask())) {
-        return;
-      }
-      // 2. The article, as the feeder described it in the request's metadata, which travels unchanged.
-      Map<String, String> m = c.getMetadata();
-      String articleId = m.getOrDefault(Feeder.ARTICLE_ID, c.getRequestId());
-      String source = m.getOrDefault(Feeder.SOURCE, "unknown");
-      String published = m.getOrDefault(Feeder.PUBLISHED, Instant.ofEpochMilli(c.getCreatedAt()).toString());
-      boolean ok = c.getStatus() == CompletionStatus.OK && !c.getChoices().isEmpty();
-      Digest.Entry entry = new Digest.Entry(articleId, m.getOrDefault(Feeder.TITLE, articleId),
-          m.get(Feeder.URL), published, ok ? c.getChoices().get(0).getText() : null,
-          ok ? null : c.getError() == null ? "no text" : c.getError().getCode() + ": " + c.getError().getMessage(),
-          c.getCompletedAt());
+    public void process(Record<String, String> record) {
+      Digest.Page update = read(record.value());
+      String stored = pages.get(record.key());
+      Digest.Page page = stored == null ? update : read(stored).with(update.entries().get(0));
+      pages.put(record.key(), write(page));
 
-      // 3. Its page: one per day and source, the entry added or replacing the article's earlier one.
-      String day = Digest.day(published, Instant.ofEpochMilli(c.getCreatedAt()));
-      String key = day + "/" + source;
-      String stored = pages.get(key);
-      Digest.Page page = (stored == null ? new Digest.Page(day, source, List.of()) : read(stored)).with(entry);
-      pages.put(key, write(page));
-
-      // 4. The page's files and the index, replaced whole: a reader never sees half a file.
+      // Files replaced whole: a reader never sees half a file.
       writeFile(page.path() + ".md", Digest.markdown(page));
       writeFile(page.path() + ".html", Digest.html(page));
       List<Digest.Page> all = new ArrayList<>();
       try (KeyValueIterator<String, String> it = pages.all()) {
         while (it.hasNext()) {
-          KeyValue<String, String> kv = it.next();
-          all.add(read(kv.value));
+          all.add(read(it.next().value));
         }
       }
       writeFile("index.md", Digest.indexMarkdown(all));
