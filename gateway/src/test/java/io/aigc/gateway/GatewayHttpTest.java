@@ -325,8 +325,7 @@ class GatewayHttpTest {
         .put("description", "A news article summarized in two or three sentences, for a daily digest.")
         .put("required", new JsonArray().add("title").add("body"))
         .put("optional", new JsonArray().add("source").add("published"))
-        .put("defaults", new JsonObject().put("max_tokens", 96).put("temperature", 0.3)
-            .put("stop", new JsonArray().add("\n\n"))));
+        .put("defaults", new JsonObject().put("max_tokens", 96).put("temperature", 0.3).put("min_tokens", 8)));
     assertThat(list.getJsonArray("data")).extracting(t -> ((JsonObject) t).getString("id"))
         .containsExactly("news-summary", "ad-copy", "email-reply", "lesson-outline");
 

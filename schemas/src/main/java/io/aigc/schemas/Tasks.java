@@ -134,6 +134,10 @@ public final class Tasks {
           default -> throw new IllegalStateException("not a defaultable parameter: " + d.getKey());
         }
       }
+      // A default min_tokens never exceeds the request's own max_tokens: the request could not end as asked.
+      if (params.getMinTokens() == contract.getMinTokens() && out.getMinTokens() > out.getMaxTokens()) {
+        out.setMinTokens(out.getMaxTokens());
+      }
       return out.build();
     }
 

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,14 +51,16 @@ class TasksTest {
     GenerationParams untouched = news.applyDefaults(GenerationParams.newBuilder().build());
     assertThat(untouched.getMaxTokens()).isEqualTo(96);
     assertThat(untouched.getTemperature()).isEqualTo(0.3);
-    assertThat(untouched.getStop()).containsExactly("\n\n");
+    assertThat(untouched.getMinTokens()).isEqualTo(8);
     assertThat(untouched.getTopP()).isEqualTo(1.0);
 
     GenerationParams set = news.applyDefaults(GenerationParams.newBuilder().setMaxTokens(20).setTemperature(0)
-        .setStop(List.of("END")).build());
+        .setMinTokens(2).build());
     assertThat(set.getMaxTokens()).isEqualTo(20);
     assertThat(set.getTemperature()).isEqualTo(0.0);
-    assertThat(set.getStop()).containsExactly("END");
+    assertThat(set.getMinTokens()).isEqualTo(2);
+    // A default min_tokens above the request's max_tokens is brought down to it.
+    assertThat(news.applyDefaults(GenerationParams.newBuilder().setMaxTokens(5).build()).getMinTokens()).isEqualTo(5);
     // Applying twice changes nothing more: the gateway and the tokenizer may both apply them.
     assertThat(news.applyDefaults(untouched)).isEqualTo(untouched);
   }

@@ -364,7 +364,7 @@ class TokenizerTopologyTest {
         java.util.Arrays.stream(llamaTokenizer.encode(prompt)).boxed().toList());
     // The task's defaults fill what the request left at the contract's; what it set stays.
     assertThat(out.getRequest().getParams().getMaxTokens()).isEqualTo(96);
-    assertThat(out.getRequest().getParams().getStop()).containsExactly("\n\n");
+    assertThat(out.getRequest().getParams().getMinTokens()).isEqualTo(8);
     assertThat(out.getRequest().getParams().getTemperature()).isEqualTo(0.0);
     assertThat(out.getRequest().getTask()).isEqualTo("news-summary");
     assertThat(out.getRequest().getTaskFields()).isEqualTo(request.getTaskFields());
