@@ -67,8 +67,8 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
   }
 
   public Builder toBuilder() {
-    return new Builder().prompt(prompt).messages(messages).task(task, taskFields).maxTokens(maxTokens).temperature(temperature).topP(topP)
-        .topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
+    return new Builder().prompt(prompt).messages(messages).task(task, taskFields).maxTokens(maxTokens)
+        .temperature(temperature).topP(topP).topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
         .penalties(presencePenalty, frequencyPenalty, repetitionPenalty).minTokens(minTokens).logitBias(logitBias)
         .logprobs(logprobs).metadata(metadata).timeout(timeout);
   }
@@ -242,7 +242,8 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
 
     /** Throws {@link IllegalArgumentException} with the rule's message for a value out of its range. */
     public RequestSpec build() {
-      RequestSpec spec = new RequestSpec(prompt, messages, task, taskFields, maxTokens, temperature, topP, topK, minP, n, stop, seed,
+      RequestSpec spec = new RequestSpec(prompt, messages, task, taskFields, maxTokens, temperature, topP, topK, minP,
+          n, stop, seed,
           ignoreEos, presencePenalty, frequencyPenalty, repetitionPenalty, minTokens, logitBias, logprobs, metadata,
           timeout);
       List<RequestRules.Violation> violations = RequestRules.check(spec.toEvent("-", Instant.EPOCH, null).getParams(),

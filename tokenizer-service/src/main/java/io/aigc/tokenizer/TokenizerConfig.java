@@ -24,8 +24,8 @@ import java.nio.file.Path;
  *     for a model whose tokenizer_config.json has none (or to replace its own); null uses the model's
  * @param producer {@code tokenizer-service@HOSTNAME}: names this instance in the error events it writes
  */
-public record TokenizerConfig(Path modelDir, String promptTemplate, Path chatTemplate, Tasks tasks, int maxN, String producer,
-    CommonConfig common, StreamsSettings streams) {
+public record TokenizerConfig(Path modelDir, String promptTemplate, Path chatTemplate, Tasks tasks, int maxN,
+    String producer, CommonConfig common, StreamsSettings streams) {
   static final String PROMPT_PLACEHOLDER = "{prompt}";
 
   public TokenizerConfig {

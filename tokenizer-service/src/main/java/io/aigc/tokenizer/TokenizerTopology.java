@@ -78,7 +78,8 @@ public final class TokenizerTopology {
         // Decode, check, template and tokenize in one processor (Tokenize, below): a dead letter needs the source
         // partition and offset, which only the Processor API gives, and every failure on the way must be caught.
         .process(GuardedProcessor.supplier(NAME, topics.requests(), topics.dlq(),
-            metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, chat, tasks, metrics)), Named.as("tokenize"))
+            metrics.deadLetters, () -> new Tokenize(config, model, tokenizer, chat, tasks, metrics)),
+            Named.as("tokenize"))
         // Each outcome names its topic: tokenized for the workers, generated for an error (so the postprocessor
         // stays the single writer of completions), dlq for the record that could not be processed.
         .to(Routed.TOPIC, Routed.produced());
