@@ -3,6 +3,7 @@
 
     python3 examples/python/produce.py --prompt "This License applies to" --max-tokens 24 --temperature 0
     python3 examples/python/produce.py --messages '[{"role": "user", "content": "Hello"}]'
+    python3 examples/python/produce.py --task news-summary --field title="Seeds" --field body="A vault opened."
 
 With --output FILE the single-object bytes go to FILE instead of Kafka, for any other producer (kcat -P).
 """
@@ -25,6 +26,10 @@ def parse_args() -> argparse.Namespace:
     text = p.add_mutually_exclusive_group(required=True)
     text.add_argument("--prompt", help="the text to continue")
     text.add_argument("--messages", help='a chat as JSON: [{"role": "user", "content": "..."}, ...]')
+    text.add_argument("--task", help="a named task (news-summary, ad-copy, email-reply, lesson-outline, or the "
+                                     "operator's), its fields given with --field")
+    p.add_argument("--field", action="append", default=[], metavar="KEY=VALUE",
+                   help="a field of the task (repeatable)")
     p.add_argument("--max-tokens", type=int, default=16)
     p.add_argument("--temperature", type=float, default=1.0, help="0 is greedy")
     p.add_argument("--top-p", type=float, default=1.0)
@@ -57,6 +62,10 @@ def request(args: argparse.Namespace) -> dict:
               "metadata": dict(item.split("=", 1) for item in args.metadata)}
     if args.messages is not None:
         record["messages"] = json.loads(args.messages)
+    if args.task is not None:
+        # Parameters left at their defaults (max_tokens 16, temperature 1, ...) take the task's.
+        record["task"] = args.task
+        record["task_fields"] = dict(item.split("=", 1) for item in args.field)
     if args.timeout_seconds is not None:
         record["deadline"] = now + int(args.timeout_seconds * 1000)
     return record

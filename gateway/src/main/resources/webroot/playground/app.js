@@ -115,8 +115,10 @@ async function loadTasks() {
   showTaskFields();
 }
 
+/** GET /v1/tasks names each task's required and optional fields. */
 function taskFields(task) {
-  return (task?.fields ?? []).map((f) => (typeof f === 'string' ? { name: f } : f));
+  return [...(task?.required ?? []).map((name) => ({ name })),
+    ...(task?.optional ?? []).map((name) => ({ name, description: 'optional' }))];
 }
 
 function showTaskFields() {
@@ -169,7 +171,10 @@ function request() {
   }
   if (mode() === 'task') {
     body.task = $('task').value;
-    body.fields = Object.fromEntries([...$('task-fields').querySelectorAll('textarea')]
+    // An optional field left empty is left out; a required one is sent as typed, so the API says what is missing.
+    const optional = new Set(tasks.find((t) => t.id === body.task)?.optional ?? []);
+    body.task_fields = Object.fromEntries([...$('task-fields').querySelectorAll('textarea')]
+      .filter((area) => area.value !== '' || !optional.has(area.dataset.field))
       .map((area) => [area.dataset.field, area.value]));
     return { path: '/v1/completions', body };
   }

@@ -33,10 +33,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 final class Replay {
   /** The metadata key a replayed job names its original in. */
   static final String REPLAY_OF = "replay_of";
-  /**
-   * The metadata key {@code --task} filters on. The request has no task of its own yet; when it has, the filter moves
-   * there.
-   */
+  /** The metadata key {@code --task} also matches, for requests published without a named task of their own. */
   static final String TASK = "task";
 
   record Options(Instant from, Instant to, String model, String task, int maxOutstanding) {}
@@ -75,7 +72,8 @@ final class Replay {
         }
         if (request.getMetadata().containsKey(REPLAY_OF)) {
           skippedReplays++;
-        } else if (options.task() == null || options.task().equals(request.getMetadata().get(TASK))) {
+        } else if (options.task() == null || options.task().equals(request.getTask())
+            || request.getTask() == null && options.task().equals(request.getMetadata().get(TASK))) {
           old.putIfAbsent(request.getRequestId(), request);
         }
       }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.Tasks;
 import io.aigc.schemas.RequestSpec;
 import java.io.IOException;
 
@@ -42,6 +43,8 @@ public final class ApiShapes {
    * Reads {@code body} as {@code method} {@code url} would be read, under {@code limits}. Streaming is refused: its
    * answer is a stream of events, which has no place in a file of answers.
    */
+  private static final Tasks BUILT_IN = Tasks.builtIn();
+
   public static Read read(String method, String url, byte[] body, RequestRules.Limits limits) {
     boolean chat = CHAT_COMPLETIONS.equals(url);
     try {
@@ -54,7 +57,8 @@ public final class ApiShapes {
       String model = peekModel(body);
       // The served models are the pipeline's to check: whatever the body names passes here.
       ServedModels any = ServedModels.of(model == null ? "-" : model, 0);
-      GenerationCall call = (chat ? new ChatCompletionsBody(any, limits) : new CompletionsBody(any, limits))
+      // Named tasks are checked against the built-in ones; an operator's own task is the pipeline's to check.
+      GenerationCall call = (chat ? new ChatCompletionsBody(any, limits) : new CompletionsBody(any, limits, BUILT_IN))
           .read(body);
       if (call.stream()) {
         throw CompletionsBody.unsupported("stream", "'stream' is not supported here: each answer is written whole.");

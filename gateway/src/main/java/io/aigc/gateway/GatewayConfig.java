@@ -7,6 +7,7 @@ import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.TopicSetup;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.Tasks;
 import io.aigc.schemas.Topics;
 import java.io.IOException;
 import java.net.URI;
@@ -107,6 +108,13 @@ import java.util.Optional;
  *       last {@value PipelineMonitor#HISTORY} readings
  * </ul>
  *
+ * <p>Tasks:
+ * <ul>
+ *   <li>{@code AIGC_TASKS_FILE} (no default): the operator's tasks file, extending and overriding the built-in tasks
+ *       ({@link Tasks}); the tokenizer-service must be given the same file. The gateway checks a task's name and
+ *       fields, so a mistake is a 400 at once rather than an error completion
+ * </ul>
+ *
  * <p>Kafka:
  * <ul>
  *   <li>{@code KAFKA_BOOTSTRAP_SERVERS} and the rest of {@link KafkaSettings}; topics: {@code AIGC_TOPIC_*}
@@ -142,6 +150,7 @@ public record GatewayConfig(
     BatchConfig batches,
     List<URI> pipelineMetricsUrls,
     Duration pipelineInterval,
+    Tasks tasks,
     CommonConfig common) {
 
   static final int FALLBACK_MAX_TOKENS_LIMIT = 4096;
@@ -236,6 +245,7 @@ public record GatewayConfig(
         BatchConfig.fromEnv(env, env.integer("AIGC_MAX_IN_FLIGHT", 1024)),
         metricsUrls(env.optional("AIGC_PIPELINE_METRICS_URLS").orElse("")),
         env.duration("AIGC_PIPELINE_INTERVAL", Duration.ofSeconds(2)),
+        Tasks.load(env.path("AIGC_TASKS_FILE", null)),
         CommonConfig.fromEnv(env));
   }
 

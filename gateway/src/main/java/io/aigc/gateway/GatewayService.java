@@ -156,7 +156,8 @@ public final class GatewayService implements Service {
     RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
     Batches started = new Batches(vertx, config.batches(), batchFiles, submitter, store,
         new JobCanceller(publisher, config.topics().cancellations()),
-        Map.of(Routes.COMPLETIONS, new Batches.Endpoint(new CompletionsBody(models, limits), ResponseFormat.TEXT),
+        Map.of(Routes.COMPLETIONS, new Batches.Endpoint(new CompletionsBody(models, limits, config.tasks()),
+            ResponseFormat.TEXT),
             Routes.CHAT_COMPLETIONS, new Batches.Endpoint(new ChatCompletionsBody(models, limits),
                 ResponseFormat.CHAT)),
         config.defaultModel(), backlog, config.maxBacklog(), Clock.systemUTC());

@@ -50,7 +50,7 @@ final class GatewayVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
-    CompletionsBody completions = new CompletionsBody(models, limits);
+    CompletionsBody completions = new CompletionsBody(models, limits, config.tasks());
     JobCanceller canceller = new JobCanceller(publisher, config.topics().cancellations());
     EventStream.Setup streams = new EventStream.Setup(streamFeed, store, canceller, config.streamIdleTimeout(),
         metrics);
@@ -79,6 +79,7 @@ final class GatewayVerticle extends VerticleBase {
             config.syncTimeout(), streams, model));
     router.get(Routes.MODELS).handler(new ModelsHandler(models));
     router.getWithRegex(Routes.MODEL).handler(new ModelsHandler(models));
+    router.get(Routes.TASKS).handler(new TasksHandler(config.tasks()));
     router.post(Routes.JOBS).consumes(Bodies.JSON).handler(body).handler(utf8)
         .handler(new SubmitJobHandler(completions, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));

@@ -2,6 +2,7 @@ package io.aigc.gateway;
 
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.ErrorCodes;
+import io.aigc.schemas.Tasks;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.Locale;
@@ -26,6 +27,26 @@ final class JsonViews {
   static JsonObject model(ServedModels models, String id) {
     return new JsonObject().put("id", id).put("object", "model").put("created", models.created())
         .put("owned_by", ServedModels.OWNED_BY);
+  }
+
+  /**
+   * {@code GET /v1/tasks}: the named tasks a request may ask for, in the shape of OpenAI's lists: each with its
+   * {@code id}, {@code description}, the fields it {@code required} and those it also takes ({@code optional}), and
+   * the parameters it sets when a request leaves them at their defaults ({@code defaults}). Templates stay the
+   * operator's.
+   */
+  static JsonObject tasks(Tasks tasks) {
+    JsonArray data = new JsonArray();
+    for (Tasks.Task t : tasks.all()) {
+      JsonObject defaults = new JsonObject();
+      t.defaults().forEach((param, value) -> defaults.put(param, value instanceof java.util.List<?> list
+          ? new JsonArray(new java.util.ArrayList<>(list)) : value));
+      data.add(new JsonObject().put("id", t.name()).put("object", "task").put("description", t.description())
+          .put("required", new JsonArray(new java.util.ArrayList<>(t.required())))
+          .put("optional", new JsonArray(new java.util.ArrayList<>(t.optional())))
+          .put("defaults", defaults));
+    }
+    return new JsonObject().put("object", "list").put("data", data);
   }
 
   /**

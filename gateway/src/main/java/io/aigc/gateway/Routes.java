@@ -14,6 +14,7 @@ final class Routes {
   static final String MODEL = "/v1/models/(?<id>.+)";
   static final String MODEL_ID = "id";
   static final String JOBS = "/v1/jobs";
+  static final String TASKS = "/v1/tasks";
   static final String JOB = "/v1/jobs/:id";
   // The Batch API (BatchApi wires these).
   static final String FILES = "/v1/files";
@@ -37,6 +38,7 @@ final class Routes {
       Map.entry(COMPLETIONS, "POST"),
       Map.entry(CHAT_COMPLETIONS, "POST"),
       Map.entry(MODELS, "GET"),
+      Map.entry(TASKS, "GET"),
       Map.entry("/v1/models/{id}", "GET"),
       Map.entry(JOBS, "POST"),
       Map.entry("/v1/jobs/{id}", "GET, DELETE"),

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.RequestSpec;
+import io.aigc.schemas.Tasks;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -16,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CompletionsBodyTest {
   private static final int LIMIT = 256;
   private final CompletionsBody completions = new CompletionsBody(ServedModels.of("tiny-llama", 0),
-      new RequestRules.Limits(LIMIT, 8));
+      new RequestRules.Limits(LIMIT, 8), Tasks.builtIn());
 
   private RequestSpec valid(String json) {
     return call(json).spec();
@@ -43,6 +44,35 @@ class CompletionsBodyTest {
           assertThat(e.code()).isEqualTo(code);
           assertThat(e.getMessage()).contains(message);
         });
+  }
+
+  @Test
+  void aNamedTaskTakesItsFieldsInsteadOfAPrompt() {
+    RequestSpec r = valid("{\"task\":\"news-summary\",\"task_fields\":{\"title\":\"T\",\"body\":\"B\"},"
+        + "\"metadata\":{\"article_id\":\"42\"},\"temperature\":0}");
+    assertThat(r).isEqualTo(RequestSpec.builder().task("news-summary", Map.of("title", "T", "body", "B"))
+        .temperature(0).metadata(Map.of("article_id", "42")).build());
+    assertThat(r.prompt()).isEmpty();
+  }
+
+  @Test
+  void aTaskRequestIsCheckedAgainstTheDeploymentsTasks() {
+    rejected("{\"task\":\"poem\",\"task_fields\":{\"topic\":\"x\"}}", "task", "invalid_value",
+        "Invalid 'task': there is no task 'poem'; this deployment has news-summary, ad-copy, email-reply, "
+            + "lesson-outline.");
+    rejected("{\"task\":\"news-summary\",\"task_fields\":{\"title\":\"T\"}}", "task_fields", "invalid_value",
+        "the task 'news-summary' requires the field 'body'.");
+    rejected("{\"task\":\"news-summary\"}", "task_fields", "invalid_value", "requires the field 'title'");
+    rejected("{\"task\":\"news-summary\",\"task_fields\":{\"title\":\"T\",\"body\":\"B\",\"x\":\"1\"}}",
+        "task_fields", "invalid_value", "has no field 'x'");
+    rejected("{\"task\":\"news-summary\",\"task_fields\":{\"title\":1}}", "task_fields", "invalid_type",
+        "Invalid type for 'task_fields.title': expected a string, but got an integer instead.");
+    rejected("{\"task\":\"news-summary\",\"task_fields\":[]}", "task_fields", "invalid_type", "an object");
+    rejected("{\"task\":7}", "task", "invalid_type", "Invalid type for 'task'");
+    rejected("{\"task\":\"news-summary\",\"prompt\":\"p\",\"task_fields\":{\"title\":\"T\",\"body\":\"B\"}}",
+        "prompt", "invalid_value", "not allowed with 'task'");
+    rejected("{\"prompt\":\"p\",\"task_fields\":{\"body\":\"B\"}}", "task_fields", "invalid_value",
+        "only with a 'task'");
   }
 
   @Test
@@ -149,7 +179,8 @@ class CompletionsBodyTest {
 
   @Test
   void defaultMaxTokensNeverExceedsTheLimit() {
-    CompletionsBody small = new CompletionsBody(ServedModels.of("m", 0), new RequestRules.Limits(8, 8));
+    CompletionsBody small = new CompletionsBody(ServedModels.of("m", 0), new RequestRules.Limits(8, 8),
+        Tasks.builtIn());
     assertThat(small.read("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).spec().maxTokens()).isEqualTo(8);
   }
 

@@ -366,6 +366,28 @@ class GatewayHttpTest {
     closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
   }
 
+  // ---- tasks ----
+
+  @Test
+  void tasksListsTheNamedTasksAndATaskRequestIsCheckedAtOnce() throws Exception {
+    JsonObject list = json(get(gateway, "/v1/tasks"), 200);
+    assertThat(list.getString("object")).isEqualTo("list");
+    JsonObject news = list.getJsonArray("data").getJsonObject(0);
+    assertThat(news).isEqualTo(new JsonObject().put("id", "news-summary").put("object", "task")
+        .put("description", "A news article summarized in two or three sentences, for a daily digest.")
+        .put("required", new JsonArray().add("title").add("body"))
+        .put("optional", new JsonArray().add("source").add("published"))
+        .put("defaults", new JsonObject().put("max_tokens", 96).put("temperature", 0.3).put("min_tokens", 8)));
+    assertThat(list.getJsonArray("data")).extracting(t -> ((JsonObject) t).getString("id"))
+        .containsExactly("news-summary", "ad-copy", "email-reply", "lesson-outline");
+
+    JsonObject error = json(HTTP.send(post(gateway, "/v1/completions", new JsonObject().put("task", "news-summary")
+        .put("task_fields", new JsonObject().put("title", "T")).encode()), BodyHandlers.ofString()), 400);
+    assertThat(error.getJsonObject("error").getString("param")).isEqualTo("task_fields");
+    assertThat(error.getJsonObject("error").getString("message"))
+        .isEqualTo("Invalid 'task_fields': the task 'news-summary' requires the field 'body'.");
+  }
+
   // ---- jobs ----
 
   @Test

@@ -263,6 +263,7 @@ public final class CompletionTopology {
           .setUsage(new Usage(promptTokens, completionTokens, promptTokens + completionTokens))
           .setTimings(sequence.getTimings())
           .setMetadata(request.getMetadata())
+          .setTask(request.getTask())
           .build();
     }
 

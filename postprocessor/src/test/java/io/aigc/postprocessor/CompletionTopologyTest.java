@@ -427,6 +427,21 @@ class CompletionTopologyTest {
   }
 
   @Test
+  void aCompletionNamesTheTaskOfItsRequestAndKeepsItsMetadata() {
+    start();
+    GeneratedSequence task = ok("news-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+    task.getRequest().setPrompt("");
+    task.getRequest().setTask("news-summary");
+    task.getRequest().setTaskFields(Map.of("title", "T", "body", "B"));
+    send("news-1", task);
+    send("plain", ok("plain", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+
+    List<Completion> out = completions.readValuesToList();
+    assertThat(out).extracting(Completion::getTask).containsExactly("news-summary", null);
+    assertThat(out.get(0).getMetadata()).containsExactly(Map.entry("article", "42"));
+  }
+
+  @Test
   void aReadableSequenceWithoutAKeyIsDeadLetteredAndAnsweredUnderItsRequestId() {
     start();
     generated.pipeInput((String) null, TOPICS.generated().valueSerde().encode(

@@ -59,6 +59,7 @@ public final class Events {
         .setUsage(null)
         .setTimings(timings)
         .setMetadata(request == null ? Map.of() : request.getMetadata())
+        .setTask(request == null ? null : request.getTask())
         .build();
   }
 

@@ -188,6 +188,23 @@ public final class RequestRules {
     return Optional.empty();
   }
 
+  /**
+   * A task request's shape: a task name, and neither a prompt nor messages (the task's template makes the prompt).
+   * Whether the deployment has the task, and the fields it needs, is the {@link Tasks} catalogue's check.
+   */
+  public static Optional<Violation> task(GenerationRequest request) {
+    if (request.getTask().isEmpty()) {
+      return Optional.of(new Violation("task", "Invalid 'task': must not be empty."));
+    }
+    if (!request.getPrompt().isEmpty()) {
+      return Optional.of(new Violation("prompt", "Invalid 'prompt': must be empty when 'task' is set."));
+    }
+    if (request.getMessages() != null) {
+      return Optional.of(new Violation("messages", "Invalid 'messages': not allowed when 'task' is set."));
+    }
+    return Optional.empty();
+  }
+
   /** The sampling parameters of a request event, every rule in order. */
   public static List<Violation> check(GenerationParams p, Limits limits) {
     List<Violation> violations = new ArrayList<>();
@@ -222,7 +239,11 @@ public final class RequestRules {
       violations.add(new Violation("request_id", "Invalid 'request_id': '" + request.getRequestId()
           + "' does not match the record key '" + key + "'; the key must be the request id."));
     }
-    if (request.getMessages() != null) {
+    if (request.getTask() != null) {
+      task(request).ifPresent(violations::add);
+    } else if (!request.getTaskFields().isEmpty()) {
+      violations.add(new Violation("task_fields", "Invalid 'task_fields': only with a 'task'."));
+    } else if (request.getMessages() != null) {
       if (!request.getPrompt().isEmpty()) {
         violations.add(new Violation("prompt", "Invalid 'prompt': must be empty when 'messages' is set."));
       }

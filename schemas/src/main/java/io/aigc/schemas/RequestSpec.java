@@ -15,6 +15,9 @@ import java.util.stream.Collectors;
  *
  * @param prompt the text to continue; empty when {@code messages} is set
  * @param messages a chat conversation, rendered with the model's chat template; null for a plain prompt
+ * @param task a named task (see {@link Tasks}) whose template the tokenizer stage renders with {@code taskFields};
+ *     null for a prompt or a chat
+ * @param taskFields the task's fields; empty without a task
  * @param seed null when sampling need not be reproducible
  * @param ignoreEos generate max_tokens tokens even past the end-of-sequence token
  * @param logitBias token id to a bias added to its logit
@@ -23,7 +26,8 @@ import java.util.stream.Collectors;
  * @param timeout null when the job has no deadline
  * @param model the model asked for; null for the deployment's default
  */
-public record RequestSpec(String prompt, List<Message> messages, int maxTokens, double temperature, double topP,
+public record RequestSpec(String prompt, List<Message> messages, String task, Map<String, String> taskFields,
+    int maxTokens, double temperature, double topP,
     int topK, double minP, int n, List<String> stop, Long seed, boolean ignoreEos, double presencePenalty,
     double frequencyPenalty, double repetitionPenalty, int minTokens, Map<Integer, Double> logitBias,
     Integer logprobs, Map<String, String> metadata, Duration timeout, String model) {
@@ -33,6 +37,7 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
 
   public RequestSpec {
     messages = messages == null ? null : List.copyOf(messages);
+    taskFields = Map.copyOf(taskFields);
     stop = List.copyOf(stop);
     logitBias = Map.copyOf(logitBias);
     metadata = Map.copyOf(metadata);
@@ -63,8 +68,8 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
   }
 
   public Builder toBuilder() {
-    return new Builder().prompt(prompt).messages(messages).maxTokens(maxTokens).temperature(temperature).topP(topP)
-        .topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
+    return new Builder().prompt(prompt).messages(messages).task(task, taskFields).maxTokens(maxTokens)
+        .temperature(temperature).topP(topP).topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
         .penalties(presencePenalty, frequencyPenalty, repetitionPenalty).minTokens(minTokens).logitBias(logitBias)
         .logprobs(logprobs).metadata(metadata).timeout(timeout).model(model);
   }
@@ -82,6 +87,8 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
         .setPrompt(prompt)
         .setMessages(messages == null ? null
             : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList())
+        .setTask(task)
+        .setTaskFields(taskFields)
         .setParams(GenerationParams.newBuilder()
             .setMaxTokens(maxTokens)
             .setTemperature(temperature)
@@ -105,10 +112,11 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
         .build();
   }
 
-  /** Prompts and messages are never logged: only their size. */
+  /** Prompts, messages and task fields are never logged: only their size. */
   @Override
   public String toString() {
-    return "RequestSpec[" + (isChat() ? messages.size() + " messages" : "prompt=" + prompt.length() + " chars")
+    return "RequestSpec[" + (isChat() ? messages.size() + " messages" : task != null ? "task=" + task + ", "
+        + taskFields.size() + " fields" : "prompt=" + prompt.length() + " chars")
         + ", max_tokens=" + maxTokens + ", n=" + n + "]";
   }
 
@@ -116,6 +124,8 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
   public static final class Builder {
     private String prompt = "";
     private List<Message> messages;
+    private String task;
+    private Map<String, String> taskFields = Map.of();
     private int maxTokens = RequestRules.DEFAULT_MAX_TOKENS;
     private double temperature = RequestRules.DEFAULT_TEMPERATURE;
     private double topP = RequestRules.DEFAULT_TOP_P;
@@ -151,6 +161,13 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
     /** A conversation instead of a prompt (which then stays empty); null for a prompt. */
     public Builder messages(List<Message> messages) {
       this.messages = messages;
+      return this;
+    }
+
+    /** A named task and its fields instead of a prompt (which then stays empty); null for a prompt or a chat. */
+    public Builder task(String task, Map<String, String> fields) {
+      this.task = task;
+      this.taskFields = fields;
       return this;
     }
 
@@ -236,7 +253,8 @@ public record RequestSpec(String prompt, List<Message> messages, int maxTokens, 
 
     /** Throws {@link IllegalArgumentException} with the rule's message for a value out of its range. */
     public RequestSpec build() {
-      RequestSpec spec = new RequestSpec(prompt, messages, maxTokens, temperature, topP, topK, minP, n, stop, seed,
+      RequestSpec spec = new RequestSpec(prompt, messages, task, taskFields, maxTokens, temperature, topP, topK, minP,
+          n, stop, seed,
           ignoreEos, presencePenalty, frequencyPenalty, repetitionPenalty, minTokens, logitBias, logprobs, metadata,
           timeout, model);
       List<RequestRules.Violation> violations = RequestRules.check(spec.toEvent("-", Instant.EPOCH, null).getParams(),

@@ -3,6 +3,7 @@ package io.aigc.tokenizer;
 import io.aigc.text.ChatMessage;
 import io.aigc.text.ChatTemplate;
 import io.aigc.text.ModelTokenizers;
+import io.aigc.text.PromptTemplate;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.GuardedProcessor;
 import io.aigc.runtime.streams.RecordHandler;
@@ -15,12 +16,14 @@ import io.aigc.schemas.Events;
 import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.Tasks;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topic;
 import io.aigc.schemas.Topics;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -66,6 +69,15 @@ public final class TokenizerTopology {
       served.put(model.name(), new Served(model.name(), model.model().contextLength(), model.tokenizer(), chat,
           topics.tokenized(model.name())));
     }
+    // So are the tasks' prompt templates: a task whose template does not parse stops the service here.
+    Map<String, PromptTemplate> tasks = new LinkedHashMap<>();
+    for (Tasks.Task task : config.tasks().all()) {
+      try {
+        tasks.put(task.name(), PromptTemplate.of(task.template()));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("the task '" + task.name() + "': " + e.getMessage(), e);
+      }
+    }
     StreamsBuilder builder = new StreamsBuilder();
     builder
         // Bytes, not GenerationRequests: a record that does not decode must become a dead letter within this
@@ -74,7 +86,7 @@ public final class TokenizerTopology {
         // Decode, check, template and tokenize in one processor (Tokenize, below): a dead letter needs the source
         // partition and offset, which only the Processor API gives, and every failure on the way must be caught.
         .process(GuardedProcessor.supplier(NAME, topics.requests(), topics.dlq(),
-            metrics.deadLetters, () -> new Tokenize(config, served, defaultModel, metrics)),
+            metrics.deadLetters, () -> new Tokenize(config, served, defaultModel, tasks, metrics)),
             Named.as("tokenize"))
         // Each outcome names its topic: the model's tokenized topic for its workers, generated for an error (so the postprocessor
         // stays the single writer of completions), dlq for the record that could not be processed.
@@ -94,9 +106,12 @@ public final class TokenizerTopology {
     private final String producer;
     private final Map<String, Served> models;
     private final String defaultModel;
+    private final Tasks tasks;
+    private final Map<String, PromptTemplate> taskTemplates;
     private final TokenizerMetrics metrics;
 
-    Tokenize(TokenizerConfig config, Map<String, Served> models, String defaultModel, TokenizerMetrics metrics) {
+    Tokenize(TokenizerConfig config, Map<String, Served> models, String defaultModel,
+        Map<String, PromptTemplate> taskTemplates, TokenizerMetrics metrics) {
       this.topics = config.common().topics();
       this.template = config.promptTemplate();
       // max_tokens is bounded by the context length, checked below with the prompt's real length.
@@ -104,6 +119,8 @@ public final class TokenizerTopology {
       this.producer = config.producer();
       this.models = Map.copyOf(models);
       this.defaultModel = defaultModel;
+      this.tasks = config.tasks();
+      this.taskTemplates = taskTemplates;
       this.metrics = metrics;
     }
 
@@ -120,6 +137,24 @@ public final class TokenizerTopology {
       if (!violations.isEmpty()) {
         throw new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.INVALID_REQUEST,
             violations.get(0).message());
+      }
+      //    A named task must be one this deployment has, given the fields it takes. Its defaults fill the parameters
+      //    left at the contract's, and the request travels on with them, so the worker and the postprocessor (stop
+      //    strings) apply what the tokenizer decided. Metadata is the caller's and stays untouched.
+      if (request.getTask() != null) {
+        Optional<RequestRules.Violation> wrong = tasks.check(request.getTask(), request.getTaskFields());
+        if (wrong.isPresent()) {
+          throw new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.INVALID_REQUEST,
+              wrong.get().message());
+        }
+        request = GenerationRequest.newBuilder(request)
+            .setParams(tasks.get(request.getTask()).orElseThrow().applyDefaults(request.getParams()))
+            .build();
+        List<RequestRules.Violation> withDefaults = RequestRules.check(request.getParams(), limits);
+        if (!withDefaults.isEmpty()) {
+          throw new RejectedRecordException(DeadLetterReason.INVALID_VALUE, ErrorCodes.INVALID_REQUEST,
+              withDefaults.get(0).message() + " (with the defaults of the task '" + request.getTask() + "')");
+        }
       }
 
       // 2. A caller who has given up is not served: generating for it would only delay everyone else.
@@ -143,7 +178,8 @@ public final class TokenizerTopology {
       int contextLength = model.contextLength();
 
       // 4. What the model sees: a conversation rendered with the model's chat template, up to the assistant's turn,
-      //    or the prompt inside the deployment's template (replace, not a regex: a prompt may hold $).
+      //    or the prompt inside the deployment's template (replace, not a regex: a prompt may hold $); a named task's
+      //    prompt is its template rendered with the request's fields, then inside the deployment's template too.
       // 5. Tokenize: BOS exactly once where the model wants it (a chat template that writes it gets no second one).
       int[] ids;
       if (request.getMessages() != null) {
@@ -159,7 +195,16 @@ public final class TokenizerTopology {
               : "The model's chat template cannot render these messages: " + e.getMessage());
         }
       } else {
-        ids = tokenizer.encode(template.replace(TokenizerConfig.PROMPT_PLACEHOLDER, request.getPrompt()));
+        String prompt = request.getPrompt();
+        if (request.getTask() != null) {
+          try {
+            prompt = taskTemplates.get(request.getTask()).render(request.getTaskFields());
+          } catch (ChatTemplate.TemplateException e) {
+            return fail(key, request, modelName, ErrorCodes.INVALID_REQUEST, e.raisedByTemplate() ? e.getMessage()
+                : "The task '" + request.getTask() + "' cannot render these fields: " + e.getMessage());
+          }
+        }
+        ids = tokenizer.encode(template.replace(TokenizerConfig.PROMPT_PLACEHOLDER, prompt));
       }
       metrics.promptTokens.observe(ids.length);
 

@@ -375,6 +375,66 @@ class TokenizerTopologyTest {
     assertThat(tokenized.isEmpty()).isTrue();
   }
 
+  private static GenerationRequest taskRequest(String id, String task, Map<String, String> fields) {
+    GenerationRequest request = request(id, "");
+    request.setTask(task);
+    request.setTaskFields(fields);
+    return request;
+  }
+
+  @Test
+  void aNamedTaskIsRenderedWithItsFieldsAndTravelsOnWithItsDefaults() {
+    start();
+    GenerationRequest request = taskRequest("news-1", "news-summary",
+        Map.of("title", "Seed vault opens", "source", "Sample Wire", "body", "The vault took its first seeds."));
+    request.getParams().setTemperature(0.0);
+    send("news-1", request);
+
+    TokenizedRequest out = tokenized.readValue();
+    String prompt = "Summarize the following news article in two or three sentences, for readers of a daily digest."
+        + " Keep names, numbers and dates exact.\n\nTitle: Seed vault opens\nSource: Sample Wire\n\n"
+        + "The vault took its first seeds.\n\nSummary:";
+    assertThat(out.getPromptTokenIds()).containsExactlyElementsOf(
+        java.util.Arrays.stream(llamaTokenizer.encode(prompt)).boxed().toList());
+    // The task's defaults fill what the request left at the contract's; what it set stays.
+    assertThat(out.getRequest().getParams().getMaxTokens()).isEqualTo(96);
+    assertThat(out.getRequest().getParams().getMinTokens()).isEqualTo(8);
+    assertThat(out.getRequest().getParams().getTemperature()).isEqualTo(0.0);
+    assertThat(out.getRequest().getTask()).isEqualTo("news-summary");
+    assertThat(out.getRequest().getTaskFields()).isEqualTo(request.getTaskFields());
+    assertThat(out.getRequest().getMetadata()).isEqualTo(Map.of("article", "42"));
+    assertThat(out.getRequest().getPrompt()).isEmpty();
+  }
+
+  @Test
+  void anUnknownTaskOrAMissingFieldIsDeadLetteredAndItsCallerTold() {
+    start();
+    send("poem", taskRequest("poem", "poem", Map.of("topic", "seeds")));
+    send("no-body", taskRequest("no-body", "news-summary", Map.of("title", "T")));
+
+    assertThat(dlq.readValuesToList()).extracting(DeadLetter::getReasonCode)
+        .containsExactly("invalid_value", "invalid_value");
+    List<GeneratedSequence> errors = generated.readValuesToList();
+    assertThat(errors).extracting(e -> e.getError().getCode()).containsOnly("invalid_request");
+    assertThat(errors.get(0).getError().getMessage()).startsWith("Invalid 'task': there is no task 'poem';");
+    assertThat(errors.get(1).getError().getMessage())
+        .isEqualTo("Invalid 'task_fields': the task 'news-summary' requires the field 'body'.");
+    assertThat(tokenized.isEmpty()).isTrue();
+  }
+
+  @Test
+  void theOperatorsTasksFileAddsTasks(@TempDir Path dir) throws java.io.IOException {
+    Path file = dir.resolve("tasks.json");
+    java.nio.file.Files.writeString(file, "{\"tasks\": {\"echo\": {\"template\": \"{{ text }}\","
+        + " \"required\": [\"text\"], \"defaults\": {\"max_tokens\": 5}}}}");
+    start(llama, llamaTokenizer, Map.of("AIGC_TASKS_FILE", file.toString()));
+    send("e-1", taskRequest("e-1", "echo", Map.of("text", "This License applies to any program")));
+
+    TokenizedRequest out = tokenized.readValue();
+    assertThat(out.getPromptTokenIds()).containsExactlyElementsOf(LLAMA_IDS);
+    assertThat(out.getRequest().getParams().getMaxTokens()).isEqualTo(5);
+  }
+
   private static byte[] bytesOf(ByteBuffer buffer) {
     ByteBuffer copy = buffer.duplicate();
     byte[] bytes = new byte[copy.remaining()];

@@ -99,6 +99,20 @@ class PythonExamplesTest {
   }
 
   @Test
+  void aNamedTaskPublishedFromPythonIsCompletedAndItsCompletionNamesIt() throws Exception {
+    String id = python("examples/python/produce.py", "--task", "news-summary", "--field", "title=Seed vault opens",
+        "--field", "body=This License applies to any program", "--max-tokens", "12", "--metadata",
+        "article_id=a-7").out().strip();
+
+    String out = python("examples/python/consume.py", id).out();
+    JsonNode completion = JSON.readTree(out.substring(out.lastIndexOf('\n', out.length() - 2) + 1));
+    assertThat(completion.get("status").asText()).as("%s", out).isEqualTo("OK");
+    assertThat(completion.get("task").asText()).isEqualTo("news-summary");
+    assertThat(completion.at("/metadata/article_id").asText()).isEqualTo("a-7");
+    assertThat(completion.at("/usage/completion_tokens").asInt()).isBetween(8, 12); // the task's min_tokens
+  }
+
+  @Test
   void pythonFingerprintsEveryReleasedSchemaAsJavaDoes() {
     List<String> java = new ArrayList<>();
     for (Topic<?> topic : Topics.defaults().all(List.of("tiny-llama"))) {
