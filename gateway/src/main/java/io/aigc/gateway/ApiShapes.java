@@ -63,7 +63,9 @@ public final class ApiShapes {
       if (call.stream()) {
         throw CompletionsBody.unsupported("stream", "'stream' is not supported here: each answer is written whole.");
       }
-      return new Read(call.spec(), model, chat, null);
+      // A body that names no model gets the pipeline's default, which only the pipeline knows: the stand-in goes.
+      RequestSpec spec = model == null ? call.spec().toBuilder().model(null).build() : call.spec();
+      return new Read(spec, model, chat, null);
     } catch (ApiError e) {
       return new Read(null, null, chat, new Answer(e.status(), JsonViews.error(e).encode()));
     }

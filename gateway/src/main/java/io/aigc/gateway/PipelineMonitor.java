@@ -23,7 +23,7 @@ import java.util.concurrent.TimeoutException;
  * endpoint is read every {@code AIGC_PIPELINE_INTERVAL} on a thread of its own (the same way {@link Backlog} asks
  * the broker), and {@code GET /v1/pipeline} only reads the last {@link View}. Between two readings, counters and
  * histograms give rates: tokens per second summed over the workers, and the mean time from a request's creation to
- * its first token as the workers measured it (their queue time plus their time to first token).
+ * its first token as the workers measured it (from the request's creation, its queue included).
  *
  * <p>A service that does not answer, or answers what is not Prometheus text, is shown as down with the reason; a
  * counter that went backwards (the service restarted) gives no rate for that interval.
@@ -61,8 +61,7 @@ final class PipelineMonitor implements AutoCloseable {
       double firstTokenCount, double batchSum, double batchCount) {
     static Counters of(PrometheusText text) {
       return new Counters(text.sum(ServiceMetricNames.WORKER_GENERATED_TOKENS),
-          text.sum(ServiceMetricNames.WORKER_QUEUE_SECONDS + "_sum"),
-          text.sum(ServiceMetricNames.WORKER_QUEUE_SECONDS + "_count"),
+          0, 0, // the time to first token counts from the request's creation: the queue is in it
           text.sum(ServiceMetricNames.WORKER_FIRST_TOKEN_SECONDS + "_sum"),
           text.sum(ServiceMetricNames.WORKER_FIRST_TOKEN_SECONDS + "_count"),
           text.sum(ServiceMetricNames.WORKER_BATCH_ROWS + "_sum"),
@@ -165,8 +164,7 @@ final class PipelineMonitor implements AutoCloseable {
     // back) would read as a dip, so the interval gives no point. One that does not answer is left out of the sum.
     if (previousNanos != 0 && complete && sum != null) {
       double seconds = Math.max(1e-3, (nanos - previousNanos) / 1e9);
-      Double firstToken = sum.firstTokenCount == 0 || sum.queueCount == 0 ? null
-          : 1000 * (sum.queueSum / sum.queueCount + sum.firstTokenSum / sum.firstTokenCount);
+      Double firstToken = sum.firstTokenCount == 0 ? null : 1000 * sum.firstTokenSum / sum.firstTokenCount;
       history.addLast(new Point(now, sum.tokens / seconds, sum.firstTokenCount / seconds, firstToken));
       while (history.size() > HISTORY) {
         history.removeFirst();

@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.ServingMetrics;
 import java.util.List;
 
 /**
@@ -13,9 +14,9 @@ final class ServiceMetricNames {
   /** The kinds of service, known by the prefix of their metrics, each with its dead-letter counter. */
   enum Kind {
     GATEWAY("gateway", "aigc_gateway_", null),
-    TOKENIZER("tokenizer-service", "aigc_tokenizer_", "aigc_tokenizer_dead_letters_total"),
-    WORKER("inference-worker", "aigc_worker_", "aigc_worker_dead_letters_total"),
-    POSTPROCESSOR("postprocessor", "aigc_postprocessor_", "aigc_postprocessor_dead_letters_total");
+    TOKENIZER("tokenizer-service", "aigc_tokenizer_", DEAD_LETTERS),
+    WORKER("inference-worker", "aigc_worker_", DEAD_LETTERS),
+    POSTPROCESSOR("postprocessor", "aigc_postprocessor_", DEAD_LETTERS);
 
     final String label;
     final String prefix;
@@ -38,15 +39,16 @@ final class ServiceMetricNames {
     }
   }
 
+  /** Dead letters a service wrote, by reason (one scrape is one service's, so its sum is that service's). */
+  static final String DEAD_LETTERS = ServingMetrics.DEAD_LETTERS + "_total";
   /** Gauges: requests queued in the worker for admission, and requests and sequences (rows) in its batch. */
-  static final String WORKER_WAITING = "aigc_worker_waiting_requests";
-  static final String WORKER_RUNNING_REQUESTS = "aigc_worker_running_requests";
+  static final String WORKER_WAITING = ServingMetrics.WAITING;
+  static final String WORKER_RUNNING_REQUESTS = ServingMetrics.RUNNING;
   static final String WORKER_RUNNING_SEQUENCES = "aigc_worker_running_sequences";
   /** Histogram of sequences decoded per step: its sum over its count is the mean batch between two readings. */
   static final String WORKER_BATCH_ROWS = "aigc_worker_batch_rows";
   /** Counter of generated tokens. */
-  static final String WORKER_GENERATED_TOKENS = "aigc_worker_generated_tokens_total";
-  /** Histograms (seconds): from a request's creation to its prefill, and from its prefill to its first token. */
-  static final String WORKER_QUEUE_SECONDS = "aigc_worker_queue_seconds";
-  static final String WORKER_FIRST_TOKEN_SECONDS = "aigc_worker_time_to_first_token_seconds";
+  static final String WORKER_GENERATED_TOKENS = ServingMetrics.GENERATION_TOKENS + "_total";
+  /** Histogram (seconds): from a request's creation to its first token, as the worker measures it. */
+  static final String WORKER_FIRST_TOKEN_SECONDS = ServingMetrics.TIME_TO_FIRST_TOKEN;
 }

@@ -51,7 +51,7 @@ class CompletionsBodyTest {
     RequestSpec r = valid("{\"task\":\"news-summary\",\"task_fields\":{\"title\":\"T\",\"body\":\"B\"},"
         + "\"metadata\":{\"article_id\":\"42\"},\"temperature\":0}");
     assertThat(r).isEqualTo(RequestSpec.builder().task("news-summary", Map.of("title", "T", "body", "B"))
-        .temperature(0).metadata(Map.of("article_id", "42")).build());
+        .temperature(0).metadata(Map.of("article_id", "42")).model("tiny-llama").build());
     assertThat(r.prompt()).isEmpty();
   }
 

@@ -45,33 +45,31 @@ class PipelineMonitorTest {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path);
   }
 
-  private static String worker(double tokens, double rows, double steps, double queueSeconds, double firstSeconds,
-      double requests, double deadLetters) {
+  private static String worker(double tokens, double rows, double steps, double firstSeconds, double requests,
+      double deadLetters) {
     return """
-        # TYPE aigc_worker_waiting_requests gauge
-        aigc_worker_waiting_requests 2
-        aigc_worker_running_requests 3
+        # TYPE aigc_num_requests_waiting gauge
+        aigc_num_requests_waiting{model="tiny-llama"} 2
+        aigc_num_requests_running{model="tiny-llama"} 3
         aigc_worker_running_sequences 5
-        aigc_worker_generated_tokens_total %s
+        aigc_generation_tokens_total{model="tiny-llama"} %s
         aigc_worker_batch_rows_bucket{le="+Inf"} %s
         aigc_worker_batch_rows_count %s
         aigc_worker_batch_rows_sum %s
-        aigc_worker_queue_seconds_count %s
-        aigc_worker_queue_seconds_sum %s
-        aigc_worker_time_to_first_token_seconds_count %s
-        aigc_worker_time_to_first_token_seconds_sum %s
-        aigc_worker_dead_letters_total{reason="not_avro"} %s
-        """.formatted(tokens, steps, steps, rows, requests, queueSeconds, requests, firstSeconds, deadLetters);
+        aigc_time_to_first_token_seconds_count{model="tiny-llama"} %s
+        aigc_time_to_first_token_seconds_sum{model="tiny-llama"} %s
+        aigc_dead_letters_total{service="inference-worker",reason="not_avro"} %s
+        """.formatted(tokens, steps, steps, rows, requests, firstSeconds, deadLetters);
   }
 
   @Test
   void workersBatchesRatesAndDeadLettersFromTheMetrics() throws Exception {
-    bodies.put("/worker", worker(100, 40, 10, 1.0, 0.5, 10, 1));
+    bodies.put("/worker", worker(100, 40, 10, 1.5, 10, 1));
     bodies.put("/tokenizer", """
-        # TYPE aigc_tokenizer_dead_letters counter
-        aigc_tokenizer_dead_letters_total{reason="not_avro"} 2
+        # TYPE aigc_tokenizer_prompt_tokens histogram
+        aigc_dead_letters_total{service="tokenizer-service",reason="not_avro"} 2
         """);
-    bodies.put("/postprocessor", "# TYPE aigc_postprocessor_dead_letters counter\n");
+    bodies.put("/postprocessor", "# TYPE aigc_postprocessor_completions counter\n");
     bodies.put("/other", "# TYPE process_cpu_seconds counter\nprocess_cpu_seconds_total 3\n");
     URI closed = URI.create("http://127.0.0.1:" + freePort() + "/metrics");
     PipelineMonitor monitor = new PipelineMonitor(List.of(url("/worker"), url("/tokenizer"), url("/postprocessor"),
@@ -90,8 +88,8 @@ class PipelineMonitorTest {
     assertThat(first.targets().get(4).error()).isEqualTo("IllegalStateException: HTTP 404");
     assertThat(first.targets().get(5).error()).startsWith("ConnectException");
 
-    // 60 more tokens in 6 steps of 3 rows; 2 more requests, queued 0.1 s and 0.02 s to their first token on average.
-    bodies.put("/worker", worker(160, 58, 16, 1.2, 0.54, 12, 1));
+    // 60 more tokens in 6 steps of 3 rows; 2 more requests, 0.12 s from creation to their first token on average.
+    bodies.put("/worker", worker(160, 58, 16, 1.74, 12, 1));
     monitor.read();
     PipelineMonitor.View second = monitor.view();
     assertThat(second.targets().get(0).worker().meanBatch()).isEqualTo(3.0);
@@ -102,7 +100,7 @@ class PipelineMonitorTest {
     assertThat(point.firstTokenMs()).isCloseTo(120.0, org.assertj.core.data.Offset.offset(1e-6));
 
     // A restart puts the counters back: no rate for that interval, and none invented.
-    bodies.put("/worker", worker(5, 2, 1, 0.01, 0.01, 1, 0));
+    bodies.put("/worker", worker(5, 2, 1, 0.02, 1, 0));
     monitor.read();
     assertThat(monitor.view().history()).hasSize(1);
     assertThat(monitor.view().targets().get(0).worker().meanBatch()).isNull();
@@ -116,7 +114,7 @@ class PipelineMonitorTest {
 
   @Test
   void keepsALimitedHistory() throws Exception {
-    bodies.put("/worker", worker(0, 0, 0, 0, 0, 0, 0));
+    bodies.put("/worker", worker(0, 0, 0, 0, 0, 0));
     PipelineMonitor monitor = new PipelineMonitor(List.of(url("/worker")), Duration.ofSeconds(1));
     for (int i = 0; i < PipelineMonitor.HISTORY + 5; i++) {
       monitor.read();

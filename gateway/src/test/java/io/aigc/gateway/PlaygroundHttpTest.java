@@ -44,10 +44,10 @@ class PlaygroundHttpTest {
     worker = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     worker.createContext("/metrics", exchange -> {
       byte[] body = """
-          aigc_worker_waiting_requests 1
-          aigc_worker_running_requests 2
+          aigc_num_requests_waiting{model="tiny-llama"} 1
+          aigc_num_requests_running{model="tiny-llama"} 2
           aigc_worker_running_sequences 4
-          aigc_worker_dead_letters_total{reason="not_avro"} 3
+          aigc_dead_letters_total{service="inference-worker",reason="not_avro"} 3
           """.getBytes(StandardCharsets.UTF_8);
       exchange.sendResponseHeaders(200, body.length);
       try (OutputStream out = exchange.getResponseBody()) {
