@@ -3,6 +3,7 @@ package io.aigc.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -24,16 +25,12 @@ final class BatchCommand implements Callable<Integer> {
       description = "Where the answers go, one line per input line; FILE.state beside it lets a rerun resume.")
   Path output;
 
-  @Option(names = "--max-outstanding", paramLabel = "N", defaultValue = "64",
-      description = "Jobs published and not yet answered, at most (default: ${DEFAULT-VALUE}).")
-  int maxOutstanding;
+  @Mixin
+  Outstanding outstanding;
 
   @Override
   public Integer call() throws Exception {
-    if (maxOutstanding < 1) {
-      throw new IllegalArgumentException("--max-outstanding must be at least 1");
-    }
-    Batch.Result result = Batch.run(CliConfig.fromEnv(main.env), new Batch.Options(input, output, maxOutstanding),
+    Batch.Result result = Batch.run(CliConfig.fromEnv(main.env), new Batch.Options(input, output, outstanding.max()),
         main.progress("done"), main.stop);
     int answered = result.succeeded() + result.failed();
     if (!result.finished()) {

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
@@ -31,26 +32,22 @@ final class ReplayCommand implements Callable<Integer> {
   String model;
 
   @Option(names = "--task", paramLabel = "NAME",
-      description = "Only requests of this task (their metadata's \"task\").")
+      description = "Only requests of this task (their task, or for one without, their metadata's \"task\").")
   String task;
 
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE",
       description = "The report: JSON if FILE ends in .json, Markdown otherwise.")
   Path output;
 
-  @Option(names = "--max-outstanding", paramLabel = "N", defaultValue = "64",
-      description = "Jobs published and not yet answered, at most (default: ${DEFAULT-VALUE}).")
-  int maxOutstanding;
+  @Mixin
+  Outstanding outstanding;
 
   @Override
   public Integer call() throws Exception {
     if (!from.isBefore(to)) {
       throw new IllegalArgumentException("--from (" + from + ") must be before --to (" + to + ")");
     }
-    if (maxOutstanding < 1) {
-      throw new IllegalArgumentException("--max-outstanding must be at least 1");
-    }
-    Replay.Options options = new Replay.Options(from, to, model, task, maxOutstanding);
+    Replay.Options options = new Replay.Options(from, to, model, task, outstanding.max());
     Replay.Result result = Replay.run(CliConfig.fromEnv(main.env), options, main.progress("replayed"), main.stop);
     ReplayReport report = ReplayReport.of(options, result);
     Files.writeString(output, output.getFileName().toString().endsWith(".json") ? report.json() : report.markdown());

@@ -57,11 +57,10 @@ final class PipelineMonitor implements AutoCloseable {
   }
 
   /** A worker's cumulative counts at one reading; only differences between readings matter. */
-  private record Counters(double tokens, double queueSum, double queueCount, double firstTokenSum,
-      double firstTokenCount, double batchSum, double batchCount) {
+  private record Counters(double tokens, double firstTokenSum, double firstTokenCount, double batchSum,
+      double batchCount) {
     static Counters of(PrometheusText text) {
       return new Counters(text.sum(ServiceMetricNames.WORKER_GENERATED_TOKENS),
-          0, 0, // the time to first token counts from the request's creation: the queue is in it
           text.sum(ServiceMetricNames.WORKER_FIRST_TOKEN_SECONDS + "_sum"),
           text.sum(ServiceMetricNames.WORKER_FIRST_TOKEN_SECONDS + "_count"),
           text.sum(ServiceMetricNames.WORKER_BATCH_ROWS + "_sum"),
@@ -70,10 +69,9 @@ final class PipelineMonitor implements AutoCloseable {
 
     /** {@code this - earlier}, or null when any count went backwards (a restart). */
     Counters minus(Counters earlier) {
-      Counters d = new Counters(tokens - earlier.tokens, queueSum - earlier.queueSum, queueCount - earlier.queueCount,
-          firstTokenSum - earlier.firstTokenSum, firstTokenCount - earlier.firstTokenCount,
-          batchSum - earlier.batchSum, batchCount - earlier.batchCount);
-      boolean backwards = d.tokens < 0 || d.queueCount < 0 || d.firstTokenCount < 0 || d.batchCount < 0;
+      Counters d = new Counters(tokens - earlier.tokens, firstTokenSum - earlier.firstTokenSum,
+          firstTokenCount - earlier.firstTokenCount, batchSum - earlier.batchSum, batchCount - earlier.batchCount);
+      boolean backwards = d.tokens < 0 || d.firstTokenCount < 0 || d.batchCount < 0;
       return backwards ? null : d;
     }
   }
@@ -175,9 +173,8 @@ final class PipelineMonitor implements AutoCloseable {
   }
 
   private static Counters add(Counters a, Counters b) {
-    return new Counters(a.tokens + b.tokens, a.queueSum + b.queueSum, a.queueCount + b.queueCount,
-        a.firstTokenSum + b.firstTokenSum, a.firstTokenCount + b.firstTokenCount, a.batchSum + b.batchSum,
-        a.batchCount + b.batchCount);
+    return new Counters(a.tokens + b.tokens, a.firstTokenSum + b.firstTokenSum, a.firstTokenCount + b.firstTokenCount,
+        a.batchSum + b.batchSum, a.batchCount + b.batchCount);
   }
 
   /** Per request: a slow service must not hold the next reading up for long. */
