@@ -280,20 +280,8 @@ public final class Benchmark {
       }
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
-      Map<String, Object> request = Map.of("prompt", PROMPT, "max_tokens", options.tokens(), "temperature", 0,
-          "ignore_eos", true);
-      String body = JSON.writeValueAsString(request);
-      ClosedLoop.Call call = () -> {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions"))
-            .timeout(Duration.ofMinutes(10)).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-          throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
-        }
-        JsonNode json = JSON.readTree(r.body());
-        return new ClosedLoop.Result(json.at("/usage/completion_tokens").asInt(), json.get("id").asText());
-      };
+      Map<String, Object> request = completionBody(options.tokens());
+      ClosedLoop.Call call = completionCall(http, settings.httpPort(), request);
       // Warm-up: the first requests load classes, fill caches and settle consumer groups, and for many seconds after,
       // five JVMs compile the hot paths on the same cores: a level measured then pays for the JIT. Both kinds of call,
       // at a little concurrency, until the pipeline has answered a few hundred requests or a minute has passed.
@@ -700,5 +688,26 @@ public final class Benchmark {
         }
       }
     }
+  }
+
+  /** The measured request: {@link #PROMPT}, then exactly {@code tokens} greedy tokens. */
+  static Map<String, Object> completionBody(int tokens) {
+    return Map.of("prompt", PROMPT, "max_tokens", tokens, "temperature", 0, "ignore_eos", true);
+  }
+
+  /** {@code request} as one whole (non-streamed) completion through the gateway on {@code port}; throws unless 200. */
+  static ClosedLoop.Call completionCall(HttpClient http, int port, Map<String, Object> request) throws IOException {
+    String body = JSON.writeValueAsString(request);
+    HttpRequest post = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+        .timeout(Duration.ofMinutes(10)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    return () -> {
+      HttpResponse<String> r = http.send(post, HttpResponse.BodyHandlers.ofString());
+      if (r.statusCode() != 200) {
+        throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
+      }
+      JsonNode json = JSON.readTree(r.body());
+      return new ClosedLoop.Result(json.at("/usage/completion_tokens").asInt(), json.get("id").asText());
+    };
   }
 }

@@ -1,15 +1,10 @@
 package io.aigc.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.aigc.local.ProcessCluster;
 import io.aigc.local.WorkShare;
 import io.aigc.model.ModelDirectory;
 import io.aigc.runtime.ServiceDefaults;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,7 +24,6 @@ import java.util.TreeMap;
  * cores with each other and with the broker and the other services.
  */
 final class ScaleOut {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One pool size: throughput, and how evenly partitions and work were shared. */
   record Row(int workers, double tokensPerSecond, double requestsPerSecond, int requests,
@@ -71,19 +65,8 @@ final class ScaleOut {
       cluster.awaitReady(Duration.ofMinutes(3));
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
           .connectTimeout(Duration.ofSeconds(5)).build();
-      String body = JSON.writeValueAsString(Map.of("prompt", Benchmark.PROMPT, "max_tokens", tokens,
-          "temperature", 0, "ignore_eos", true));
-      ClosedLoop.Call call = () -> {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + settings.httpPort() + "/v1/completions"))
-            .timeout(Duration.ofMinutes(10)).header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-          throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
-        }
-        JsonNode json = JSON.readTree(r.body());
-        return new ClosedLoop.Result(json.at("/usage/completion_tokens").asInt(), json.get("id").asText());
-      };
+      ClosedLoop.Call call = Benchmark.completionCall(http, settings.httpPort(),
+          Benchmark.completionBody(tokens));
       int started = 1;
       for (int size : sizes) {
         while (started < size) {
