@@ -185,8 +185,8 @@ class GenerationEngineTest {
       CompletableFuture<Integer> longOrder = h.submit("long", PROMPTS.get(0), SamplingParams.greedy(200), null)
           .thenApply(o -> finished.incrementAndGet());
       CompletableFuture<GenerationOutcome> longOne = h.submit("long-again", PROMPTS.get(0), SamplingParams.greedy(200), null);
-      h.engine.start();
-      // Others arrive at the third decode step of the first two, join them, and finish long before them.
+      // Others arrive at the third decode step of the first two, join them, and finish long before them. The hook is
+      // set before the engine starts: set after, a fast engine could pass its third step first and never call it.
       List<CompletableFuture<GenerationOutcome>> shorts = new ArrayList<>();
       List<CompletableFuture<Integer>> shortOrders = new ArrayList<>();
       for (int i = 1; i < 5; i++) {
@@ -202,6 +202,7 @@ class GenerationEngineTest {
           }
         }
       };
+      h.engine.start();
       for (int i = 0; i < 4; i++) {
         assertThat(get(shorts.get(i)).choices().get(0).tokens()).isEqualTo(shortAlone.get(i));
         assertThat(shortOrders.get(i).get()).isLessThan(longOrder.get());
