@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import io.aigc.runtime.AssignedReader;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.schemas.AvroSerde;
 import io.aigc.schemas.StreamEvent;
@@ -15,12 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,26 +40,23 @@ import org.slf4j.LoggerFactory;
  */
 final class StreamFeed implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StreamFeed.class);
-  private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(5);
-  private static final Duration RETRY = Duration.ofSeconds(1);
+  /** The partition never changes once chosen; this only bounds how often that is looked at. */
+  private static final Duration RECHECK = Duration.ofSeconds(30);
 
   /** Receives one request's events, in the order they were written. Called on the feed's thread. */
   interface Listener {
     void events(List<StreamEvent> events);
   }
 
-  private final Consumer<byte[], byte[]> consumer;
   private final String topic;
   private final AvroSerde<StreamEvent> serde;
   private final Integer configuredPartition;
   private final String instance;
   private final GatewayMetrics metrics;
   private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
-  private final Thread thread;
+  private final AssignedReader reader;
   private volatile int partition = -1;
-  private volatile boolean running = true;
-  private volatile boolean healthy = true;
 
   /**
    * @param configuredPartition {@code AIGC_STREAM_PARTITION}, or null to pick one from {@code instance}
@@ -70,15 +64,13 @@ final class StreamFeed implements AutoCloseable {
    */
   StreamFeed(KafkaSettings kafka, String clientId, Topic<StreamEvent> topic, Integer configuredPartition,
       String instance, GatewayMetrics metrics) {
-    this.consumer = new KafkaConsumer<>(kafka.consumer(null, clientId), new ByteArrayDeserializer(),
-        new ByteArrayDeserializer());
     this.topic = topic.name();
     this.serde = topic.valueSerde();
     this.configuredPartition = configuredPartition;
     this.instance = instance;
     this.metrics = metrics;
-    this.thread = new Thread(this::run, "gateway-stream");
-    this.thread.setDaemon(true);
+    this.reader = new AssignedReader(kafka.consumer(null, clientId), this.topic,
+        consumer -> partition >= 0 || assign(consumer), RECHECK, this::deliver, "gateway-stream");
   }
 
   /**
@@ -87,13 +79,7 @@ final class StreamFeed implements AutoCloseable {
    * {@link IllegalArgumentException} when {@code AIGC_STREAM_PARTITION} names a partition the topic does not have.
    */
   void start() {
-    try {
-      assign();
-    } catch (KafkaException e) {
-      log.warn("stream topic {} not readable yet ({}); streamed requests are refused until it is", topic,
-          e.toString());
-    }
-    thread.start();
+    reader.start();
   }
 
   /** The partition this instance reads and names in its streamed requests; -1 while it cannot read one. */
@@ -102,7 +88,7 @@ final class StreamFeed implements AutoCloseable {
   }
 
   boolean healthy() {
-    return thread.isAlive() && healthy;
+    return reader.healthy();
   }
 
   /**
@@ -119,39 +105,8 @@ final class StreamFeed implements AutoCloseable {
     return listeners.size();
   }
 
-  private void run() {
-    try {
-      while (running) {
-        try {
-          if (partition < 0 && !assign()) {
-            Thread.sleep(RETRY.toMillis());
-            continue;
-          }
-          ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
-          healthy = true;
-          deliver(records);
-        } catch (WakeupException e) {
-          // close() asked us to stop; the loop condition says so.
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        } catch (IllegalArgumentException e) {
-          healthy = false;
-          log.error("{}; streamed requests are refused", e.getMessage());
-          sleep(Duration.ofSeconds(30));
-        } catch (KafkaException e) {
-          healthy = false;
-          log.warn("reading stream topic {} failed; retrying: {}", topic, e.toString());
-          sleep(RETRY);
-        }
-      }
-    } finally {
-      consumer.close(Duration.ofSeconds(5));
-    }
-  }
-
   /** Assigns this instance's partition at its end; false when the topic is not there yet. */
-  private boolean assign() {
+  private boolean assign(Consumer<byte[], byte[]> consumer) {
     List<PartitionInfo> partitions = consumer.partitionsFor(topic, METADATA_TIMEOUT);
     if (partitions == null || partitions.isEmpty()) {
       return false;
@@ -160,7 +115,7 @@ final class StreamFeed implements AutoCloseable {
     int chosen = configuredPartition != null ? configuredPartition : Math.floorMod(instance.hashCode(), count);
     if (chosen >= count) {
       throw new IllegalArgumentException("AIGC_STREAM_PARTITION is " + chosen + ", but stream topic " + topic
-          + " has " + count + " partitions (0 to " + (count - 1) + ")");
+          + " has " + count + " partitions (0 to " + (count - 1) + "); streamed requests are refused");
     }
     TopicPartition tp = new TopicPartition(topic, chosen);
     consumer.assign(List.of(tp));
@@ -173,9 +128,6 @@ final class StreamFeed implements AutoCloseable {
   }
 
   private void deliver(ConsumerRecords<byte[], byte[]> records) {
-    if (records.isEmpty()) {
-      return;
-    }
     Map<String, List<StreamEvent>> byRequest = new HashMap<>();
     int unclaimed = 0;
     for (ConsumerRecord<byte[], byte[]> record : records) {
@@ -202,26 +154,8 @@ final class StreamFeed implements AutoCloseable {
     });
   }
 
-  private static void sleep(Duration duration) {
-    try {
-      Thread.sleep(duration.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
   @Override
   public void close() {
-    running = false;
-    consumer.wakeup();
-    if (thread.isAlive()) {
-      try {
-        thread.join(Duration.ofSeconds(10).toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    } else {
-      consumer.close(Duration.ZERO);
-    }
+    reader.close();
   }
 }

@@ -12,17 +12,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
-import org.apache.avro.specific.SpecificRecord;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * (the job may run on any of them).
  *
  * <ul>
- *   <li>No consumer group: it {@code assign}s all partitions. Nothing is committed.
+ *   <li>No consumer group: an {@link AssignedReader} on all partitions. Nothing is committed.
  *   <li>{@code read_committed} (from {@link KafkaSettings#consumer}): an aborted transaction's records never existed.
  *   <li>It starts at the first record written at or after {@code replayFrom}, so a restarted instance knows what
  *       happened recently. Partitions added later are picked up within 30 seconds.
@@ -43,10 +39,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class BroadcastReader<V extends SpecificRecord> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(BroadcastReader.class);
-  private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(5);
-  private static final long DISCOVERY_NANOS = Duration.ofSeconds(30).toNanos();
-  private static final long DISCOVERY_WHEN_UNASSIGNED_NANOS = Duration.ofSeconds(1).toNanos();
+  private static final Duration DISCOVERY = Duration.ofSeconds(30);
 
   /** Where records go. Called on the reader's thread; must not block for long. */
   public interface Sink<V> {
@@ -56,25 +50,21 @@ public final class BroadcastReader<V extends SpecificRecord> implements AutoClos
     void unreadable(String key, ConsumerRecord<byte[], byte[]> record, UnreadableRecordException error);
   }
 
-  private final Consumer<byte[], byte[]> consumer;
   private final String topic;
   private final AvroSerde<V> serde;
   private final long replayFromMs;
   private final Sink<V> sink;
-  private final Thread thread;
+  private final AssignedReader reader;
   private final Set<TopicPartition> assigned = new HashSet<>();
-  private volatile boolean running = true;
-  private volatile boolean healthy = true;
 
   public BroadcastReader(Map<String, Object> consumerConfig, Topic<V> topic, Instant replayFrom, Sink<V> sink,
       String threadName) {
-    this.consumer = new KafkaConsumer<>(consumerConfig, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.topic = topic.name();
     this.serde = topic.valueSerde();
     this.replayFromMs = replayFrom.toEpochMilli();
     this.sink = sink;
-    this.thread = new Thread(this::run, threadName);
-    this.thread.setDaemon(true);
+    this.reader = new AssignedReader(consumerConfig, this.topic, this::discoverPartitions, DISCOVERY, this::deliver,
+        threadName);
   }
 
   /**
@@ -82,59 +72,15 @@ public final class BroadcastReader<V extends SpecificRecord> implements AutoClos
    * then starts reading. If the topic cannot be seen yet, the thread keeps looking.
    */
   public void start() {
-    try {
-      discoverPartitions();
-    } catch (KafkaException e) {
-      log.warn("topic {} not readable yet ({}); will keep trying", topic, e.toString());
-    }
-    thread.start();
+    reader.start();
   }
 
   /** The thread runs and its last poll succeeded. */
   public boolean healthy() {
-    return thread.isAlive() && healthy;
-  }
-
-  private void run() {
-    long nextDiscovery = System.nanoTime();
-    try {
-      while (running) {
-        try {
-          if (System.nanoTime() - nextDiscovery >= 0) {
-            discoverPartitions();
-            nextDiscovery = System.nanoTime()
-                + (assigned.isEmpty() ? DISCOVERY_WHEN_UNASSIGNED_NANOS : DISCOVERY_NANOS);
-          }
-          if (assigned.isEmpty()) {
-            // Nothing to poll until the topic exists (polling an empty assignment is an error).
-            Thread.sleep(POLL.toMillis());
-            continue;
-          }
-          ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL);
-          healthy = true;
-          deliver(records);
-        } catch (WakeupException e) {
-          // close() asked us to stop; the loop condition says so.
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        } catch (KafkaException e) {
-          // The client retries connections by itself; what reaches here (authorization, a fenced position) is
-          // logged, and the loop tries again rather than leaving the service without the topic's records.
-          healthy = false;
-          log.warn("reading {} failed; retrying: {}", topic, e.toString());
-          nextDiscovery = System.nanoTime() + DISCOVERY_WHEN_UNASSIGNED_NANOS;
-        }
-      }
-    } finally {
-      consumer.close(Duration.ofSeconds(5));
-    }
+    return reader.healthy();
   }
 
   private void deliver(ConsumerRecords<byte[], byte[]> records) {
-    if (records.isEmpty()) {
-      return;
-    }
     List<V> batch = new ArrayList<>(records.count());
     for (ConsumerRecord<byte[], byte[]> record : records) {
       try {
@@ -152,9 +98,9 @@ public final class BroadcastReader<V extends SpecificRecord> implements AutoClos
   /**
    * Assigns partitions not assigned yet and positions each at the first record at or after {@code replayFrom}, or
    * at its end when there is none. The end offsets are read first: a record written between the two lookups is then
-   * read, not skipped.
+   * read, not skipped. Returns whether any partition is assigned.
    */
-  private void discoverPartitions() {
+  private boolean discoverPartitions(Consumer<byte[], byte[]> consumer) {
     Set<TopicPartition> all = new HashSet<>();
     for (PartitionInfo info : consumer.partitionsFor(topic, METADATA_TIMEOUT)) {
       all.add(new TopicPartition(info.topic(), info.partition()));
@@ -162,7 +108,7 @@ public final class BroadcastReader<V extends SpecificRecord> implements AutoClos
     Set<TopicPartition> fresh = new HashSet<>(all);
     fresh.removeAll(assigned);
     if (fresh.isEmpty()) {
-      return;
+      return !assigned.isEmpty();
     }
     // assign() keeps the positions of partitions that stay assigned; the fresh ones are positioned below, before
     // the next poll.
@@ -177,21 +123,11 @@ public final class BroadcastReader<V extends SpecificRecord> implements AutoClos
     }
     assigned.addAll(fresh);
     log.debug("reading {} ({} partitions)", topic, assigned.size());
+    return true;
   }
 
   @Override
   public void close() {
-    running = false;
-    consumer.wakeup();
-    if (thread.isAlive()) {
-      try {
-        thread.join(Duration.ofSeconds(10).toMillis());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    } else {
-      // Never started (start() failed before the thread ran): the consumer is still ours to close.
-      consumer.close(Duration.ZERO);
-    }
+    reader.close();
   }
 }
