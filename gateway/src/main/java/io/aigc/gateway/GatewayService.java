@@ -1,5 +1,8 @@
 package io.aigc.gateway;
 
+import static io.aigc.runtime.Closeables.closing;
+
+import io.aigc.runtime.Closeables;
 import io.aigc.runtime.Service;
 import io.aigc.runtime.ServiceDefaults;
 import io.aigc.runtime.Tracing;
@@ -185,47 +188,19 @@ public final class GatewayService implements Service {
 
   @Override
   public void close() {
-    if (verticle != null) {
-      // SIGTERM: no new connection; the requests in flight are answered (the completion and stream feeds still run)
-      // within the drain timeout; only then does the rest shut down.
-      Duration grace = config.drainTimeout();
-      quietly("HTTP server", () -> verticle.shutdown(grace).toCompletionStage().toCompletableFuture()
-          .get(grace.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS));
-    }
-    if (batches != null) {
-      // Their state is on disk: a batch stopped here resumes when the gateway starts again.
-      quietly("batches", batches::close);
-    }
-    if (vertx != null) {
-      quietly("Vert.x", () -> await(vertx.close()));
-    }
-    if (readiness != null) {
-      readiness.close();
-    }
-    if (backlog != null) {
-      backlog.close();
-    }
-    if (monitor != null) {
-      monitor.close();
-    }
-    if (feed != null) {
-      quietly("completions consumer", feed::close);
-    }
-    if (streamFeed != null) {
-      quietly("stream consumer", streamFeed::close);
-    }
-    if (batchFiles != null) {
-      quietly("data folder", batchFiles::close);
-    }
-    if (producer != null) {
-      quietly("producer", () -> producer.close(Duration.ofSeconds(5)));
-    }
-    if (admin != null) {
-      quietly("admin client", () -> admin.close(Duration.ofSeconds(5)));
-    }
-    if (tracing != null) {
-      tracing.close();
-    }
+    Duration grace = config.drainTimeout();
+    Closeables.closeAll(
+        // SIGTERM: no new connection; the requests in flight are answered (the completion and stream feeds still run)
+        // within the drain timeout; only then does the rest shut down.
+        closing(verticle, v -> v.shutdown(grace).toCompletionStage().toCompletableFuture()
+            .get(grace.plusSeconds(5).toMillis(), TimeUnit.MILLISECONDS)),
+        // Their state is on disk: a batch stopped here resumes when the gateway starts again.
+        batches,
+        closing(vertx, v -> await(v.close())),
+        readiness, backlog, monitor, feed, streamFeed, batchFiles,
+        closing(producer, p -> p.close(Duration.ofSeconds(5))),
+        closing(admin, a -> a.close(Duration.ofSeconds(5))),
+        tracing);
   }
 
   private Map<String, Object> producerConfig() {
@@ -252,20 +227,6 @@ public final class GatewayService implements Service {
       return future.toCompletionStage().toCompletableFuture().get(STARTUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       throw e.getCause() instanceof Exception cause ? cause : e;
-    }
-  }
-
-  private interface Step {
-    void run() throws Exception;
-  }
-
-  private static void quietly(String what, Step step) {
-    try {
-      step.run();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (Exception e) {
-      log.warn("closing the {} failed: {}", what, e.toString());
     }
   }
 }

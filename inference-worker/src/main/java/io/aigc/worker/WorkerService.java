@@ -1,8 +1,11 @@
 package io.aigc.worker;
 
+import static io.aigc.runtime.Closeables.closing;
+
 import io.aigc.engine.GenerationEngine;
 import io.aigc.engine.OnnxModel;
 import io.aigc.model.ModelDirectory;
+import io.aigc.runtime.Closeables;
 import io.aigc.runtime.DeadLetters;
 import io.aigc.runtime.HealthServer;
 import io.aigc.runtime.KafkaSettings;
@@ -367,32 +370,9 @@ public final class WorkerService implements Service {
         Thread.currentThread().interrupt();
       }
     }
-    if (engine != null) {
-      engine.close();
-    }
-    if (textStreams != null) {
-      textStreams.close();
-    }
-    if (producer != null) {
-      producer.close(Duration.ofSeconds(5));
-    }
-    if (streamProducer != null) {
-      streamProducer.close(Duration.ofSeconds(5));
-    }
-    if (cancellations != null) {
-      cancellations.close();
-    }
-    if (health != null) {
-      health.close();
-    }
-    if (tokenizer != null) {
-      tokenizer.close();
-    }
-    if (model != null) {
-      model.close();
-    }
-    if (tracing != null) {
-      tracing.close();
-    }
+    // The engine first: what it still holds ends with outcomes that go out through the producers.
+    Closeables.closeAll(engine, textStreams, closing(producer, p -> p.close(Duration.ofSeconds(5))),
+        closing(streamProducer, p -> p.close(Duration.ofSeconds(5))), cancellations, health, tokenizer, model,
+        tracing);
   }
 }
