@@ -1,11 +1,6 @@
 package io.aigc.text;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.interpret.AutoCloseableSupplier.AutoCloseableImpl;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.objects.collections.PyMap;
-import com.hubspot.jinjava.tree.Node;
 import io.aigc.model.ModelDirectory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,24 +32,13 @@ public final class ChatTemplate {
   private final String source;
   private final String bosToken;
   private final String eosToken;
-  private final Jinjava jinjava;
-  private final Node root;
+  private final CompiledTemplate template;
 
   private ChatTemplate(String source, String bosToken, String eosToken, Clock clock) {
     this.source = source;
     this.bosToken = bosToken;
     this.eosToken = eosToken;
-    this.jinjava = JinjaEngine.create(clock);
-    JinjavaInterpreter parser = jinjava.newInterpreter();
-    try (AutoCloseableImpl<JinjavaInterpreter> current = JinjavaInterpreter.closeablePushCurrent(parser).get()) {
-      this.root = current.value().parse(source);
-    }
-    for (TemplateError e : parser.getErrorsCopy()) {
-      // Jinjava takes a stray end tag for a warning; jinja2 refuses the template, and so does this.
-      if (e.getSeverity() == TemplateError.ErrorType.FATAL || e.getReason() == TemplateError.ErrorReason.SYNTAX_ERROR) {
-        throw new IllegalArgumentException("the chat template does not parse: " + e.getMessage());
-      }
-    }
+    this.template = new CompiledTemplate(source, "chat template", clock);
   }
 
   /**
@@ -120,52 +104,12 @@ public final class ChatTemplate {
     if (eosToken != null) {
       bindings.put("eos_token", eosToken);
     }
-    // A context of the render's own, copied from the engine's: a child of the shared one would write the
-    // expressions it resolves into that one's (unsynchronized) sets, from every thread at once.
-    JinjavaInterpreter interpreter = jinjava.newInterpreter();
-    interpreter.getContext().putAll(bindings);
-    String output;
-    try (AutoCloseableImpl<JinjavaInterpreter> current = JinjavaInterpreter.closeablePushCurrent(interpreter).get()) {
-      output = current.value().render(root);
-    } catch (RuntimeException e) {
-      throw new TemplateException("the chat template failed: " + e.getMessage(), e);
-    }
-    Optional<TemplateError> failure = firstFailure(interpreter.getErrorsCopy());
-    if (failure.isPresent()) {
-      Throwable raised = raised(failure.get().getException());
-      throw raised != null
-          ? new TemplateException(raised.getMessage(), true)
-          : new TemplateException("the chat template failed: " + failure.get().getMessage(), false);
-    }
-    return output;
+    return template.render(bindings);
   }
 
   /** The template's source text, as given. */
   public String source() {
     return source;
-  }
-
-  /**
-   * Jinjava records a failure inside an expression and carries on rendering, where jinja2 stops. The first
-   * failure is the one jinja2 would have stopped at; a warning (an undefined name, which jinja2 renders empty too)
-   * is not one.
-   */
-  private static Optional<TemplateError> firstFailure(List<TemplateError> errors) {
-    for (TemplateError e : errors) {
-      if (e.getSeverity() == TemplateError.ErrorType.FATAL || raised(e.getException()) != null) {
-        return Optional.of(e);
-      }
-    }
-    return Optional.empty();
-  }
-
-  private static Throwable raised(Throwable t) {
-    for (; t != null; t = t.getCause()) {
-      if (t instanceof PythonSemantics.Raised) {
-        return t;
-      }
-    }
-    return null;
   }
 
   /** The template refused the conversation, or could not render it. */

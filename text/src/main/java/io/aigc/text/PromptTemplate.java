@@ -1,10 +1,5 @@
 package io.aigc.text;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.interpret.AutoCloseableSupplier.AutoCloseableImpl;
-import com.hubspot.jinjava.interpret.JinjavaInterpreter;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.tree.Node;
 import java.time.Clock;
 import java.util.Map;
 
@@ -17,20 +12,10 @@ import java.util.Map;
  * <p>Immutable and thread-safe: parsed once, each render with an interpreter of its own.
  */
 public final class PromptTemplate {
-  private final Jinjava jinjava;
-  private final Node root;
+  private final CompiledTemplate template;
 
   private PromptTemplate(String source) {
-    this.jinjava = JinjaEngine.create(Clock.systemUTC());
-    JinjavaInterpreter parser = jinjava.newInterpreter();
-    try (AutoCloseableImpl<JinjavaInterpreter> current = JinjavaInterpreter.closeablePushCurrent(parser).get()) {
-      this.root = current.value().parse(source);
-    }
-    for (TemplateError e : parser.getErrorsCopy()) {
-      if (e.getSeverity() == TemplateError.ErrorType.FATAL || e.getReason() == TemplateError.ErrorReason.SYNTAX_ERROR) {
-        throw new IllegalArgumentException("the template does not parse: " + e.getMessage());
-      }
-    }
+    this.template = new CompiledTemplate(source, "template", Clock.systemUTC());
   }
 
   /** @throws IllegalArgumentException when the template does not parse */
@@ -48,24 +33,6 @@ public final class PromptTemplate {
    *     {@code raise_exception}, say: then {@link ChatTemplate.TemplateException#raisedByTemplate()})
    */
   public String render(Map<String, String> variables) {
-    JinjavaInterpreter interpreter = jinjava.newInterpreter();
-    interpreter.getContext().putAll(variables);
-    String output;
-    try (AutoCloseableImpl<JinjavaInterpreter> current = JinjavaInterpreter.closeablePushCurrent(interpreter).get()) {
-      output = current.value().render(root);
-    } catch (RuntimeException e) {
-      throw new ChatTemplate.TemplateException("the template failed: " + e.getMessage(), e);
-    }
-    for (TemplateError e : interpreter.getErrorsCopy()) {
-      for (Throwable t = e.getException(); t != null; t = t.getCause()) {
-        if (t instanceof PythonSemantics.Raised) {
-          throw new ChatTemplate.TemplateException(t.getMessage(), true);
-        }
-      }
-      if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-        throw new ChatTemplate.TemplateException("the template failed: " + e.getMessage(), false);
-      }
-    }
-    return output;
+    return template.render(variables);
   }
 }

@@ -172,11 +172,24 @@ final class PythonSemantics {
     return chars == null ? isSpace(cp) : chars.codePoints().anyMatch(c -> c == cp);
   }
 
-  /** jinja2's {@code trim} filter is {@code str(value).strip(chars)}; Jinjava's trims only ASCII space and controls. */
-  static final class TrimFilter implements Filter {
+  /** A filter under the name templates call it by. */
+  private abstract static class NamedFilter implements Filter {
+    private final String name;
+
+    NamedFilter(String name) {
+      this.name = name;
+    }
+
     @Override
-    public String getName() {
-      return "trim";
+    public final String getName() {
+      return name;
+    }
+  }
+
+  /** jinja2's {@code trim} filter is {@code str(value).strip(chars)}; Jinjava's trims only ASCII space and controls. */
+  static final class TrimFilter extends NamedFilter {
+    TrimFilter() {
+      super("trim");
     }
 
     @Override
@@ -190,10 +203,9 @@ final class PythonSemantics {
    * transformers' {@code tojson}: {@code json.dumps(x, ensure_ascii=False, indent=None, separators=None,
    * sort_keys=False)}. Jinjava's writes Jackson's compact form ({@code {"a":1}}); Python's default has spaces.
    */
-  static final class ToJsonFilter implements Filter {
-    @Override
-    public String getName() {
-      return "tojson";
+  static final class ToJsonFilter extends NamedFilter {
+    ToJsonFilter() {
+      super("tojson");
     }
 
     @Override
