@@ -4,11 +4,9 @@ import io.aigc.runtime.Tracing;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.StreamEvent;
-import io.vertx.core.Context;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -71,60 +69,47 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
    */
   private final class Wait {
     private final RoutingContext ctx;
-    private final Context context;
+    private final JobWatch watch;
     private final String id;
     private final long arrived;
     private final String model;
     private final boolean logprobs;
     private final StreamAssembly assembly;
-    private List<StreamEvent> early = new ArrayList<>();
     private JobStore.Job job;
-    private boolean settled;
-    private long timer = -1;
-    private Runnable stopEvents = () -> { };
-    private Runnable stopCompletion = () -> { };
 
     Wait(RoutingContext ctx, String id, long arrived, String model, int n, boolean logprobs) {
       this.ctx = ctx;
-      this.model = model;
-      this.context = ctx.vertx().getOrCreateContext();
+      this.watch = new JobWatch(ctx, id);
       this.id = id;
       this.arrived = arrived;
+      this.model = model;
       this.logprobs = logprobs;
       this.assembly = new StreamAssembly(n);
     }
 
     /** Listens for the job's events before its request is published, so that none passes unseen. */
     void listen() {
-      stopEvents = streams.feed().listen(id, events -> context.runOnContext(v -> onEvents(events)));
+      watch.listen(streams.feed(), this::onEvents);
     }
 
     void start(JobStore.Job accepted) {
-      if (settled) {
+      if (watch.settled()) {
         return;
       }
       job = accepted;
       // Counted from the request's arrival: queuing it took part of the client's time already.
       long leftMs = syncTimeout.toMillis() - (System.nanoTime() - arrived) / 1_000_000;
-      timer = ctx.vertx().setTimer(Math.max(1, leftMs),
-          t -> settle(() -> ctx.fail(ApiError.syncTimeout(id, syncTimeout))));
+      watch.timer(leftMs, () -> settle(() -> ctx.fail(ApiError.syncTimeout(id, syncTimeout))));
       // The client hung up: stop waiting. The job keeps its slot until its completion arrives.
       ctx.response().closeHandler(v -> settle(() -> { }));
-      // The completion arrives on the consumer's thread: answer on this request's context.
-      stopCompletion = store.onCompletion(id, done -> context.runOnContext(v -> settle(() -> answer(done))));
-      List<StreamEvent> before = early;
-      early = null;
+      List<StreamEvent> before = watch.start(store, done -> settle(() -> answer(done)));
       if (!before.isEmpty()) {
         onEvents(before);
       }
     }
 
     private void onEvents(List<StreamEvent> events) {
-      if (settled) {
-        return;
-      }
-      if (job == null) {
-        early.addAll(events);
+      if (watch.settled() || watch.holds(events)) {
         return;
       }
       StreamAssembly.Step step = assembly.events(events);
@@ -137,17 +122,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     }
 
     private void settle(Runnable outcome) {
-      if (settled) {
-        return;
-      }
-      settled = true;
-      if (timer >= 0) {
-        ctx.vertx().cancelTimer(timer);
-      }
-      stopEvents.run();
-      stopCompletion.run();
-      early = null;
-      if (!ctx.response().closed()) {
+      if (watch.settle() && !watch.clientGone()) {
         outcome.run();
       }
     }

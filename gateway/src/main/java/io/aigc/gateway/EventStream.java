@@ -2,14 +2,12 @@ package io.aigc.gateway;
 
 import io.aigc.schemas.StreamEvent;
 import io.aigc.schemas.Usage;
-import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,7 +45,7 @@ final class EventStream {
   private static final Buffer DONE = Buffer.buffer("data: [DONE]\n\n");
 
   private final RoutingContext ctx;
-  private final Context context;
+  private final JobWatch watch;
   private final String id;
   private final String caller;
   private final ResponseFormat format;
@@ -61,14 +59,8 @@ final class EventStream {
   private final StreamAssembly assembly;
   private final Sent[] sent;
   private ResponseFormat.Chunks chunks;
-  private List<StreamEvent> early = new ArrayList<>();
-  private boolean started;
   private boolean headersSent;
-  private boolean settled;
   private long lastEventNanos;
-  private long idleTimer = -1;
-  private Runnable stopEvents = () -> { };
-  private Runnable stopCompletion = () -> { };
 
   /**
    * What every stream of a gateway shares.
@@ -87,7 +79,7 @@ final class EventStream {
   EventStream(RoutingContext ctx, String id, String caller, ResponseFormat format, String model, int n,
       boolean includeUsage, Setup setup) {
     this.ctx = ctx;
-    this.context = ctx.vertx().getOrCreateContext();
+    this.watch = new JobWatch(ctx, id);
     this.id = id;
     this.caller = caller;
     this.format = format;
@@ -108,22 +100,19 @@ final class EventStream {
   /** Listens for the job's events: before its request is published, so that none passes unseen. */
   void listen() {
     metrics.streamOpened();
-    stopEvents = feed.listen(id, events -> context.runOnContext(v -> onEvents(events)));
+    watch.listen(feed, this::onEvents);
     ctx.response().closeHandler(v -> clientLeft());
   }
 
   /** The job is on the requests topic: start the idle clock and wait for its completion as well. */
   void start(JobStore.Job job) {
-    if (settled) {
+    if (watch.settled()) {
       return;
     }
-    started = true;
     chunks = format.chunks(id, job.created().getEpochSecond(), model, includeUsage);
     lastEventNanos = System.nanoTime();
     armIdleTimer(idleTimeout.toMillis());
-    stopCompletion = store.onCompletion(id, done -> context.runOnContext(v -> onCompletion(done)));
-    List<StreamEvent> before = early;
-    early = null;
+    List<StreamEvent> before = watch.start(store, this::onCompletion);
     if (!before.isEmpty()) {
       onEvents(before);
     }
@@ -135,12 +124,11 @@ final class EventStream {
   }
 
   private void onEvents(List<StreamEvent> events) {
-    if (settled) {
+    if (watch.settled()) {
       return;
     }
     lastEventNanos = System.nanoTime();
-    if (!started) {
-      early.addAll(events);
+    if (watch.holds(events)) {
       return;
     }
     if (!send(assembly.events(events))) {
@@ -153,7 +141,7 @@ final class EventStream {
   }
 
   private void onCompletion(JobStore.Job job) {
-    if (!settled && send(assembly.completion(job.completion()))) {
+    if (!watch.settled() && send(assembly.completion(job.completion()))) {
       end(job.completion().getUsage());
     }
   }
@@ -221,16 +209,16 @@ final class EventStream {
   }
 
   private void clientLeft() {
-    if (!settled) {
+    if (!watch.settled()) {
       cancelJob("the client left");
       settle("client_closed", () -> { });
     }
   }
 
   private void armIdleTimer(long delayMs) {
-    idleTimer = ctx.vertx().setTimer(Math.max(1, delayMs), t -> {
+    watch.timer(delayMs, () -> {
       long leftNanos = idleTimeout.toNanos() - (System.nanoTime() - lastEventNanos);
-      if (settled) {
+      if (watch.settled()) {
         return;
       }
       if (leftNanos > 0) {
@@ -249,18 +237,11 @@ final class EventStream {
   }
 
   private void settle(String outcome, Runnable then) {
-    if (settled) {
+    if (!watch.settle()) {
       return;
     }
-    settled = true;
-    if (idleTimer >= 0) {
-      ctx.vertx().cancelTimer(idleTimer);
-    }
-    stopEvents.run();
-    stopCompletion.run();
-    early = null;
     metrics.streamEnded(outcome);
-    if (!ctx.response().closed()) {
+    if (!watch.clientGone()) {
       then.run();
     }
   }
