@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -75,16 +76,7 @@ final class BatchFiles implements AutoCloseable {
     }
     this.lock = taken;
     clean(uploads);
-    List<StoredFile> found = new ArrayList<>();
-    try (DirectoryStream<Path> described = Files.newDirectoryStream(dir, "*.json")) {
-      for (Path p : described) {
-        try {
-          found.add(StoredFile.fromStored(new JsonObject(Files.readString(p))));
-        } catch (RuntimeException e) {
-          log.warn("skipping unreadable file description {}: {}", p, e.toString());
-        }
-      }
-    }
+    List<StoredFile> found = readAll(dir, "*.json", StoredFile::fromStored, "file description");
     found.sort(Comparator.comparingLong(StoredFile::createdAt).thenComparing(StoredFile::id));
     found.forEach(f -> files.put(f.id(), f));
   }
@@ -156,6 +148,24 @@ final class BatchFiles implements AutoCloseable {
       channel.force(true);
     }
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /**
+   * What {@link #writeAtomically} wrote to the files of {@code dir} that match {@code glob}, in no order; one that
+   * does not parse (a file a person edited, say) is logged as an unreadable {@code what} and skipped.
+   */
+  static <T> List<T> readAll(Path dir, String glob, Function<JsonObject, T> parse, String what) throws IOException {
+    List<T> found = new ArrayList<>();
+    try (DirectoryStream<Path> stored = Files.newDirectoryStream(dir, glob)) {
+      for (Path p : stored) {
+        try {
+          found.add(parse.apply(new JsonObject(Files.readString(p))));
+        } catch (RuntimeException e) {
+          log.warn("skipping unreadable {} {}: {}", what, p, e.toString());
+        }
+      }
+    }
+    return found;
   }
 
   private static void clean(Path folder) throws IOException {

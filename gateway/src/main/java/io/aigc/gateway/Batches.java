@@ -12,7 +12,6 @@ import io.vertx.core.json.JsonObject;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -550,16 +549,7 @@ final class Batches implements AutoCloseable {
   }
 
   private void load() throws IOException {
-    List<Batch> found = new ArrayList<>();
-    try (DirectoryStream<Path> stored = Files.newDirectoryStream(dir, "batch_*.json")) {
-      for (Path p : stored) {
-        try {
-          found.add(Batch.fromStored(new JsonObject(Files.readString(p))));
-        } catch (RuntimeException e) {
-          log.warn("skipping unreadable batch state {}: {}", p, e.toString());
-        }
-      }
-    }
+    List<Batch> found = BatchFiles.readAll(dir, "batch_*.json", Batch::fromStored, "batch state");
     found.sort(Comparator.comparingLong(Batch::createdAt).thenComparing(Batch::id));
     for (Batch batch : found) {
       batches.put(batch.id(), batch);
