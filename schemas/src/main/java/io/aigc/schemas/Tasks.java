@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -74,71 +75,21 @@ public final class Tasks {
     }
 
     /** {@code params} with each parameter still at the contract's default replaced by this task's default. */
-    @SuppressWarnings("unchecked")
     public GenerationParams applyDefaults(GenerationParams params) {
       GenerationParams contract = GenerationParams.newBuilder().build();
-      GenerationParams.Builder out = GenerationParams.newBuilder(params);
-      for (Map.Entry<String, Object> d : defaults.entrySet()) {
-        Object v = d.getValue();
-        switch (d.getKey()) {
-          case "max_tokens" -> {
-            if (params.getMaxTokens() == contract.getMaxTokens()) {
-              out.setMaxTokens((Integer) v);
-            }
-          }
-          case "temperature" -> {
-            if (params.getTemperature() == contract.getTemperature()) {
-              out.setTemperature((Double) v);
-            }
-          }
-          case "top_p" -> {
-            if (params.getTopP() == contract.getTopP()) {
-              out.setTopP((Double) v);
-            }
-          }
-          case "top_k" -> {
-            if (params.getTopK() == contract.getTopK()) {
-              out.setTopK((Integer) v);
-            }
-          }
-          case "min_p" -> {
-            if (params.getMinP() == contract.getMinP()) {
-              out.setMinP((Double) v);
-            }
-          }
-          case "stop" -> {
-            if (params.getStop().isEmpty()) {
-              out.setStop((List<String>) v);
-            }
-          }
-          case "presence_penalty" -> {
-            if (params.getPresencePenalty() == contract.getPresencePenalty()) {
-              out.setPresencePenalty((Double) v);
-            }
-          }
-          case "frequency_penalty" -> {
-            if (params.getFrequencyPenalty() == contract.getFrequencyPenalty()) {
-              out.setFrequencyPenalty((Double) v);
-            }
-          }
-          case "repetition_penalty" -> {
-            if (params.getRepetitionPenalty() == contract.getRepetitionPenalty()) {
-              out.setRepetitionPenalty((Double) v);
-            }
-          }
-          case "min_tokens" -> {
-            if (params.getMinTokens() == contract.getMinTokens()) {
-              out.setMinTokens((Integer) v);
-            }
-          }
-          default -> throw new IllegalStateException("not a defaultable parameter: " + d.getKey());
+      GenerationParams out = GenerationParams.newBuilder(params).build();
+      // Each defaultable parameter is the params' field of its API name, and its value was typed when the tasks
+      // were read (Tasks#defaults).
+      defaults.forEach((param, value) -> {
+        if (Objects.equals(params.get(param), contract.get(param))) {
+          out.put(param, value);
         }
-      }
+      });
       // A default min_tokens never exceeds the request's own max_tokens: the request could not end as asked.
       if (params.getMinTokens() == contract.getMinTokens() && out.getMinTokens() > out.getMaxTokens()) {
         out.setMinTokens(out.getMaxTokens());
       }
-      return out.build();
+      return out;
     }
 
     /** The request's fields checked against this task's: every required one given and non-empty, no stranger. */
