@@ -19,6 +19,9 @@ final class ReplayCommand implements Callable<Integer> {
   @ParentCommand
   AigcMain main;
 
+  @Mixin
+  Outstanding outstanding;
+
   @Option(names = "--from", required = true, paramLabel = "TIME", converter = AigcMain.TimeConverter.class,
       description = "The window's start (requests by their record timestamps).")
   Instant from;
@@ -38,9 +41,6 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE",
       description = "The report: JSON if FILE ends in .json, Markdown otherwise.")
   Path output;
-
-  @Mixin
-  Outstanding outstanding;
 
   @Override
   public Integer call() throws Exception {

@@ -4,15 +4,7 @@ package io.aigc.engine;
  * Keeps the k most likely tokens, exactly k: of tokens with equal logits the lower ids are kept, so the set never
  * depends on chance. One pass with a heap of k keys finds the k-th, not a sort of the vocabulary.
  */
-final class TopK implements LogitsProcessor {
-  private final int k;
-  private final Sampler.Scratch scratch;
-
-  TopK(int k, Sampler.Scratch scratch) {
-    this.k = k;
-    this.scratch = scratch;
-  }
-
+record TopK(int k, Sampler.Scratch scratch) implements LogitsProcessor {
   @Override
   public void apply(float[] logits, TokenHistory history) {
     if (k >= logits.length) {

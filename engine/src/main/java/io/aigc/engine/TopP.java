@@ -6,15 +6,7 @@ import java.util.Arrays;
  * Nucleus sampling: keeps the most likely tokens until their probability reaches p (always at least one), in the
  * distribution left by the processors before it. Only tokens still in play are sorted, so after top-k it sorts k.
  */
-final class TopP implements LogitsProcessor {
-  private final double p;
-  private final Sampler.Scratch scratch;
-
-  TopP(double p, Sampler.Scratch scratch) {
-    this.p = p;
-    this.scratch = scratch;
-  }
-
+record TopP(double p, Sampler.Scratch scratch) implements LogitsProcessor {
   @Override
   public void apply(float[] logits, TokenHistory history) {
     long[] keys = scratch.keys(logits.length);

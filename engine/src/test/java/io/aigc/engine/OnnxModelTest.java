@@ -25,16 +25,6 @@ class OnnxModelTest {
     }
   }
 
-  static int argmax(float[] logits) {
-    int best = 0;
-    for (int i = 1; i < logits.length; i++) {
-      if (logits[i] > logits[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
-
   @ParameterizedTest
   @ValueSource(strings = {TestModels.TINY_LLAMA, TestModels.TINY_GPT2, TestModels.TINY_LLAMA_NOPOS, TestModels.TINY_GPT2_FP16})
   void cachedDecodingGivesTheTokensOfRecomputingTheWholeSequence(String name) throws Exception {
@@ -45,7 +35,7 @@ class OnnxModelTest {
       DecoderModel.Forward step = model.forward(prompt, prompt.length, empty);
       empty.close();
       for (int i = 0; i < 24; i++) {
-        int next = argmax(step.logits()[0]);
+        int next = Sampler.argmax(step.logits()[0]);
         cached.add(next);
         KvBlock past = step.present();
         step = model.forward(new int[] {next}, 1, past);
@@ -59,7 +49,7 @@ class OnnxModelTest {
         try (KvBlock none = KvBlock.empty(model.spec(), model.pool(), 1)) {
           DecoderModel.Forward full = model.forward(sequence, sequence.length, none);
           full.present().close();
-          int next = argmax(full.logits()[0]);
+          int next = Sampler.argmax(full.logits()[0]);
           recomputed.add(next);
           sequence = Arrays.copyOf(sequence, sequence.length + 1);
           sequence[sequence.length - 1] = next;
@@ -78,8 +68,8 @@ class OnnxModelTest {
       int[] longPrompt = promptIds(name, "You may convey verbatim copies of the Program");
       DecoderModel.Forward a = prefill(model, shortPrompt);
       DecoderModel.Forward b = prefill(model, longPrompt);
-      int nextA = argmax(a.logits()[0]);
-      int nextB = argmax(b.logits()[0]);
+      int nextA = Sampler.argmax(a.logits()[0]);
+      int nextB = Sampler.argmax(b.logits()[0]);
 
       KvBlock batch = KvBlock.gather(model.spec(), model.pool(),
           List.of(new KvBlock.Row(a.present(), 0), new KvBlock.Row(b.present(), 0)));

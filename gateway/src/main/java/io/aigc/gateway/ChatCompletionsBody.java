@@ -29,20 +29,12 @@ import java.util.Set;
  * </ul>
  * Plain Java and thread-safe.
  */
-final class ChatCompletionsBody implements GenerationCall.Reader {
+record ChatCompletionsBody(ServedModels models, RequestRules.Limits limits) implements GenerationCall.Reader {
   private static final Set<String> FIELDS = fields();
   private static final Set<String> MESSAGE_FIELDS = Set.of("role", "content", "name");
   private static final Set<String> TOOL_MESSAGE_FIELDS = Set.of("tool_calls", "tool_call_id", "function_call");
   private static final RequestRules.Range<Integer> TOP_LOGPROBS = new RequestRules.Range<>("top_logprobs",
       RequestRules.LOGPROBS.expected(), RequestRules.LOGPROBS::allows);
-
-  private final ServedModels models;
-  private final RequestRules.Limits limits;
-
-  ChatCompletionsBody(ServedModels models, RequestRules.Limits limits) {
-    this.models = models;
-    this.limits = limits;
-  }
 
   @Override
   public GenerationCall read(byte[] bytes) {

@@ -28,21 +28,12 @@ import java.util.Set;
  * </ul>
  * Plain Java and thread-safe.
  */
-final class CompletionsBody implements GenerationCall.Reader {
+record CompletionsBody(ServedModels models, RequestRules.Limits limits, Tasks tasks)
+    implements GenerationCall.Reader {
   static final int MAX_LOGPROBS = 5;
   private static final RequestRules.Range<Integer> LOGPROBS = new RequestRules.Range<>("logprobs",
       "an integer between 0 and " + MAX_LOGPROBS, v -> v >= 0 && v <= MAX_LOGPROBS);
   private static final Set<String> FIELDS = fields();
-
-  private final ServedModels models;
-  private final RequestRules.Limits limits;
-  private final Tasks tasks;
-
-  CompletionsBody(ServedModels models, RequestRules.Limits limits, Tasks tasks) {
-    this.models = models;
-    this.limits = limits;
-    this.tasks = tasks;
-  }
 
   @Override
   public GenerationCall read(byte[] bytes) {
