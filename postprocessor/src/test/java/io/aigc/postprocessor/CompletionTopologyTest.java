@@ -3,12 +3,12 @@ package io.aigc.postprocessor;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
-import io.aigc.model.ModelDirectory;
 import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.testing.PoisonBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
 import io.aigc.model.testing.TestModels;
+import io.aigc.text.testing.TestTokenizers;
 import io.aigc.schemas.Completion;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
@@ -16,8 +16,8 @@ import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.Events;
 import io.aigc.schemas.GeneratedChoice;
 import io.aigc.schemas.GeneratedSequence;
-import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.Timings;
 import io.aigc.schemas.TextLogprob;
 import io.aigc.schemas.TextLogprobs;
@@ -31,7 +31,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -40,9 +39,7 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,8 +52,7 @@ class CompletionTopologyTest {
   private static final List<Integer> APPLIES_TO_ANY_PROGRAM = List.of(727, 555, 370, 428, 561);
   private static final int EOS = 2;
 
-  private static ModelDirectory llama;
-  private static TextTokenizer llamaTokenizer;
+  private static final ModelTokenizers.Served LLAMA = TestTokenizers.served(TestModels.TINY_LLAMA);
 
   @TempDir
   Path stateDir;
@@ -67,17 +63,6 @@ class CompletionTopologyTest {
   private TestOutputTopic<String, Completion> completions;
   private TestOutputTopic<String, DeadLetter> dlq;
 
-  @BeforeAll
-  static void loadModel() {
-    llama = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
-    llamaTokenizer = TextTokenizer.load(llama);
-  }
-
-  @AfterAll
-  static void closeModel() {
-    llamaTokenizer.close();
-  }
-
   @AfterEach
   void closeDriver() {
     if (harness != null) {
@@ -85,13 +70,12 @@ class CompletionTopologyTest {
     }
   }
 
-  private void start(ModelDirectory model, TextTokenizer tokenizer, Map<String, String> vars) {
-    start(List.of(new ModelTokenizers.Served(model, tokenizer)), vars);
+  private void start(ModelTokenizers.Served model, Map<String, String> vars) {
+    start(List.of(model), vars);
   }
 
   private void start(List<ModelTokenizers.Served> models, Map<String, String> vars) {
-    Map<String, String> env = new HashMap<>(vars);
-    env.put("AIGC_MODEL_DIR", String.join(",", models.stream().map(m -> m.model().path().toString()).toList()));
+    Map<String, String> env = TestTokenizers.env(models, vars);
     PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(env));
     metrics = new PostprocessorMetrics(new PrometheusRegistry());
     harness = TopologyHarness.start(CompletionTopology.build(config, models, metrics), stateDir, NOW);
@@ -102,19 +86,12 @@ class CompletionTopologyTest {
   }
 
   private void start() {
-    start(llama, llamaTokenizer, Map.of());
+    start(LLAMA, Map.of());
   }
 
   private static GenerationRequest request(String id, List<String> stop) {
-    return GenerationRequest.newBuilder()
-        .setRequestId(id)
-        .setCreatedAt(CREATED.toEpochMilli())
-        .setDeadline(null)
-        .setModel(null)
-        .setPrompt("This License")
-        .setParams(GenerationParams.newBuilder().setMaxTokens(6).setN(2).setStop(stop).build())
-        .setMetadata(Map.of("article", "42"))
-        .build();
+    return RequestSpec.builder().prompt("This License").maxTokens(6).n(2).stop(stop)
+        .metadata(Map.of("article", "42")).build().toEvent(id, CREATED, null);
   }
 
   private static GeneratedSequence ok(String id, List<String> stop, GeneratedChoice... choices) {
@@ -207,45 +184,40 @@ class CompletionTopologyTest {
 
   @Test
   void aGpt2ContinuationKeepsItsSpaceToo() {
-    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
-    try (TextTokenizer tokenizer = TextTokenizer.load(gpt2)) {
-      start(gpt2, tokenizer, Map.of());
-      GeneratedSequence sequence = ok("r-1", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
-      sequence.setModel("tiny-gpt2");
-      sequence.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
-      send("r-1", sequence);
+    ModelTokenizers.Served gpt2 = TestTokenizers.served(TestModels.TINY_GPT2);
+    start(gpt2, Map.of());
+    GeneratedSequence sequence = ok("r-1", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
+    sequence.setModel("tiny-gpt2");
+    sequence.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
+    send("r-1", sequence);
 
-      assertThat(completions.readValue().getChoices())
-          .containsExactly(new CompletionChoice(0, " applies to any program", "length", null));
-    }
+    assertThat(completions.readValue().getChoices())
+        .containsExactly(new CompletionChoice(0, " applies to any program", "length", null));
   }
 
   @Test
   void eachSequenceIsReadWithItsOwnModelsTokenizerAndAnUnservedModelIsADeadLetter() {
-    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
-    try (TextTokenizer tokenizer = TextTokenizer.load(gpt2)) {
-      start(List.of(new ModelTokenizers.Served(llama, llamaTokenizer), new ModelTokenizers.Served(gpt2, tokenizer)),
-          Map.of());
-      GeneratedSequence forGpt2 = ok("gpt2", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
-      forGpt2.setModel("tiny-gpt2");
-      forGpt2.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
-      send("gpt2", forGpt2);
-      send("llama", ok("llama", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
-      GeneratedSequence unserved = ok("unserved", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
-      unserved.setModel("gpt-4");
-      send("unserved", unserved);
+    ModelTokenizers.Served gpt2 = TestTokenizers.served(TestModels.TINY_GPT2);
+    start(List.of(LLAMA, gpt2), Map.of());
+    GeneratedSequence forGpt2 = ok("gpt2", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
+    forGpt2.setModel("tiny-gpt2");
+    forGpt2.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
+    send("gpt2", forGpt2);
+    send("llama", ok("llama", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+    GeneratedSequence unserved = ok("unserved", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+    unserved.setModel("gpt-4");
+    send("unserved", unserved);
 
-      Completion first = completions.readValue();
-      assertThat(first.getModel()).isEqualTo("tiny-gpt2");
-      assertThat(first.getChoices()).extracting(CompletionChoice::getText).containsExactly(" applies to any program");
-      Completion second = completions.readValue();
-      assertThat(second.getModel()).isEqualTo("tiny-llama");
-      assertThat(second.getChoices()).extracting(CompletionChoice::getText).containsExactly(" applies to any program");
-      Completion third = completions.readValue();
-      assertThat(third.getStatus()).isEqualTo(CompletionStatus.ERROR);
-      assertThat(third.getError().getMessage()).contains("'gpt-4' is not served");
-      assertThat(dlq.readValue().getRequestId()).isEqualTo("unserved");
-    }
+    Completion first = completions.readValue();
+    assertThat(first.getModel()).isEqualTo("tiny-gpt2");
+    assertThat(first.getChoices()).extracting(CompletionChoice::getText).containsExactly(" applies to any program");
+    Completion second = completions.readValue();
+    assertThat(second.getModel()).isEqualTo("tiny-llama");
+    assertThat(second.getChoices()).extracting(CompletionChoice::getText).containsExactly(" applies to any program");
+    Completion third = completions.readValue();
+    assertThat(third.getStatus()).isEqualTo(CompletionStatus.ERROR);
+    assertThat(third.getError().getMessage()).contains("'gpt-4' is not served");
+    assertThat(dlq.readValue().getRequestId()).isEqualTo("unserved");
   }
 
   @Test
@@ -317,7 +289,7 @@ class CompletionTopologyTest {
 
   @Test
   void aCompletedIdIsForgottenAfterTheRetentionByTheWallClock() {
-    start(llama, llamaTokenizer, Map.of("AIGC_DEDUP_RETENTION", "1h", "AIGC_DEDUP_PURGE_INTERVAL", "1m"));
+    start(LLAMA, Map.of("AIGC_DEDUP_RETENTION", "1h", "AIGC_DEDUP_PURGE_INTERVAL", "1m"));
     KeyValueStore<String, Long> store = driver.getKeyValueStore(CompletionTopology.COMPLETED_STORE);
     GeneratedSequence sequence = ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
     send("r-1", sequence);
@@ -457,9 +429,9 @@ class CompletionTopologyTest {
 
   @Test
   void aFailureWhileDetokenizingIsDeadLetteredAndAnsweredAsAnInternalError() {
-    TextTokenizer closed = TextTokenizer.load(llama);
+    TextTokenizer closed = TextTokenizer.load(LLAMA.model());
     closed.close(); // what a tokenizer released under a running stream thread would do
-    start(llama, closed, Map.of());
+    start(new ModelTokenizers.Served(LLAMA.model(), closed), Map.of());
     send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
 
     DeadLetter letter = dlq.readValue();

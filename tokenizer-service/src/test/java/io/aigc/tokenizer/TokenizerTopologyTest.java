@@ -3,17 +3,17 @@ package io.aigc.tokenizer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
-import io.aigc.model.ModelDirectory;
 import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
 import io.aigc.runtime.streams.testing.PoisonBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
 import io.aigc.model.testing.TestModels;
+import io.aigc.text.testing.TestTokenizers;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetter;
 import io.aigc.schemas.GeneratedSequence;
-import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -22,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -31,9 +30,7 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,8 +43,7 @@ class TokenizerTopologyTest {
   /** "This License applies to any program" for tiny-llama: BOS, ▁This ▁License ▁appl ies ▁to ▁any ▁program. */
   private static final List<Integer> LLAMA_IDS = List.of(1, 752, 400, 727, 555, 370, 428, 561);
 
-  private static ModelDirectory llama;
-  private static TextTokenizer llamaTokenizer;
+  private static final ModelTokenizers.Served LLAMA = TestTokenizers.served(TestModels.TINY_LLAMA);
 
   @TempDir
   Path stateDir;
@@ -59,17 +55,6 @@ class TokenizerTopologyTest {
   private TestOutputTopic<String, GeneratedSequence> generated;
   private TestOutputTopic<String, DeadLetter> dlq;
 
-  @BeforeAll
-  static void loadModel() {
-    llama = ModelDirectory.open(TestModels.dir(TestModels.TINY_LLAMA));
-    llamaTokenizer = TextTokenizer.load(llama);
-  }
-
-  @AfterAll
-  static void closeModel() {
-    llamaTokenizer.close();
-  }
-
   @AfterEach
   void closeDriver() {
     if (harness != null) {
@@ -77,13 +62,12 @@ class TokenizerTopologyTest {
     }
   }
 
-  private void start(ModelDirectory model, TextTokenizer tokenizer, Map<String, String> vars) {
-    start(List.of(new ModelTokenizers.Served(model, tokenizer)), vars);
+  private void start(ModelTokenizers.Served model, Map<String, String> vars) {
+    start(List.of(model), vars);
   }
 
   private void start(List<ModelTokenizers.Served> models, Map<String, String> vars) {
-    Map<String, String> env = new HashMap<>(vars);
-    env.put("AIGC_MODEL_DIR", String.join(",", models.stream().map(m -> m.model().path().toString()).toList()));
+    Map<String, String> env = TestTokenizers.env(models, vars);
     env.put("HOSTNAME", "test-host");
     TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(env));
     metrics = new TokenizerMetrics(new PrometheusRegistry());
@@ -96,19 +80,12 @@ class TokenizerTopologyTest {
   }
 
   private void start() {
-    start(llama, llamaTokenizer, Map.of());
+    start(LLAMA, Map.of());
   }
 
   private static GenerationRequest request(String id, String prompt) {
-    return GenerationRequest.newBuilder()
-        .setRequestId(id)
-        .setCreatedAt(NOW.minusSeconds(1).toEpochMilli())
-        .setDeadline(null)
-        .setModel(null)
-        .setPrompt(prompt)
-        .setParams(GenerationParams.newBuilder().setMaxTokens(16).build())
-        .setMetadata(Map.of("article", "42"))
-        .build();
+    return RequestSpec.builder().prompt(prompt).maxTokens(16).metadata(Map.of("article", "42")).build()
+        .toEvent(id, NOW.minusSeconds(1), null);
   }
 
   private void send(String key, GenerationRequest request) {
@@ -136,21 +113,19 @@ class TokenizerTopologyTest {
 
   @Test
   void tokenizesAPromptForTinyGpt2WithoutSpecialTokens() {
-    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
-    try (TextTokenizer tokenizer = TextTokenizer.load(gpt2)) {
-      start(gpt2, tokenizer, Map.of());
-      send("r-1", request("r-1", "This License applies to any program"));
+    ModelTokenizers.Served gpt2 = TestTokenizers.served(TestModels.TINY_GPT2);
+    start(gpt2, Map.of());
+    send("r-1", request("r-1", "This License applies to any program"));
 
-      TokenizedRequest out = tokenized.readValue();
-      // This ĠLicense Ġappl ies Ġto Ġany Ġprogram: byte-level BPE, no BOS.
-      assertThat(out.getPromptTokenIds()).containsExactly(895, 315, 639, 467, 285, 342, 471);
-      assertThat(out.getModel()).isEqualTo("tiny-gpt2");
-    }
+    TokenizedRequest out = tokenized.readValue();
+    // This ĠLicense Ġappl ies Ġto Ġany Ġprogram: byte-level BPE, no BOS.
+    assertThat(out.getPromptTokenIds()).containsExactly(895, 315, 639, 467, 285, 342, 471);
+    assertThat(out.getModel()).isEqualTo("tiny-gpt2");
   }
 
   @Test
   void appliesThePromptTemplateBeforeTokenizing() {
-    start(llama, llamaTokenizer, Map.of("AIGC_PROMPT_TEMPLATE", "Q: {prompt} A:"));
+    start(LLAMA, Map.of("AIGC_PROMPT_TEMPLATE", "Q: {prompt} A:"));
     send("r-1", request("r-1", "This License"));
 
     // BOS ▁Q : ▁This ▁License ▁A : — the template's text around the prompt, BOS still only once at the start.
@@ -258,26 +233,23 @@ class TokenizerTopologyTest {
 
   @Test
   void eachRequestGoesToItsModelsTopicTokenizedWithItsModelsTokenizer() {
-    ModelDirectory gpt2 = ModelDirectory.open(TestModels.dir(TestModels.TINY_GPT2));
-    try (TextTokenizer gpt2Tokenizer = TextTokenizer.load(gpt2)) {
-      start(List.of(new ModelTokenizers.Served(llama, llamaTokenizer), new ModelTokenizers.Served(gpt2, gpt2Tokenizer)),
-          Map.of());
-      TestOutputTopic<String, TokenizedRequest> gpt2Topic = harness.output(TOPICS.tokenized("tiny-gpt2"));
-      GenerationRequest forGpt2 = request("for-gpt2", "This License applies to any program");
-      forGpt2.setModel("tiny-gpt2");
-      send("default", request("default", "This License applies to any program"));
-      send("for-gpt2", forGpt2);
+    ModelTokenizers.Served gpt2 = TestTokenizers.served(TestModels.TINY_GPT2);
+    start(List.of(LLAMA, gpt2), Map.of());
+    TestOutputTopic<String, TokenizedRequest> gpt2Topic = harness.output(TOPICS.tokenized("tiny-gpt2"));
+    GenerationRequest forGpt2 = request("for-gpt2", "This License applies to any program");
+    forGpt2.setModel("tiny-gpt2");
+    send("default", request("default", "This License applies to any program"));
+    send("for-gpt2", forGpt2);
 
-      TokenizedRequest first = tokenized.readValue();
-      assertThat(first.getModel()).isEqualTo("tiny-llama");
-      assertThat(first.getPromptTokenIds()).isEqualTo(LLAMA_IDS);
-      assertThat(tokenized.isEmpty()).isTrue();
-      TokenizedRequest second = gpt2Topic.readValue();
-      assertThat(second.getModel()).isEqualTo("tiny-gpt2");
-      assertThat(second.getPromptTokenIds()).isEqualTo(
-          Arrays.stream(gpt2Tokenizer.encode("This License applies to any program")).boxed().toList());
-      assertThat(generated.isEmpty()).isTrue();
-    }
+    TokenizedRequest first = tokenized.readValue();
+    assertThat(first.getModel()).isEqualTo("tiny-llama");
+    assertThat(first.getPromptTokenIds()).isEqualTo(LLAMA_IDS);
+    assertThat(tokenized.isEmpty()).isTrue();
+    TokenizedRequest second = gpt2Topic.readValue();
+    assertThat(second.getModel()).isEqualTo("tiny-gpt2");
+    assertThat(second.getPromptTokenIds()).isEqualTo(
+        Arrays.stream(gpt2.tokenizer().encode("This License applies to any program")).boxed().toList());
+    assertThat(generated.isEmpty()).isTrue();
   }
 
   @Test
@@ -360,9 +332,9 @@ class TokenizerTopologyTest {
 
   @Test
   void aFailureWhileProcessingIsDeadLetteredAndAnsweredAsAnInternalError() {
-    TextTokenizer closed = TextTokenizer.load(llama);
+    TextTokenizer closed = TextTokenizer.load(LLAMA.model());
     closed.close(); // what a tokenizer released under a running stream thread would do
-    start(llama, closed, Map.of());
+    start(new ModelTokenizers.Served(LLAMA.model(), closed), Map.of());
     GenerationRequest request = request("r-1", "This License");
     send("r-1", request);
 
@@ -395,7 +367,7 @@ class TokenizerTopologyTest {
         + " Keep names, numbers and dates exact.\n\nTitle: Seed vault opens\nSource: Sample Wire\n\n"
         + "The vault took its first seeds.\n\nSummary:";
     assertThat(out.getPromptTokenIds()).containsExactlyElementsOf(
-        java.util.Arrays.stream(llamaTokenizer.encode(prompt)).boxed().toList());
+        java.util.Arrays.stream(LLAMA.tokenizer().encode(prompt)).boxed().toList());
     // The task's defaults fill what the request left at the contract's; what it set stays.
     assertThat(out.getRequest().getParams().getMaxTokens()).isEqualTo(96);
     assertThat(out.getRequest().getParams().getMinTokens()).isEqualTo(8);
@@ -427,7 +399,7 @@ class TokenizerTopologyTest {
     Path file = dir.resolve("tasks.json");
     java.nio.file.Files.writeString(file, "{\"tasks\": {\"echo\": {\"template\": \"{{ text }}\","
         + " \"required\": [\"text\"], \"defaults\": {\"max_tokens\": 5}}}}");
-    start(llama, llamaTokenizer, Map.of("AIGC_TASKS_FILE", file.toString()));
+    start(LLAMA, Map.of("AIGC_TASKS_FILE", file.toString()));
     send("e-1", taskRequest("e-1", "echo", Map.of("text", "This License applies to any program")));
 
     TokenizedRequest out = tokenized.readValue();
