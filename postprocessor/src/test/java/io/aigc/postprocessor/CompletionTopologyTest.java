@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.aigc.runtime.Env;
 import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
-import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.schemas.testing.AvroBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
 import io.aigc.model.testing.TestModels;
 import io.aigc.text.testing.TestTokenizers;
@@ -37,9 +37,8 @@ import java.util.Map;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,37 +55,25 @@ class CompletionTopologyTest {
 
   @TempDir
   Path stateDir;
+  @AutoClose
   private TopologyHarness harness;
-  private TopologyTestDriver driver;
   private PostprocessorMetrics metrics;
   private TestInputTopic<String, byte[]> generated;
   private TestOutputTopic<String, Completion> completions;
   private TestOutputTopic<String, DeadLetter> dlq;
-
-  @AfterEach
-  void closeDriver() {
-    if (harness != null) {
-      harness.close();
-    }
-  }
-
-  private void start(ModelTokenizers.Served model, Map<String, String> vars) {
-    start(List.of(model), vars);
-  }
 
   private void start(List<ModelTokenizers.Served> models, Map<String, String> vars) {
     Map<String, String> env = TestTokenizers.env(models, vars);
     PostprocessorConfig config = PostprocessorConfig.fromEnv(Env.of(env));
     metrics = new PostprocessorMetrics(new PrometheusRegistry());
     harness = TopologyHarness.start(CompletionTopology.build(config, models, metrics), stateDir, NOW);
-    driver = harness.driver();
     generated = harness.input(TOPICS.generated());
     completions = harness.output(TOPICS.completions());
     dlq = harness.output(TOPICS.dlq());
   }
 
   private void start() {
-    start(LLAMA, Map.of());
+    start(List.of(LLAMA), Map.of());
   }
 
   private static GenerationRequest request(String id, List<String> stop) {
@@ -185,7 +172,7 @@ class CompletionTopologyTest {
   @Test
   void aGpt2ContinuationKeepsItsSpaceToo() {
     ModelTokenizers.Served gpt2 = TestTokenizers.served(TestModels.TINY_GPT2);
-    start(gpt2, Map.of());
+    start(List.of(gpt2), Map.of());
     GeneratedSequence sequence = ok("r-1", List.of(), choice(0, List.of(639, 467, 285, 342, 471), "length"));
     sequence.setModel("tiny-gpt2");
     sequence.setPromptTokenIds(List.of(895, 315)); // This ĠLicense
@@ -260,7 +247,7 @@ class CompletionTopologyTest {
     assertThat(metrics.duplicates.get()).isEqualTo(2.0);
     assertThat(dlq.isEmpty()).isTrue();
     // What lets the dedup survive a crash: the store writes through to its changelog topic.
-    assertThat(driver.producedTopicNames()).contains("topology-test-completed-requests-changelog");
+    assertThat(harness.driver().producedTopicNames()).contains("topology-test-completed-requests-changelog");
   }
 
   @Test
@@ -289,20 +276,20 @@ class CompletionTopologyTest {
 
   @Test
   void aCompletedIdIsForgottenAfterTheRetentionByTheWallClock() {
-    start(LLAMA, Map.of("AIGC_DEDUP_RETENTION", "1h", "AIGC_DEDUP_PURGE_INTERVAL", "1m"));
-    KeyValueStore<String, Long> store = driver.getKeyValueStore(CompletionTopology.COMPLETED_STORE);
+    start(List.of(LLAMA), Map.of("AIGC_DEDUP_RETENTION", "1h", "AIGC_DEDUP_PURGE_INTERVAL", "1m"));
+    KeyValueStore<String, Long> store = harness.driver().getKeyValueStore(CompletionTopology.COMPLETED_STORE);
     GeneratedSequence sequence = ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
     send("r-1", sequence);
     assertThat(store.get("r-1")).isEqualTo(NOW.toEpochMilli());
 
     // Within the retention the id is still known, punctuations or not.
-    driver.advanceWallClockTime(Duration.ofMinutes(59));
+    harness.driver().advanceWallClockTime(Duration.ofMinutes(59));
     send("r-1", sequence);
     assertThat(store.get("r-1")).isNotNull();
     assertThat(completions.readValuesToList()).hasSize(1);
 
     // Past it (and the next purge), it is gone: a duplicate this late is answered again.
-    driver.advanceWallClockTime(Duration.ofMinutes(2));
+    harness.driver().advanceWallClockTime(Duration.ofMinutes(2));
     assertThat(store.get("r-1")).isNull();
     send("r-1", sequence);
     assertThat(completions.readValuesToList()).hasSize(1);
@@ -311,7 +298,7 @@ class CompletionTopologyTest {
   @Test
   void bytesThatAreNotAvroAreDeadLetteredAnsweredOnceAndThePartitionKeepsFlowing() {
     start();
-    byte[] poison = PoisonBytes.notAvro();
+    byte[] poison = AvroBytes.notAvro();
     generated.pipeInput("r-poison", poison, NOW.minusSeconds(5));
     send("r-poison", ok("r-poison", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
     send("r-good", ok("r-good", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
@@ -343,7 +330,7 @@ class CompletionTopologyTest {
   void aWriterSchemaThatWasNeverReleasedIsDeadLettered() {
     start();
     send("r-0", ok("r-0", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
-    byte[] poison = PoisonBytes.unknownSchema(GeneratedSequence.class);
+    byte[] poison = AvroBytes.unknownSchema(GeneratedSequence.class);
     generated.pipeInput("r-unknown", poison);
 
     DeadLetter letter = dlq.readValue();
@@ -357,7 +344,7 @@ class CompletionTopologyTest {
   void poisonForAnAnsweredIdIsDeadLetteredWithoutASecondCompletion() {
     start();
     send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
-    generated.pipeInput("r-1", PoisonBytes.notAvro());
+    generated.pipeInput("r-1", AvroBytes.notAvro());
 
     assertThat(dlq.readValue().getRequestId()).isEqualTo("r-1");
     assertThat(completions.readValuesToList()).hasSize(1);
@@ -389,7 +376,7 @@ class CompletionTopologyTest {
   @Test
   void poisonWithoutAKeyIsOnlyDeadLettered() {
     start();
-    generated.pipeInput("", PoisonBytes.notAvro());
+    generated.pipeInput("", AvroBytes.notAvro());
     generated.pipeInput((String) null, null);
 
     List<DeadLetter> letters = dlq.readValuesToList();
@@ -431,7 +418,7 @@ class CompletionTopologyTest {
   void aFailureWhileDetokenizingIsDeadLetteredAndAnsweredAsAnInternalError() {
     TextTokenizer closed = TextTokenizer.load(LLAMA.model());
     closed.close(); // what a tokenizer released under a running stream thread would do
-    start(new ModelTokenizers.Served(LLAMA.model(), closed), Map.of());
+    start(List.of(new ModelTokenizers.Served(LLAMA.model(), closed)), Map.of());
     send("r-1", ok("r-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
 
     DeadLetter letter = dlq.readValue();

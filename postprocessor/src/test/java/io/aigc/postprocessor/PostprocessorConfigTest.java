@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class PostprocessorConfigTest {
   @Test
@@ -27,11 +29,10 @@ class PostprocessorConfigTest {
     assertThat(config.dedupPurgeInterval()).isEqualTo(Duration.ofMinutes(5));
   }
 
-  @Test
-  void aZeroRetentionIsAConfigurationError() {
-    assertThatThrownBy(() -> PostprocessorConfig.fromEnv(Env.of(Map.of("AIGC_DEDUP_RETENTION", "0s"))))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_DEDUP_RETENTION");
-    assertThatThrownBy(() -> PostprocessorConfig.fromEnv(Env.of(Map.of("AIGC_DEDUP_PURGE_INTERVAL", "0"))))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_DEDUP_PURGE_INTERVAL");
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource({"AIGC_DEDUP_RETENTION, 0s", "AIGC_DEDUP_PURGE_INTERVAL, 0"})
+  void aZeroRetentionIsAConfigurationError(String variable, String value) {
+    assertThatThrownBy(() -> PostprocessorConfig.fromEnv(Env.of(Map.of(variable, value))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(variable);
   }
 }

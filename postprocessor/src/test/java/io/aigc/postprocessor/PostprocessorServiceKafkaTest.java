@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.streams.StreamsService;
-import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.schemas.testing.AvroBytes;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.runtime.testing.TopicReader;
 import io.aigc.model.testing.TestModels;
@@ -20,7 +20,6 @@ import io.aigc.schemas.Topics;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -38,8 +37,7 @@ class PostprocessorServiceKafkaTest {
   void completesOncePerIdAndDeadLettersPoisonThroughARealBroker() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
       // One partition, so the records below are processed in the order they are sent.
-      Env env = kafka.serviceEnv(stateDir, 1,
-          Map.of("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString()));
+      Env env = kafka.serviceEnv(stateDir, 1, TestModels.modelDirEnv(TestModels.TINY_LLAMA));
 
       try (StreamsService service = CompletionTopology.service(PostprocessorConfig.fromEnv(env))) {
         service.start();
@@ -48,7 +46,7 @@ class PostprocessorServiceKafkaTest {
         TopicReader.send(settings, List.of(
             new ProducerRecord<>(TOPICS.generated().name(), "r-1", result),
             new ProducerRecord<>(TOPICS.generated().name(), "r-1", result), // a worker's retry
-            new ProducerRecord<>(TOPICS.generated().name(), "r-poison", PoisonBytes.notAvro())));
+            new ProducerRecord<>(TOPICS.generated().name(), "r-poison", AvroBytes.notAvro())));
 
         // The poison record is the last one sent: once its answer is visible, the duplicate was processed too.
         List<ConsumerRecord<String, byte[]>> seen = TopicReader.readCommittedUntil(settings,

@@ -3,6 +3,7 @@ package io.aigc.schemas;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.aigc.schemas.testing.AvroBytes;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
@@ -12,7 +13,6 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.message.BinaryMessageEncoder;
 import org.junit.jupiter.api.Test;
 
 class AvroSerdeTest {
@@ -72,7 +72,7 @@ class AvroSerdeTest {
     old.put("created_at", 1_700_000_000_000L);
     old.put("prompt", "hello");
     old.put("params", params);
-    byte[] bytes = encodeGeneric(older, old);
+    byte[] bytes = AvroBytes.encode(older, old);
 
     AvroSerde<GenerationRequest> knowsOlder = new AvroSerde<>(GenerationRequest.class,
         List.of(older, GenerationRequest.getClassSchema()));
@@ -122,14 +122,4 @@ class AvroSerdeTest {
             e -> assertThat(e.reason()).isEqualTo(DeadLetterReason.UNKNOWN_SCHEMA));
   }
 
-  private static byte[] encodeGeneric(Schema schema, GenericRecord record) {
-    try {
-      ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema).encode(record);
-      byte[] bytes = new byte[buffer.remaining()];
-      buffer.get(bytes);
-      return bytes;
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
 }

@@ -2,9 +2,8 @@ package io.aigc.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.aigc.schemas.testing.AvroBytes;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -14,7 +13,6 @@ import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -80,21 +78,11 @@ class ReleasedSchemasTest {
     request.put("params", params);
     request.put("metadata", Map.of());
 
-    GenerationRequest read = serde.decode(encode(v1, request));
+    GenerationRequest read = serde.decode(AvroBytes.encode(v1, request));
 
     assertThat(read.getRequestId()).isEqualTo("from-v1");
     assertThat(read.getParams().getMaxTokens()).isEqualTo(5);
     assertThat(read.getParams().getIgnoreEos()).isFalse(); // added in v2, default false
   }
 
-  private static byte[] encode(Schema schema, GenericRecord record) {
-    try {
-      ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema).encode(record);
-      byte[] bytes = new byte[buffer.remaining()];
-      buffer.get(bytes);
-      return bytes;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
 }

@@ -7,6 +7,8 @@ import io.aigc.runtime.Env;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class TokenizerConfigTest {
   @Test
@@ -41,11 +43,10 @@ class TokenizerConfigTest {
     assertThat(config.common().topics().requests().name()).isEqualTo("other.requests");
   }
 
-  @Test
-  void aTemplateWithoutThePromptOrAnImpossibleNIsAConfigurationError() {
-    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_PROMPT_TEMPLATE", "Answer: "))))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_PROMPT_TEMPLATE");
-    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of("AIGC_MAX_N", "0"))))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_MAX_N");
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource({"AIGC_PROMPT_TEMPLATE, 'Answer: '", "AIGC_MAX_N, 0"})
+  void aTemplateWithoutThePromptOrAnImpossibleNIsAConfigurationError(String variable, String value) {
+    assertThatThrownBy(() -> TokenizerConfig.fromEnv(Env.of(Map.of(variable, value))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(variable);
   }
 }

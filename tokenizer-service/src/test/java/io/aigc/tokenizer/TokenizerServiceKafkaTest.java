@@ -6,7 +6,7 @@ import io.aigc.model.testing.TestModels;
 import io.aigc.runtime.Env;
 import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.streams.StreamsService;
-import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.schemas.testing.AvroBytes;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.runtime.testing.TopicReader;
 import io.aigc.schemas.DeadLetter;
@@ -21,7 +21,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -38,13 +37,12 @@ class TokenizerServiceKafkaTest {
   @Test
   void tokenizesARequestAndDeadLettersPoisonThroughARealBroker() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start()) {
-      Env env = kafka.serviceEnv(stateDir, 2,
-          Map.of("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString()));
+      Env env = kafka.serviceEnv(stateDir, 2, TestModels.modelDirEnv(TestModels.TINY_LLAMA));
       try (StreamsService service = TokenizerTopology.service(TokenizerConfig.fromEnv(env))) {
         service.start();
         KafkaSettings settings = KafkaSettings.fromEnv(env);
         TopicReader.send(settings, List.of(
-            new ProducerRecord<>(TOPICS.requests().name(), "r-poison", PoisonBytes.notAvro()),
+            new ProducerRecord<>(TOPICS.requests().name(), "r-poison", AvroBytes.notAvro()),
             new ProducerRecord<>(TOPICS.requests().name(), "r-1", TOPICS.requests().valueSerde().encode(
                 RequestSpec.builder().prompt("This License applies to any program").build()
                     .toEvent("r-1", Instant.now(), null)))));

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.aigc.runtime.Env;
 import io.aigc.text.ModelTokenizers;
 import io.aigc.text.TextTokenizer;
-import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.schemas.testing.AvroBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
 import io.aigc.model.testing.TestModels;
 import io.aigc.text.testing.TestTokenizers;
@@ -29,8 +29,7 @@ import java.util.stream.Stream;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,24 +46,13 @@ class TokenizerTopologyTest {
 
   @TempDir
   Path stateDir;
+  @AutoClose
   private TopologyHarness harness;
-  private TopologyTestDriver driver;
   private TokenizerMetrics metrics;
   private TestInputTopic<String, byte[]> requests;
   private TestOutputTopic<String, TokenizedRequest> tokenized;
   private TestOutputTopic<String, GeneratedSequence> generated;
   private TestOutputTopic<String, DeadLetter> dlq;
-
-  @AfterEach
-  void closeDriver() {
-    if (harness != null) {
-      harness.close();
-    }
-  }
-
-  private void start(ModelTokenizers.Served model, Map<String, String> vars) {
-    start(List.of(model), vars);
-  }
 
   private void start(List<ModelTokenizers.Served> models, Map<String, String> vars) {
     Map<String, String> env = TestTokenizers.env(models, vars);
@@ -72,7 +60,6 @@ class TokenizerTopologyTest {
     TokenizerConfig config = TokenizerConfig.fromEnv(Env.of(env));
     metrics = new TokenizerMetrics(new PrometheusRegistry());
     harness = TopologyHarness.start(TokenizerTopology.build(config, models, metrics), stateDir, NOW);
-    driver = harness.driver();
     requests = harness.input(TOPICS.requests());
     tokenized = harness.output(TOPICS.tokenized(models.get(0).name()));
     generated = harness.output(TOPICS.generated());
@@ -80,7 +67,7 @@ class TokenizerTopologyTest {
   }
 
   private void start() {
-    start(LLAMA, Map.of());
+    start(List.of(LLAMA), Map.of());
   }
 
   private static GenerationRequest request(String id, String prompt) {
@@ -114,7 +101,7 @@ class TokenizerTopologyTest {
   @Test
   void tokenizesAPromptForTinyGpt2WithoutSpecialTokens() {
     ModelTokenizers.Served gpt2 = TestTokenizers.served(TestModels.TINY_GPT2);
-    start(gpt2, Map.of());
+    start(List.of(gpt2), Map.of());
     send("r-1", request("r-1", "This License applies to any program"));
 
     TokenizedRequest out = tokenized.readValue();
@@ -125,7 +112,7 @@ class TokenizerTopologyTest {
 
   @Test
   void appliesThePromptTemplateBeforeTokenizing() {
-    start(LLAMA, Map.of("AIGC_PROMPT_TEMPLATE", "Q: {prompt} A:"));
+    start(List.of(LLAMA), Map.of("AIGC_PROMPT_TEMPLATE", "Q: {prompt} A:"));
     send("r-1", request("r-1", "This License"));
 
     // BOS ▁Q : ▁This ▁License ▁A : — the template's text around the prompt, BOS still only once at the start.
@@ -274,7 +261,7 @@ class TokenizerTopologyTest {
   @Test
   void bytesThatAreNotAvroAreDeadLetteredAndThePartitionKeepsFlowing() {
     start();
-    byte[] poison = PoisonBytes.notAvro();
+    byte[] poison = AvroBytes.notAvro();
     requests.pipeInput("r-poison", poison, NOW.minusSeconds(5));
     send("r-good", request("r-good", "This License applies to any program"));
 
@@ -306,7 +293,7 @@ class TokenizerTopologyTest {
   void aWriterSchemaThatWasNeverReleasedIsDeadLettered() {
     start();
     send("r-0", request("r-0", "This License"));
-    byte[] poison = PoisonBytes.unknownSchema(GenerationRequest.class);
+    byte[] poison = AvroBytes.unknownSchema(GenerationRequest.class);
     requests.pipeInput("r-unknown", poison);
 
     DeadLetter letter = dlq.readValue();
@@ -320,7 +307,7 @@ class TokenizerTopologyTest {
   @Test
   void poisonWithoutAKeyIsOnlyDeadLettered() {
     start();
-    requests.pipeInput("", PoisonBytes.notAvro());
+    requests.pipeInput("", AvroBytes.notAvro());
     requests.pipeInput((String) null, null);
 
     List<DeadLetter> letters = dlq.readValuesToList();
@@ -334,7 +321,7 @@ class TokenizerTopologyTest {
   void aFailureWhileProcessingIsDeadLetteredAndAnsweredAsAnInternalError() {
     TextTokenizer closed = TextTokenizer.load(LLAMA.model());
     closed.close(); // what a tokenizer released under a running stream thread would do
-    start(new ModelTokenizers.Served(LLAMA.model(), closed), Map.of());
+    start(List.of(new ModelTokenizers.Served(LLAMA.model(), closed)), Map.of());
     GenerationRequest request = request("r-1", "This License");
     send("r-1", request);
 
@@ -399,7 +386,7 @@ class TokenizerTopologyTest {
     Path file = dir.resolve("tasks.json");
     java.nio.file.Files.writeString(file, "{\"tasks\": {\"echo\": {\"template\": \"{{ text }}\","
         + " \"required\": [\"text\"], \"defaults\": {\"max_tokens\": 5}}}}");
-    start(LLAMA, Map.of("AIGC_TASKS_FILE", file.toString()));
+    start(List.of(LLAMA), Map.of("AIGC_TASKS_FILE", file.toString()));
     send("e-1", taskRequest("e-1", "echo", Map.of("text", "This License applies to any program")));
 
     TokenizedRequest out = tokenized.readValue();

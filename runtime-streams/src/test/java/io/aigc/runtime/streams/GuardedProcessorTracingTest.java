@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.ServingMetrics;
 import io.aigc.runtime.Tracing;
-import io.aigc.runtime.streams.testing.PoisonBytes;
+import io.aigc.schemas.testing.AvroBytes;
 import io.aigc.runtime.streams.testing.TopologyHarness;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.Topics;
@@ -57,7 +57,7 @@ class GuardedProcessorTracingTest {
     Tracing.write(headers, TRACEPARENT);
     var input = harness.input(IN.cancellations());
     input.pipeInput(new TestRecord<>("r-1", IN.cancellations().valueSerde().encode(cancellation("r-1")), headers));
-    input.pipeInput(new TestRecord<>("r-2", PoisonBytes.notAvro(), headers));
+    input.pipeInput(new TestRecord<>("r-2", AvroBytes.notAvro(), headers));
 
     assertThat(Tracing.read(harness.output(OUT.cancellations()).readRecord().headers())).isEqualTo(TRACEPARENT);
     assertThat(Tracing.read(harness.output(IN.dlq()).readRecord().headers())).isEqualTo(TRACEPARENT);

@@ -1,4 +1,4 @@
-package io.aigc.runtime.streams.testing;
+package io.aigc.schemas.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,9 +12,12 @@ import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 
-/** Values a topology must dead-letter rather than choke on, for the services' topology tests. */
-public final class PoisonBytes {
-  private PoisonBytes() {}
+/**
+ * Avro bytes as other producers write them: records of older or never released schemas, and values a service must
+ * dead-letter rather than choke on.
+ */
+public final class AvroBytes {
+  private AvroBytes() {}
 
   /** Bytes without the single-object header: what a JSON producer or a misrouted topic would send. */
   public static byte[] notAvro() {
@@ -34,8 +37,13 @@ public final class PoisonBytes {
     GenericRecord record = new GenericData.Record(unreleased);
     record.put("request_id", "r-unknown");
     record.put("shoe_size", 44);
+    return encode(unreleased, record);
+  }
+
+  /** {@code record} in Avro's single-object encoding under {@code schema}, as a producer with that schema writes it. */
+  public static byte[] encode(Schema schema, GenericRecord record) {
     try {
-      ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), unreleased).encode(record);
+      ByteBuffer buffer = new BinaryMessageEncoder<GenericRecord>(GenericData.get(), schema).encode(record);
       byte[] bytes = new byte[buffer.remaining()];
       buffer.get(bytes);
       return bytes;
