@@ -3,11 +3,14 @@ package io.aigc.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class SamplerTest {
   private static final float[] LOGITS = {1.0f, 3.0f, 2.5f, -1.0f, 3.0f, 0.0f};
@@ -31,27 +34,18 @@ class SamplerTest {
     assertThat(next(SamplingParams.greedy(1), new SplittableRandom(1))).isEqualTo(1);
   }
 
-  @Test
-  void topKOfOneIsGreedy() {
-    SplittableRandom random = new SplittableRandom(3);
-    for (int i = 0; i < 100; i++) {
-      assertThat(next(params(1.5, 1.0, 1), random)).isEqualTo(1);
-    }
-  }
-
-  @Test
-  void topKKeepsOnlyTheKMostLikely() {
-    SplittableRandom random = new SplittableRandom(4);
-    for (int i = 0; i < 500; i++) {
-      assertThat(next(params(5.0, 1.0, 3), random)).isIn(1, 4, 2);
-    }
-  }
-
-  @Test
-  void aSmallTopPKeepsOnlyTheMostLikelyToken() {
-    SplittableRandom random = new SplittableRandom(5);
-    for (int i = 0; i < 100; i++) {
-      assertThat(next(params(1.0, 0.01, 0), random)).isEqualTo(1);
+  /** Whatever the draw, truncation leaves only {@code allowed}: top-k of one, top-k of three, a tiny top-p. */
+  @ParameterizedTest(name = "temperature {1}, top_p {2}, top_k {3}: only {5}")
+  @CsvSource({
+      "3, 1.5, 1.0,  1, 100, 1",
+      "4, 5.0, 1.0,  3, 500, 1 4 2",
+      "5, 1.0, 0.01, 0, 100, 1"})
+  void truncationKeepsOnlyTheMostLikelyTokens(long seed, double temperature, double topP, int topK, int draws,
+      String allowed) {
+    List<Integer> kept = Arrays.stream(allowed.split(" ")).map(Integer::valueOf).toList();
+    SplittableRandom random = new SplittableRandom(seed);
+    for (int i = 0; i < draws; i++) {
+      assertThat(next(params(temperature, topP, topK), random)).isIn(kept);
     }
   }
 

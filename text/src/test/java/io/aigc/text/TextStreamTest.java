@@ -2,17 +2,14 @@ package io.aigc.text;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.aigc.model.ModelDirectory;
 import io.aigc.model.testing.TestModels;
+import io.aigc.text.testing.TestTokenizers;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,28 +33,23 @@ class TextStreamTest {
       "aaaa bbbb abab bcbc abcabc END. The end.\nSTOP\nstop",
       "\n\n\n   x  y\t\tz ");
 
-  private static final Map<String, TextTokenizer> TOKENIZERS = new java.util.HashMap<>();
-
-  @BeforeAll
-  static void load() {
-    for (String name : List.of(TestModels.TINY_LLAMA, TestModels.TINY_GPT2)) {
-      TOKENIZERS.put(name, TextTokenizer.load(ModelDirectory.open(TestModels.dir(name))));
-    }
+  private static TextTokenizer tokenizer(String model) {
+    return TestTokenizers.served(model).tokenizer();
   }
 
-  @AfterAll
-  static void close() {
-    TOKENIZERS.values().forEach(TextTokenizer::close);
+  /** The ids {@code tokenizer} gives {@code continuation} after {@code prompt}, in the context of both. */
+  private static int[] continuation(TextTokenizer tokenizer, int[] prompt, String whole) {
+    int[] ids = tokenizer.encode(whole);
+    return Arrays.copyOfRange(ids, prompt.length, ids.length);
   }
 
   // ---- Examples ----
 
   @Test
   void aContinuationKeepsItsLeadingSpaceFromTheFirstPiece() {
-    TextTokenizer llama = TOKENIZERS.get(TestModels.TINY_LLAMA);
+    TextTokenizer llama = tokenizer(TestModels.TINY_LLAMA);
     int[] prompt = llama.encode("This License");
-    int[] whole = llama.encode("This License applies to any program");
-    int[] generated = Arrays.copyOfRange(whole, prompt.length, whole.length);
+    int[] generated = continuation(llama, prompt, "This License applies to any program");
 
     Streamed streamed = stream(llama, prompt, generated, List.of(), 1);
 
@@ -67,7 +59,7 @@ class TextStreamTest {
 
   @Test
   void aCharacterWhoseBytesSpanSeveralTokensComesOutWholeInOnePiece() {
-    TextTokenizer gpt2 = TOKENIZERS.get(TestModels.TINY_GPT2);
+    TextTokenizer gpt2 = tokenizer(TestModels.TINY_GPT2);
     int[] prompt = gpt2.encode("a");
     int[] llamaEmoji = gpt2.encode(" 🦙!");
     assertThat(llamaEmoji).hasSize(6); // space, four bytes, '!'
@@ -79,7 +71,7 @@ class TextStreamTest {
 
   @Test
   void aRunOfByteTokensWaitsForItsEndBecauseOneMoreByteCanSpoilIt() {
-    TextTokenizer llama = TOKENIZERS.get(TestModels.TINY_LLAMA);
+    TextTokenizer llama = tokenizer(TestModels.TINY_LLAMA);
     int[] prompt = llama.encode("x");
     TextStream stream = new TextStream(llama, prompt, List.of());
 
@@ -95,7 +87,7 @@ class TextStreamTest {
 
   @Test
   void aCharacterStraddlingThePromptsEndComesOutWhole() {
-    TextTokenizer llama = TOKENIZERS.get(TestModels.TINY_LLAMA);
+    TextTokenizer llama = tokenizer(TestModels.TINY_LLAMA);
     int[] whole = llama.encode("a ж b");
     int split = 4; // BOS ▁a ▁ <0xD0> | <0xB6> ...
     assertThat(whole[split - 1]).isEqualTo(llamaByte(0xD0));
@@ -108,7 +100,7 @@ class TextStreamTest {
 
   @Test
   void aSpaceAfterALongStretchOfSpecialTokensIsKept() {
-    TextTokenizer llama = TOKENIZERS.get(TestModels.TINY_LLAMA);
+    TextTokenizer llama = tokenizer(TestModels.TINY_LLAMA);
     int word = llama.encode("a")[1]; // ▁a
     int[] generated = new int[40];
     Arrays.fill(generated, 0, 20, word);
@@ -123,7 +115,7 @@ class TextStreamTest {
 
   @Test
   void textThatMayBeginAStopStringIsHeldBackUntilItIsKnownNotToBe() {
-    TextTokenizer gpt2 = TOKENIZERS.get(TestModels.TINY_GPT2);
+    TextTokenizer gpt2 = tokenizer(TestModels.TINY_GPT2);
     int[] prompt = gpt2.encode("Q:");
     int[] generated = gpt2.encode("a\nb\n\nc");
     assertThat(generated).hasSize(6);
@@ -137,7 +129,7 @@ class TextStreamTest {
 
   @Test
   void ofOverlappingStopStringsTheOneThatBeginsFirstCuts() {
-    TextTokenizer gpt2 = TOKENIZERS.get(TestModels.TINY_GPT2);
+    TextTokenizer gpt2 = tokenizer(TestModels.TINY_GPT2);
     int[] prompt = gpt2.encode(">");
 
     assertThat(stream(gpt2, prompt, gpt2.encode("xabc"), List.of("bc", "ab"), 1).text()).isEqualTo("x");
@@ -150,10 +142,9 @@ class TextStreamTest {
 
   @Test
   void aMultiByteStopStringSplitAcrossByteTokensIsFound() {
-    TextTokenizer llama = TOKENIZERS.get(TestModels.TINY_LLAMA);
+    TextTokenizer llama = tokenizer(TestModels.TINY_LLAMA);
     int[] prompt = llama.encode("Say:");
-    int[] whole = llama.encode("Say: café 🦙 日本語");
-    int[] generated = Arrays.copyOfRange(whole, prompt.length, whole.length);
+    int[] generated = continuation(llama, prompt, "Say: café 🦙 日本語");
 
     Streamed streamed = stream(llama, prompt, generated, List.of("本", "🦙 日"), 1);
 
@@ -164,7 +155,7 @@ class TextStreamTest {
 
   @Test
   void afterAStopStringNothingMoreIsEmittedAndTheStreamSaysItStopped() {
-    TextTokenizer gpt2 = TOKENIZERS.get(TestModels.TINY_GPT2);
+    TextTokenizer gpt2 = tokenizer(TestModels.TINY_GPT2);
     TextStream stream = new TextStream(gpt2, gpt2.encode(">"), List.of("."));
 
     assertThat(stream.append(gpt2.encode("one. two"))).isEqualTo("one");
@@ -175,7 +166,7 @@ class TextStreamTest {
 
   @Test
   void aStreamWithoutTokensEndsWithNoText() {
-    TextTokenizer llama = TOKENIZERS.get(TestModels.TINY_LLAMA);
+    TextTokenizer llama = tokenizer(TestModels.TINY_LLAMA);
     assertThat(new TextStream(llama, llama.encode("This"), List.of("x")).finish())
         .isEqualTo(new TextStream.Ending("", false));
   }
@@ -193,7 +184,7 @@ class TextStreamTest {
   @ParameterizedTest
   @ValueSource(strings = {TestModels.TINY_LLAMA, TestModels.TINY_GPT2})
   void realTextSplitIntoPromptAndContinuationAnywhereStreamsExactly(String model) {
-    TextTokenizer tokenizer = TOKENIZERS.get(model);
+    TextTokenizer tokenizer = tokenizer(model);
     Random random = new Random(7);
     for (String text : TEXTS) {
       int[] ids = tokenizer.encode(text);
@@ -209,7 +200,7 @@ class TextStreamTest {
   @ParameterizedTest
   @ValueSource(strings = {TestModels.TINY_LLAMA, TestModels.TINY_GPT2})
   void randomTokensNeverEmitTextThatALaterTokenChanges(String model) {
-    TextTokenizer tokenizer = TOKENIZERS.get(model);
+    TextTokenizer tokenizer = tokenizer(model);
     Random random = new Random(11);
     int vocab = 1024;
     for (int family = 0; family < 60; family++) {
@@ -235,7 +226,7 @@ class TextStreamTest {
   @ParameterizedTest
   @ValueSource(strings = {TestModels.TINY_LLAMA, TestModels.TINY_GPT2})
   void realTextWithStrayBytesAndSpecialTokensStreamsExactly(String model) {
-    TextTokenizer tokenizer = TOKENIZERS.get(model);
+    TextTokenizer tokenizer = tokenizer(model);
     Random random = new Random(13);
     List<Integer> specials = IntStream.range(0, 1024).filter(tokenizer::isSkipped).boxed().toList();
     assertThat(specials).isNotEmpty();
@@ -264,7 +255,7 @@ class TextStreamTest {
   @ParameterizedTest
   @ValueSource(strings = {TestModels.TINY_LLAMA, TestModels.TINY_GPT2})
   void aLongGenerationDecodesOnlyAFewRecentTokensEachStep(String model) {
-    TextTokenizer tokenizer = TOKENIZERS.get(model);
+    TextTokenizer tokenizer = tokenizer(model);
     String text = String.join(" ", TEXTS).repeat(8);
     int[] ids = tokenizer.encode(text);
     assertThat(ids.length).isGreaterThan(2000);

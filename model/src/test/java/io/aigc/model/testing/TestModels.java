@@ -2,7 +2,9 @@ package io.aigc.model.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /** The small models built by {@code models/build_models.py} and committed under {@code models/}. */
 public final class TestModels {
@@ -34,6 +36,11 @@ public final class TestModels {
       throw new IllegalStateException(dir + " has no model.onnx; rebuild with /usr/bin/python3 models/build_models.py");
     }
     return dir;
+  }
+
+  /** {@code AIGC_MODEL_DIR} naming the folders of the test models {@code names}, as the services read it. */
+  public static Map<String, String> modelDirEnv(String... names) {
+    return Map.of("AIGC_MODEL_DIR", String.join(",", Arrays.stream(names).map(n -> dir(n).toString()).toList()));
   }
 
   /** {@code AIGC_MODELS_ROOT} (set by the build), else the nearest {@code models/} folder above the working directory. */

@@ -29,7 +29,7 @@ public final class TestTokenizers {
   /** {@code vars} and {@code AIGC_MODEL_DIR} naming the folders of {@code models}, as a service's config reads it. */
   public static Map<String, String> env(List<ModelTokenizers.Served> models, Map<String, String> vars) {
     Map<String, String> env = new HashMap<>(vars);
-    env.put("AIGC_MODEL_DIR", String.join(",", models.stream().map(m -> m.model().path().toString()).toList()));
+    env.putAll(TestModels.modelDirEnv(models.stream().map(ModelTokenizers.Served::name).toArray(String[]::new)));
     return env;
   }
 }
