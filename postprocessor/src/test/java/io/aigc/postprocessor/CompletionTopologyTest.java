@@ -1,5 +1,6 @@
 package io.aigc.postprocessor;
 
+import static io.aigc.runtime.streams.testing.DeadLetterAssert.assertThatLetter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
@@ -26,8 +27,6 @@ import io.aigc.schemas.TokenLogprobs;
 import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -303,16 +302,8 @@ class CompletionTopologyTest {
     send("r-poison", ok("r-poison", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
     send("r-good", ok("r-good", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
 
-    DeadLetter letter = dlq.readValue();
-    assertThat(letter.getReasonCode()).isEqualTo("not_avro");
-    assertThat(letter.getSourceTopic()).isEqualTo("generation.generated");
-    assertThat(letter.getSourcePartition()).isZero();
-    assertThat(letter.getSourceOffset()).isZero();
-    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5).toEpochMilli());
-    assertThat(bytesOf(letter.getKey())).isEqualTo("r-poison".getBytes(StandardCharsets.UTF_8));
-    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
-    assertThat(letter.getRequestId()).isEqualTo("r-poison");
-    assertThat(letter.getService()).isEqualTo("postprocessor");
+    assertThatLetter(dlq.readValue()).hasReason("not_avro").readFrom("generation.generated", 0)
+        .writtenAt(NOW.minusSeconds(5)).carries("r-poison", poison).by("postprocessor");
 
     List<KeyValue<String, Completion>> all = completions.readKeyValuesToList();
     // The poison's error is the one answer for its id; the result that follows for it is a duplicate.
@@ -333,10 +324,7 @@ class CompletionTopologyTest {
     byte[] poison = AvroBytes.unknownSchema(GeneratedSequence.class);
     generated.pipeInput("r-unknown", poison);
 
-    DeadLetter letter = dlq.readValue();
-    assertThat(letter.getReasonCode()).isEqualTo("unknown_schema");
-    assertThat(letter.getSourceOffset()).isEqualTo(1);
-    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
+    assertThatLetter(dlq.readValue()).hasReason("unknown_schema").readFrom("generation.generated", 1).carries(poison);
     assertThat(completions.readKeyValuesToList()).extracting(kv -> kv.key).containsExactly("r-0", "r-unknown");
   }
 
@@ -430,12 +418,4 @@ class CompletionTopologyTest {
     assertThat(error.getMetadata()).containsExactly(Map.entry("article", "42"));
     assertThat(error.getCreatedAt()).isEqualTo(CREATED.toEpochMilli());
     assertThat(completions.isEmpty()).isTrue();
-  }
-
-  private static byte[] bytesOf(ByteBuffer buffer) {
-    ByteBuffer copy = buffer.duplicate();
-    byte[] bytes = new byte[copy.remaining()];
-    copy.get(bytes);
-    return bytes;
-  }
-}
+  }}

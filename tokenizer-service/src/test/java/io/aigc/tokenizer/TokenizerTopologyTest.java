@@ -1,5 +1,6 @@
 package io.aigc.tokenizer;
 
+import static io.aigc.runtime.streams.testing.DeadLetterAssert.assertThatLetter;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.runtime.Env;
@@ -17,8 +18,6 @@ import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.TokenizedRequest;
 import io.aigc.schemas.Topics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
@@ -146,14 +145,9 @@ class TokenizerTopologyTest {
     requests.pipeInput("r-1", bytes);
 
     DeadLetter letter = dlq.readValue();
-    assertThat(letter.getReasonCode()).isEqualTo("invalid_value");
+    assertThatLetter(letter).hasReason("invalid_value").readFrom("generation.requests", 0).carries("r-1", bytes)
+        .by("tokenizer-service");
     assertThat(letter.getReason()).contains(field);
-    assertThat(letter.getSourceTopic()).isEqualTo("generation.requests");
-    assertThat(letter.getSourcePartition()).isZero();
-    assertThat(letter.getSourceOffset()).isZero();
-    assertThat(bytesOf(letter.getValue())).isEqualTo(bytes);
-    assertThat(letter.getRequestId()).isEqualTo("r-1");
-    assertThat(letter.getService()).isEqualTo("tokenizer-service");
 
     KeyValue<String, GeneratedSequence> error = generated.readKeyValue();
     assertThat(error.key).isEqualTo("r-1");
@@ -265,15 +259,8 @@ class TokenizerTopologyTest {
     requests.pipeInput("r-poison", poison, NOW.minusSeconds(5));
     send("r-good", request("r-good", "This License applies to any program"));
 
-    DeadLetter letter = dlq.readValue();
-    assertThat(letter.getReasonCode()).isEqualTo("not_avro");
-    assertThat(letter.getSourceTopic()).isEqualTo("generation.requests");
-    assertThat(letter.getSourcePartition()).isZero();
-    assertThat(letter.getSourceOffset()).isZero();
-    assertThat(letter.getSourceTimestamp()).isEqualTo(NOW.minusSeconds(5).toEpochMilli());
-    assertThat(bytesOf(letter.getKey())).isEqualTo("r-poison".getBytes(StandardCharsets.UTF_8));
-    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
-    assertThat(letter.getRequestId()).isEqualTo("r-poison");
+    assertThatLetter(dlq.readValue()).hasReason("not_avro").readFrom("generation.requests", 0)
+        .writtenAt(NOW.minusSeconds(5)).carries("r-poison", poison);
 
     KeyValue<String, GeneratedSequence> error = generated.readKeyValue();
     assertThat(error.key).isEqualTo("r-poison");
@@ -296,10 +283,7 @@ class TokenizerTopologyTest {
     byte[] poison = AvroBytes.unknownSchema(GenerationRequest.class);
     requests.pipeInput("r-unknown", poison);
 
-    DeadLetter letter = dlq.readValue();
-    assertThat(letter.getReasonCode()).isEqualTo("unknown_schema");
-    assertThat(letter.getSourceOffset()).isEqualTo(1);
-    assertThat(bytesOf(letter.getValue())).isEqualTo(poison);
+    assertThatLetter(dlq.readValue()).hasReason("unknown_schema").readFrom("generation.requests", 1).carries(poison);
     assertThat(generated.readValue().getError().getCode()).isEqualTo("poison_record");
     assertThat(tokenized.readKeyValue().key).isEqualTo("r-0");
   }
@@ -392,12 +376,4 @@ class TokenizerTopologyTest {
     TokenizedRequest out = tokenized.readValue();
     assertThat(out.getPromptTokenIds()).containsExactlyElementsOf(LLAMA_IDS);
     assertThat(out.getRequest().getParams().getMaxTokens()).isEqualTo(5);
-  }
-
-  private static byte[] bytesOf(ByteBuffer buffer) {
-    ByteBuffer copy = buffer.duplicate();
-    byte[] bytes = new byte[copy.remaining()];
-    copy.get(bytes);
-    return bytes;
-  }
-}
+  }}
