@@ -61,13 +61,9 @@ public final class CompletionTopology {
 
   private CompletionTopology() {}
 
-  /**
-   * The service: this topology run by a {@link StreamsService} with exactly-once processing. Loads every model's
-   * tokenizer now, so a wrong {@code AIGC_MODEL_DIR} fails at startup.
-   */
+  /** The service: this topology over every model's tokenizer, run by a {@link StreamsService} exactly once. */
   public static StreamsService service(PostprocessorConfig config) {
-    ModelTokenizers models = ModelTokenizers.load(config.modelDirs());
-    return StreamsService.of(NAME, config.common(), config.streams(), models.names(), models,
+    return StreamsService.overModels(NAME, config.common(), config.streams(), config.modelDirs(),
         (tokenizers, registry) -> build(config, tokenizers.all(), new PostprocessorMetrics(registry)));
   }
 

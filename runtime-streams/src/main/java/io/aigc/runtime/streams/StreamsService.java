@@ -4,7 +4,9 @@ import io.aigc.runtime.CommonConfig;
 import io.aigc.runtime.HealthServer;
 import io.aigc.runtime.Service;
 import io.aigc.runtime.Tracing;
+import io.aigc.text.ModelTokenizers;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -57,22 +59,19 @@ public final class StreamsService implements Service {
   }
 
   /**
-   * The service of a topology whose processors use {@code resources} (a tokenizer, say), with a metrics registry of
-   * its own: the resources are closed if the topology cannot be built, or once the service has stopped.
+   * The service of a topology over the models in {@code modelDirs}, with a metrics registry of its own. Loads every
+   * model's tokenizer now, so that a wrong {@code AIGC_MODEL_DIR} fails at startup; the tokenizers are closed if the
+   * topology cannot be built, or once the service has stopped.
    */
-  public static <R extends AutoCloseable> StreamsService of(String name, CommonConfig common,
-      StreamsSettings settings, List<String> models, R resources,
-      BiFunction<R, PrometheusRegistry, Topology> topology) {
+  public static StreamsService overModels(String name, CommonConfig common, StreamsSettings settings,
+      List<Path> modelDirs, BiFunction<ModelTokenizers, PrometheusRegistry, Topology> topology) {
+    ModelTokenizers models = ModelTokenizers.load(modelDirs);
     try {
       PrometheusRegistry registry = new PrometheusRegistry();
-      return new StreamsService(name, topology.apply(resources, registry), common, settings, registry, resources,
-          models);
+      return new StreamsService(name, topology.apply(models, registry), common, settings, registry, models,
+          models.names());
     } catch (RuntimeException | Error e) {
-      try {
-        resources.close();
-      } catch (Exception suppressed) {
-        e.addSuppressed(suppressed);
-      }
+      models.close();
       throw e;
     }
   }
