@@ -1,5 +1,6 @@
 package io.aigc.gateway;
 
+import static io.aigc.gateway.TestHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -18,13 +19,12 @@ import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse.BodyHandlers;
 import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -33,8 +33,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -47,11 +45,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Timeout(60)
 class GatewayHttpTest {
-  private static final Duration WAIT = Duration.ofSeconds(15);
-  private static final HttpClient HTTP = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
+  private static final Duration WAIT = TestHttp.WAIT;
 
   /** Every request here is alice's (access control itself is AccessControlHttpTest's), unlimited. */
   @RegisterExtension
@@ -63,10 +57,10 @@ class GatewayHttpTest {
   void syncCompletionRoundTrip() throws Exception {
     Instant before = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     String prompt = "Once upon a time " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", new JsonObject()
         .put("model", "tiny-llama").put("prompt", prompt).put("max_tokens", 5).put("temperature", 0)
         .put("stop", "\n").put("seed", 42).put("user", "u-1").put("metadata", new JsonObject().put("article", "42"))
-        .put("timeout_seconds", 30).encode()));
+        .put("timeout_seconds", 30).encode());
 
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     assertThat(request.getRequestId()).matches("cmpl-[A-Za-z0-9_-]{24}");
@@ -93,7 +87,7 @@ class GatewayHttpTest {
     assertThat(new JsonObject(response.body())).isEqualTo(expected);
 
     // The same job, by id.
-    JsonObject job = json(get(fixture.gateway(), "/v1/jobs/" + request.getRequestId()), 200);
+    JsonObject job = json(get("/v1/jobs/" + request.getRequestId()), 200);
     assertThat(job.getString("status")).isEqualTo("done");
     assertThat(job.getJsonObject("completion")).isEqualTo(expected);
   }
@@ -106,7 +100,7 @@ class GatewayHttpTest {
       "internal_error,          500, server_error"})
   void errorCompletionBecomesAnHttpError(String code, int status, String type) throws Exception {
     String prompt = "fails with " + code + " " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", body(prompt)));
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", body(prompt));
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     fixture.pipeline().complete(FakePipeline.failed(request, code, "it went wrong: " + code));
 
@@ -120,8 +114,8 @@ class GatewayHttpTest {
   @Test
   void aWholeAnswerComesFromTheStreamEventsWhenEveryChoiceHasEndedThere() throws Exception {
     String prompt = "From the stream " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
-        .put("prompt", prompt).put("max_tokens", 5).put("n", 2).encode()));
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", new JsonObject()
+        .put("prompt", prompt).put("max_tokens", 5).put("n", 2).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
 
     Usage usage = new Usage(4, 2, 6);
@@ -151,8 +145,7 @@ class GatewayHttpTest {
   void syncTimeoutAnswers504WithTheJobIdAndTheJobCompletesLater() throws Exception {
     try (GatewayService impatient = fixture.startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s"))) {
       String prompt = "slow " + UUID.randomUUID();
-      HttpResponse<String> response = HTTP.send(post(impatient, "/v1/completions", body(prompt)),
-          BodyHandlers.ofString());
+      HttpResponse<String> response = post(impatient, "/v1/completions", body(prompt));
       GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       String id = request.getRequestId();
 
@@ -174,24 +167,24 @@ class GatewayHttpTest {
   @Test
   void unreadableCompletionFailsItsWaitingRequest() throws Exception {
     String prompt = "poisoned " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", body(prompt)));
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", body(prompt));
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     fixture.pipeline().send(request.getRequestId(), "not avro".getBytes());
 
     JsonObject error = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 500);
     assertThat(error.getString("job_id")).isEqualTo(request.getRequestId());
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("internal_error");
-    assertThat(json(get(fixture.gateway(), "/v1/jobs/" + request.getRequestId()), 200).getString("status"))
+    assertThat(json(get("/v1/jobs/" + request.getRequestId()), 200).getString("status"))
         .isEqualTo("failed");
   }
 
   @Test
   void theNewSamplingParametersReachThePublishedRequest() throws Exception {
     String prompt = "parameters " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", new JsonObject()
         .put("prompt", prompt).put("max_tokens", 8).put("presence_penalty", 0.5).put("frequency_penalty", -0.5)
         .put("repetition_penalty", 1.1).put("min_p", 0.05).put("min_tokens", 2)
-        .put("logit_bias", new JsonObject().put("50256", -100).put("13", 2.5)).put("logprobs", 3).encode()));
+        .put("logit_bias", new JsonObject().put("50256", -100).put("13", 2.5)).put("logprobs", 3).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
 
     assertThat(request.getParams()).isEqualTo(GenerationParams.newBuilder().setMaxTokens(8).setTemperature(1)
@@ -218,13 +211,13 @@ class GatewayHttpTest {
   @Test
   void aChatCompletionIsAJobWithMessagesAnsweredInOpenAisChatShape() throws Exception {
     String content = "chat " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/chat/completions", new JsonObject()
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/chat/completions", new JsonObject()
         .put("model", "tiny-llama").put("messages", new JsonArray()
             .add(new JsonObject().put("role", "developer").put("content", "Be brief."))
             .add(new JsonObject().put("role", "user").put("content", new JsonArray()
                 .add(new JsonObject().put("type", "text").put("text", content)))))
         .put("max_completion_tokens", 6).put("n", 2).put("seed", 3).put("logprobs", true).put("top_logprobs", 1)
-        .encode()));
+        .encode());
     GenerationRequest request = fixture.pipeline().awaitRequest(r -> r.getMessages() != null
         && r.getMessages().get(r.getMessages().size() - 1).getContent().equals(content));
     assertThat(request.getRequestId()).matches("chatcmpl-[A-Za-z0-9_-]{24}");
@@ -257,10 +250,9 @@ class GatewayHttpTest {
 
   @Test
   void anUnknownModelIsA404AsFromOpenAi() throws Exception {
-    JsonObject error = json(HTTP.send(post(fixture.gateway(), "/v1/chat/completions",
-        new JsonObject().put("model", "gpt-4o")
+    JsonObject error = json(post("/v1/chat/completions", new JsonObject().put("model", "gpt-4o")
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Hi"))).encode()),
-        BodyHandlers.ofString()), 404);
+        404);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The model 'gpt-4o' does not exist. This server serves 'tiny-llama'.")
         .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
@@ -270,7 +262,7 @@ class GatewayHttpTest {
 
   @Test
   void modelsListsTheServedModelInOpenAisShape() throws Exception {
-    JsonObject list = json(get(fixture.gateway(), "/v1/models"), 200);
+    JsonObject list = json(get("/v1/models"), 200);
     assertThat(list.getString("object")).isEqualTo("list");
     assertThat(list.getJsonArray("data")).hasSize(1);
     JsonObject model = list.getJsonArray("data").getJsonObject(0);
@@ -280,8 +272,8 @@ class GatewayHttpTest {
     assertThat(model.getLong("created")).isPositive();
     assertThat(model.getString("owned_by")).isEqualTo("aigc");
 
-    assertThat(json(get(fixture.gateway(), "/v1/models/tiny-llama"), 200)).isEqualTo(model);
-    JsonObject unknown = json(get(fixture.gateway(), "/v1/models/meta-llama/Llama-3-8B"), 404);
+    assertThat(json(get("/v1/models/tiny-llama"), 200)).isEqualTo(model);
+    JsonObject unknown = json(get("/v1/models/meta-llama/Llama-3-8B"), 404);
     assertThat(unknown).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The model 'meta-llama/Llama-3-8B' does not exist. This server serves 'tiny-llama'.")
         .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
@@ -294,19 +286,18 @@ class GatewayHttpTest {
       assertThat(json(get(two, "/v1/models"), 200).getJsonArray("data").stream()
           .map(m -> ((JsonObject) m).getString("id")).toList()).containsExactly("tiny-llama", "tiny-gpt2");
       String prompt = "for gpt2 " + UUID.randomUUID();
-      CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(post(two, "/v1/completions",
-          new JsonObject().put("model", "tiny-gpt2").put("prompt", prompt).put("max_tokens", 4).encode()),
-          BodyHandlers.ofString());
+      CompletableFuture<HttpResponse<String>> pending = postAsync(two, "/v1/completions",
+          new JsonObject().put("model", "tiny-gpt2").put("prompt", prompt).put("max_tokens", 4).encode());
       String unnamed = "for the default " + UUID.randomUUID();
-      HTTP.sendAsync(post(two, "/v1/completions", body(unnamed)), BodyHandlers.ofString());
+      postAsync(two, "/v1/completions", body(unnamed));
 
       GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       assertThat(request.getModel()).isEqualTo("tiny-gpt2");
       assertThat(fixture.pipeline().awaitPrompt(unnamed).getModel()).isEqualTo("tiny-llama");
       fixture.pipeline().complete(FakePipeline.ok(request, " done", "stop"));
       assertThat(json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getString("model")).isEqualTo("tiny-gpt2");
-      JsonObject unknown = json(HTTP.send(post(two, "/v1/completions", new JsonObject().put("model", "gpt-4o")
-          .put("prompt", "Hi").encode()), BodyHandlers.ofString()), 404);
+      JsonObject unknown = json(post(two, "/v1/completions", new JsonObject().put("model", "gpt-4o")
+          .put("prompt", "Hi").encode()), 404);
       assertThat(unknown.getJsonObject("error").getString("code")).isEqualTo("model_not_found");
       assertThat(unknown.getJsonObject("error").getString("message")).contains("'tiny-llama', 'tiny-gpt2'");
     }
@@ -317,8 +308,7 @@ class GatewayHttpTest {
     GatewayService stopping = fixture.startGateway(Map.of("AIGC_DRAIN_TIMEOUT", "20s"));
     int port = stopping.httpPort();
     String prompt = "in flight at shutdown " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(post(stopping, "/v1/completions", body(prompt)),
-        BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> pending = postAsync(stopping, "/v1/completions", body(prompt));
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     // What the shutdown hook does on SIGTERM; it returns once the request in flight is answered.
     CompletableFuture<Void> closed = CompletableFuture.runAsync(stopping::close);
@@ -339,7 +329,7 @@ class GatewayHttpTest {
 
   @Test
   void tasksListsTheNamedTasksAndATaskRequestIsCheckedAtOnce() throws Exception {
-    JsonObject list = json(get(fixture.gateway(), "/v1/tasks"), 200);
+    JsonObject list = json(get("/v1/tasks"), 200);
     assertThat(list.getString("object")).isEqualTo("list");
     JsonObject news = list.getJsonArray("data").getJsonObject(0);
     assertThat(news).isEqualTo(new JsonObject().put("id", "news-summary").put("object", "task")
@@ -350,9 +340,8 @@ class GatewayHttpTest {
     assertThat(list.getJsonArray("data")).extracting(t -> ((JsonObject) t).getString("id"))
         .containsExactly("news-summary", "ad-copy", "email-reply", "lesson-outline");
 
-    JsonObject error = json(HTTP.send(post(fixture.gateway(), "/v1/completions",
-        new JsonObject().put("task", "news-summary")
-        .put("task_fields", new JsonObject().put("title", "T")).encode()), BodyHandlers.ofString()), 400);
+    JsonObject error = json(post("/v1/completions", new JsonObject().put("task", "news-summary")
+        .put("task_fields", new JsonObject().put("title", "T")).encode()), 400);
     assertThat(error.getJsonObject("error").getString("param")).isEqualTo("task_fields");
     assertThat(error.getJsonObject("error").getString("message"))
         .isEqualTo("Invalid 'task_fields': the task 'news-summary' requires the field 'body'.");
@@ -363,8 +352,7 @@ class GatewayHttpTest {
   @Test
   void asyncJobIsQueuedThenDone() throws Exception {
     String prompt = "async " + UUID.randomUUID();
-    HttpResponse<String> accepted = HTTP.send(post(fixture.gateway(), "/v1/jobs", body(prompt)),
-        BodyHandlers.ofString());
+    HttpResponse<String> accepted = post("/v1/jobs", body(prompt));
     JsonObject job = json(accepted, 202);
     String id = job.getString("id");
     assertThat(job.fieldNames()).containsExactlyInAnyOrder("id", "object", "status", "created", "model");
@@ -376,11 +364,11 @@ class GatewayHttpTest {
     GenerationRequest request = fixture.pipeline().awaitRequest(id);
     assertThat(job.getLong("created")).isEqualTo(request.getCreatedAt() / 1000);
     assertThat(request.getDeadline()).isNull();
-    assertThat(json(get(fixture.gateway(), "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
+    assertThat(json(get("/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
 
     fixture.pipeline().complete(Completion.newBuilder(FakePipeline.ok(request, " done!", "stop"))
         .setTimings(new Timings(5L, 7L, 11L)).build());
-    JsonObject done = await().atMost(WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id), 200),
+    JsonObject done = await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200),
         j -> j.getString("status").equals("done"));
     // The worker's timings beside the completion, which keeps OpenAI's shape.
     assertThat(done.getJsonObject("timings")).isEqualTo(new JsonObject().put("queue_ms", 5).put(
@@ -395,12 +383,11 @@ class GatewayHttpTest {
 
   @Test
   void failedJobCarriesItsError() throws Exception {
-    String id = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body("too long " + UUID.randomUUID())),
-        BodyHandlers.ofString()), 202).getString("id");
+    String id = json(post("/v1/jobs", body("too long " + UUID.randomUUID())), 202).getString("id");
     fixture.pipeline().complete(FakePipeline.failed(fixture.pipeline().awaitRequest(id), "context_length_exceeded",
         "The prompt has 300 tokens; the model's context is 256."));
 
-    JsonObject failed = await().atMost(WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id), 200),
+    JsonObject failed = await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200),
         j -> !j.getString("status").equals("queued"));
     assertThat(failed.getString("status")).isEqualTo("failed");
     assertThat(failed.containsKey("completion")).isFalse();
@@ -411,29 +398,24 @@ class GatewayHttpTest {
 
   @Test
   void deletingAQueuedJobPublishesItsCancellationAndTheJobEndsCancelled() throws Exception {
-    String id = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body("cancel me " + UUID.randomUUID())),
-        BodyHandlers.ofString()), 202).getString("id");
+    String id = json(post("/v1/jobs", body("cancel me " + UUID.randomUUID())), 202).getString("id");
     GenerationRequest request = fixture.pipeline().awaitRequest(id);
 
-    HttpResponse<String> cancelling = HTTP.send(authorized(uri(fixture.gateway(),
-        "/v1/jobs/" + id)).timeout(WAIT).DELETE()
-        .build(), BodyHandlers.ofString());
+    HttpResponse<String> cancelling = TestHttp.send(request("/v1/jobs/" + id).DELETE());
     assertThat(json(cancelling, 202).getString("status")).isEqualTo("cancelling");
     Cancellation cancellation = fixture.awaitCancellation(id);
     assertThat(cancellation.getRequestedBy()).isEqualTo(request.getMetadata().get("api_key_name"));
 
     // A worker drops the job and its error completion arrives.
     fixture.pipeline().complete(FakePipeline.failed(request, "cancelled", "the request was cancelled"));
-    JsonObject job = await().atMost(WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id), 200),
+    JsonObject job = await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200),
         j -> !j.getString("status").equals("queued"));
     assertThat(job.getString("status")).isEqualTo("cancelled");
     assertThat(job.getJsonObject("error").getString("code")).isEqualTo("cancelled");
 
-    HttpResponse<String> again = HTTP.send(authorized(uri(fixture.gateway(), "/v1/jobs/" + id)).timeout(WAIT).DELETE()
-        .build(), BodyHandlers.ofString());
+    HttpResponse<String> again = TestHttp.send(request("/v1/jobs/" + id).DELETE());
     assertThat(json(again, 409).getJsonObject("error").getString("code")).isEqualTo("job_finished");
-    HttpResponse<String> unknown = HTTP.send(authorized(uri(fixture.gateway(), "/v1/jobs/cmpl-nobody")).timeout(WAIT)
-        .DELETE().build(), BodyHandlers.ofString());
+    HttpResponse<String> unknown = TestHttp.send(request("/v1/jobs/cmpl-nobody").DELETE());
     assertThat(json(unknown, 404).getJsonObject("error").getString("code")).isEqualTo("job_not_found");
   }
 
@@ -441,24 +423,21 @@ class GatewayHttpTest {
   void idempotencyKeyRetryReturnsTheSameJobAndPublishesOnce() throws Exception {
     String key = "order-" + UUID.randomUUID();
     String body = body("idempotent " + key);
-    HttpResponse<String> first = HTTP.send(post(fixture.gateway(), "/v1/jobs", body, "Idempotency-Key", key),
-        BodyHandlers.ofString());
+    HttpResponse<String> first = post("/v1/jobs", body, "Idempotency-Key", key);
     String id = json(first, 202).getString("id");
     assertThat(id).isEqualTo(JobIds.fromIdempotencyKey("alice", key));
     assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
 
-    HttpResponse<String> retry = HTTP.send(post(fixture.gateway(), "/v1/jobs", body, "Idempotency-Key", key),
-        BodyHandlers.ofString());
+    HttpResponse<String> retry = post("/v1/jobs", body, "Idempotency-Key", key);
     assertThat(json(retry, 202).getString("id")).isEqualTo(id);
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
     assertThat(fixture.pipeline().timesPublished(id)).isEqualTo(1);
 
     // Once done, a retry answers with the finished job, still without publishing again.
     fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " once", "stop"));
-    await().atMost(WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id), 200).getString("status"),
+    await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200).getString("status"),
         "done"::equals);
-    JsonObject late = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body, "Idempotency-Key", key),
-        BodyHandlers.ofString()), 202);
+    JsonObject late = json(post("/v1/jobs", body, "Idempotency-Key", key), 202);
     assertThat(late.getString("status")).isEqualTo("done");
     assertThat(fixture.pipeline().timesPublished(id)).isEqualTo(1);
   }
@@ -466,11 +445,8 @@ class GatewayHttpTest {
   @Test
   void idempotencyKeyWithAnotherBodyIsAConflict() throws Exception {
     String key = "conflict-" + UUID.randomUUID();
-    String id = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body("first body"), "Idempotency-Key", key),
-        BodyHandlers.ofString()), 202).getString("id");
-    JsonObject conflict = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body("second body"),
-        "Idempotency-Key", key),
-        BodyHandlers.ofString()), 409);
+    String id = json(post("/v1/jobs", body("first body"), "Idempotency-Key", key), 202).getString("id");
+    JsonObject conflict = json(post("/v1/jobs", body("second body"), "Idempotency-Key", key), 409);
     assertThat(conflict.getString("job_id")).isEqualTo(id);
     assertThat(conflict.getJsonObject("error").getString("code")).isEqualTo("idempotency_key_reused");
     assertThat(conflict.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
@@ -480,7 +456,7 @@ class GatewayHttpTest {
 
   @Test
   void unknownJobIs404() throws Exception {
-    JsonObject error = json(get(fixture.gateway(), "/v1/jobs/cmpl-nope"), 404);
+    JsonObject error = json(get("/v1/jobs/cmpl-nope"), 404);
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("job_not_found");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
   }
@@ -498,7 +474,7 @@ class GatewayHttpTest {
     fixture.pipeline().complete(FakePipeline.ok(elsewhere, " second", "stop"));
 
     await().atMost(WAIT).until(() -> metric("aigc_gateway_completions_duplicate_total") > duplicatesBefore);
-    JsonObject job = json(get(fixture.gateway(), "/v1/jobs/" + elsewhere.getRequestId()), 200);
+    JsonObject job = json(get("/v1/jobs/" + elsewhere.getRequestId()), 200);
     assertThat(job.getString("status")).isEqualTo("done");
     assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
         .isEqualTo(" first");
@@ -506,11 +482,9 @@ class GatewayHttpTest {
 
   @Test
   void restartedGatewayStillAnswersForRecentJobs() throws Exception {
-    String id = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body("before restart " + UUID.randomUUID())),
-        BodyHandlers.ofString()), 202).getString("id");
+    String id = json(post("/v1/jobs", body("before restart " + UUID.randomUUID())), 202).getString("id");
     fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " remembered", "stop"));
-    await().atMost(WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id), 200).getString("status"),
-        "done"::equals);
+    await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200).getString("status"), "done"::equals);
 
     try (GatewayService fresh = fixture.startGateway(Map.of())) {
       JsonObject job = await().atMost(WAIT).until(() -> get(fresh, "/v1/jobs/" + id), r -> r.statusCode() == 200)
@@ -526,22 +500,21 @@ class GatewayHttpTest {
   @Test
   void inFlightLimitAnswers429() throws Exception {
     try (GatewayService small = fixture.startGateway(Map.of("AIGC_MAX_IN_FLIGHT", "2"))) {
-      String first = json(HTTP.send(post(small, "/v1/jobs", body("slot 1")), BodyHandlers.ofString()), 202)
-          .getString("id");
-      json(HTTP.send(post(small, "/v1/jobs", body("slot 2")), BodyHandlers.ofString()), 202);
+      String first = json(post(small, "/v1/jobs", body("slot 1")), 202).getString("id");
+      json(post(small, "/v1/jobs", body("slot 2")), 202);
 
-      HttpResponse<String> refused = HTTP.send(post(small, "/v1/jobs", body("slot 3")), BodyHandlers.ofString());
+      HttpResponse<String> refused = post(small, "/v1/jobs", body("slot 3"));
       JsonObject error = json(refused, 429);
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
       assertThat(error.getJsonObject("error").getString("code")).isEqualTo("rate_limit_exceeded");
       assertThat(error.getJsonObject("error").getString("type")).isEqualTo("rate_limit_error");
-      json(HTTP.send(post(small, "/v1/completions", body("sync too")), BodyHandlers.ofString()), 429);
+      json(post(small, "/v1/completions", body("sync too")), 429);
       assertThat(metric(small, "aigc_gateway_in_flight")).isEqualTo(2.0);
 
       // A completion frees a slot.
       fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(first), "x", "stop"));
       await().atMost(WAIT).until(() -> metric(small, "aigc_gateway_in_flight") == 1.0);
-      json(HTTP.send(post(small, "/v1/jobs", body("slot 3 again")), BodyHandlers.ofString()), 202);
+      json(post(small, "/v1/jobs", body("slot 3 again")), 202);
     }
   }
 
@@ -553,12 +526,12 @@ class GatewayHttpTest {
       assertThat(broken.ready()).isFalse();
       assertThat(json(get(broken, "/readyz"), 503)).isEqualTo(new JsonObject().put("status", "unavailable"));
 
-      HttpResponse<String> refused = HTTP.send(post(broken, "/v1/jobs", body("lost?")), BodyHandlers.ofString());
+      HttpResponse<String> refused = post(broken, "/v1/jobs", body("lost?"));
       JsonObject error = json(refused, 503);
       assertThat(error.getJsonObject("error").getString("code")).isEqualTo("service_unavailable");
       assertThat(error.getJsonObject("error").getString("type")).isEqualTo("server_error");
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
-      json(HTTP.send(post(broken, "/v1/completions", body("lost too?")), BodyHandlers.ofString()), 503);
+      json(post(broken, "/v1/completions", body("lost too?")), 503);
 
       assertThat(metric(broken, "aigc_gateway_in_flight")).isZero();
       assertThat(metric(broken, "aigc_gateway_publish_failures_total")).isEqualTo(2.0);
@@ -569,19 +542,17 @@ class GatewayHttpTest {
 
   @Test
   void invalidRequestGetsOpenAiErrorBody() throws Exception {
-    JsonObject error = json(HTTP.send(post(fixture.gateway(), "/v1/completions", "{\"prompt\":\"Hi\",\"foo\":1}"),
-        BodyHandlers.ofString()), 400);
+    JsonObject error = json(post("/v1/completions", "{\"prompt\":\"Hi\",\"foo\":1}"), 400);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "Unrecognized request argument supplied: foo").put("type", "invalid_request_error")
         .put("param", "foo").put("code", "unknown_parameter")));
-    JsonObject malformed = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", "{\"prompt\":"),
-        BodyHandlers.ofString()), 400);
+    JsonObject malformed = json(post("/v1/jobs", "{\"prompt\":"), 400);
     assertThat(malformed.getJsonObject("error").getString("code")).isEqualTo("invalid_json");
   }
 
   @Test
   void unknownPathIs404() throws Exception {
-    JsonObject error = json(get(fixture.gateway(), "/v1/embeddings"), 404);
+    JsonObject error = json(get("/v1/embeddings"), 404);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "Invalid URL (GET /v1/embeddings)").put("type", "invalid_request_error")
         .putNull("param").put("code", "unknown_url")));
@@ -589,33 +560,31 @@ class GatewayHttpTest {
 
   @Test
   void wrongMethodIs405() throws Exception {
-    HttpResponse<String> wrong = get(fixture.gateway(), "/v1/completions");
+    HttpResponse<String> wrong = get("/v1/completions");
     JsonObject error = json(wrong, 405);
     assertThat(wrong.headers().firstValue("Allow")).hasValue("POST");
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
-    HttpResponse<String> put = HTTP.send(authorized(uri(fixture.gateway(), "/v1/jobs/cmpl-x")).timeout(WAIT)
-        .PUT(HttpRequest.BodyPublishers.noBody()).build(), BodyHandlers.ofString());
+    HttpResponse<String> put = TestHttp.send(request("/v1/jobs/cmpl-x").PUT(HttpRequest.BodyPublishers.noBody()));
     assertThat(put.headers().firstValue("Allow")).hasValue("GET, DELETE");
     assertThat(json(put, 405).getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
   }
 
   @Test
   void postWithoutJsonContentTypeIs415() throws Exception {
-    HttpRequest plain = authorized(uri(fixture.gateway(), "/v1/completions")).timeout(WAIT)
-        .header("Content-Type", "text/plain").POST(BodyPublishers.ofString(body("Hi"))).build();
-    JsonObject error = json(HTTP.send(plain, BodyHandlers.ofString()), 415);
+    HttpRequest.Builder plain = request("/v1/completions")
+        .header("Content-Type", "text/plain").POST(BodyPublishers.ofString(body("Hi")));
+    JsonObject error = json(TestHttp.send(plain), 415);
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("unsupported_media_type");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
 
-    HttpRequest none = authorized(uri(fixture.gateway(), "/v1/jobs")).timeout(WAIT)
-        .POST(BodyPublishers.ofString(body("Hi"))).build();
-    json(HTTP.send(none, BodyHandlers.ofString()), 415);
+    HttpRequest.Builder none = request("/v1/jobs").POST(BodyPublishers.ofString(body("Hi")));
+    json(TestHttp.send(none), 415);
 
     // Parameters of the media type are fine.
-    HttpRequest charset = authorized(uri(fixture.gateway(), "/v1/jobs")).timeout(WAIT)
-        .header("Content-Type", "application/json; charset=utf-8").POST(BodyPublishers.ofString("{")).build();
-    assertThat(json(HTTP.send(charset, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
+    HttpRequest.Builder charset = request("/v1/jobs")
+        .header("Content-Type", "application/json; charset=utf-8").POST(BodyPublishers.ofString("{"));
+    assertThat(json(TestHttp.send(charset), 400).getJsonObject("error").getString("code"))
         .isEqualTo("invalid_json");
   }
 
@@ -624,22 +593,20 @@ class GatewayHttpTest {
     int limit = 1024 * 1024;
     // Declared length over the limit: refused on the headers, before any of the body is read. (Not sent with
     // Expect: 100-continue, which the server honours, because JDK 17's client hangs on a final answer to it.)
-    HttpRequest declared = authorized(uri(fixture.gateway(), "/v1/completions")).timeout(WAIT)
-        .header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofByteArray(new byte[2 * limit])).build();
-    JsonObject error = json(HTTP.send(declared, BodyHandlers.ofString()), 400);
+    HttpRequest.Builder declared = request("/v1/completions")
+        .header("Content-Type", "application/json").POST(BodyPublishers.ofByteArray(new byte[2 * limit]));
+    JsonObject error = json(TestHttp.send(declared), 400);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The request body exceeds " + limit + " bytes.").put("type", "invalid_request_error")
         .putNull("param").put("code", "request_too_large")));
 
     // Chunked, no declared length: cut off once past the limit, whatever follows.
-    HttpRequest chunked = authorized(uri(fixture.gateway(), "/v1/jobs")).timeout(WAIT)
-        .header("Content-Type", "application/json")
-        .POST(endless(16L * limit)).build();
-    assertThat(json(HTTP.send(chunked, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
+    HttpRequest.Builder chunked = request("/v1/jobs")
+        .header("Content-Type", "application/json").POST(endless(16L * limit));
+    assertThat(json(TestHttp.send(chunked), 400).getJsonObject("error").getString("code"))
         .isEqualTo("request_too_large");
 
-    assertThat(get(fixture.gateway(), "/healthz").statusCode()).isEqualTo(200);
+    assertThat(get("/healthz").statusCode()).isEqualTo(200);
   }
 
   // ---- probes and metrics ----
@@ -649,18 +616,17 @@ class GatewayHttpTest {
     // Java's client speaks HTTP/2 (h2c) and multiplexes requests on one connection: refusing one body must not
     // take a request in flight on the same connection down with a GOAWAY.
     HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
-    HttpResponse<String> warm = h2.send(authorized(uri(fixture.gateway(), "/v1/jobs/cmpl-none")).timeout(WAIT).build(),
+    HttpResponse<String> warm = h2.send(request("/v1/jobs/cmpl-none").build(),
         BodyHandlers.ofString());
     assertThat(warm.version()).isEqualTo(HttpClient.Version.HTTP_2);
     String prompt = "in flight on h2 " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> inFlight = h2.sendAsync(authorized(uri(fixture.gateway(),
-        "/v1/completions"))
-        .timeout(WAIT).header("Content-Type", "application/json").POST(BodyPublishers.ofString(body(prompt))).build(),
+    CompletableFuture<HttpResponse<String>> inFlight = h2.sendAsync(request("/v1/completions")
+        .header("Content-Type", "application/json").POST(BodyPublishers.ofString(body(prompt))).build(),
         BodyHandlers.ofString());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
 
     String huge = "{\"prompt\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}";
-    HttpResponse<String> refused = h2.send(authorized(uri(fixture.gateway(), "/v1/jobs")).timeout(WAIT)
+    HttpResponse<String> refused = h2.send(request("/v1/jobs")
         .header("Content-Type", "application/json").POST(BodyPublishers.ofString(huge)).build(),
         BodyHandlers.ofString());
     assertThat(refused.statusCode()).isIn(400, 413);
@@ -673,18 +639,16 @@ class GatewayHttpTest {
 
   @Test
   void probesAndMetrics() throws Exception {
-    assertThat(json(get(fixture.gateway(), "/healthz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
-    await().atMost(WAIT).until(() -> get(fixture.gateway(), "/readyz").statusCode() == 200);
+    assertThat(json(get("/healthz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
+    await().atMost(WAIT).until(() -> get("/readyz").statusCode() == 200);
     assertThat(fixture.gateway().ready()).isTrue();
-    assertThat(json(get(fixture.gateway(), "/readyz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
+    assertThat(json(get("/readyz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
 
-    String id = json(HTTP.send(post(fixture.gateway(), "/v1/jobs", body("metered")), BodyHandlers.ofString()), 202)
-        .getString("id");
+    String id = json(post("/v1/jobs", body("metered")), 202).getString("id");
     fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), "m", "stop"));
-    await().atMost(WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id), 200).getString("status"),
-        "done"::equals);
+    await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200).getString("status"), "done"::equals);
 
-    HttpResponse<String> metrics = get(fixture.gateway(), "/metrics");
+    HttpResponse<String> metrics = get("/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t)
         .startsWith("text/plain"));
@@ -706,52 +670,57 @@ class GatewayHttpTest {
     return new JsonObject().put("prompt", prompt).put("max_tokens", 4).encode();
   }
 
-  /** A request with alice's key. */
-  private static HttpRequest.Builder authorized(URI uri) {
-    return HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + TestKeys.ALICE);
+  /** A request of alice's, to this class's gateway or another. */
+  private static HttpRequest.Builder request(String path) {
+    return request(fixture.gateway(), path);
   }
 
-  private static URI uri(GatewayService service, String path) {
-    return URI.create("http://127.0.0.1:" + service.httpPort() + path);
+  private static HttpRequest.Builder request(GatewayService service, String path) {
+    return TestHttp.builder(service, path, alice());
   }
 
-  private static HttpRequest post(String path, String json) {
-    return post(fixture.gateway(), path, json);
-  }
-
-  private static HttpRequest post(GatewayService service, String path, String json, String... headers) {
-    HttpRequest.Builder b = authorized(uri(service, path)).timeout(WAIT)
-        .header("Content-Type", "application/json").POST(BodyPublishers.ofString(json));
-    for (int i = 0; i < headers.length; i += 2) {
-      b.header(headers[i], headers[i + 1]);
-    }
-    return b.build();
-  }
-
-  private static CompletableFuture<HttpResponse<String>> sendAsync(HttpRequest request) {
-    return HTTP.sendAsync(request, BodyHandlers.ofString());
+  private static HttpResponse<String> get(String path) throws Exception {
+    return get(fixture.gateway(), path);
   }
 
   private static HttpResponse<String> get(GatewayService service, String path) throws Exception {
-    return HTTP.send(authorized(uri(service, path)).timeout(WAIT).GET().build(), BodyHandlers.ofString());
+    return TestHttp.get(service, path, alice());
   }
 
-  /** The body as JSON, after checking the status and that it is JSON. */
-  private static JsonObject json(HttpResponse<String> response, int status) {
-    assertThat(response.statusCode()).as("status of %s", response.body()).isEqualTo(status);
-    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
-    return new JsonObject(response.body());
+  private static HttpResponse<String> post(String path, String json, String... headers) throws Exception {
+    return post(fixture.gateway(), path, json, headers);
+  }
+
+  private static HttpResponse<String> post(GatewayService service, String path, String json, String... headers)
+      throws Exception {
+    return TestHttp.post(service, path, json, alice(headers));
+  }
+
+  /** A POST whose answer waits for the pipeline. */
+  private static CompletableFuture<HttpResponse<String>> postAsync(String path, String json) {
+    return postAsync(fixture.gateway(), path, json);
+  }
+
+  private static CompletableFuture<HttpResponse<String>> postAsync(GatewayService service, String path,
+      String json) {
+    return TestHttp.postAsync(service, path, json, alice());
+  }
+
+  /** Alice's Authorization header, then {@code headers}. */
+  private static String[] alice(String... headers) {
+    String[] all = new String[headers.length + 2];
+    all[0] = "Authorization";
+    all[1] = TestHttp.bearer(TestKeys.ALICE);
+    System.arraycopy(headers, 0, all, 2, headers.length);
+    return all;
   }
 
   private static double metric(String series) throws Exception {
     return metric(fixture.gateway(), series);
   }
 
-  /** A series' value from /metrics (0 when absent). */
   private static double metric(GatewayService service, String series) throws Exception {
-    Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE)
-        .matcher(get(service, "/metrics").body());
-    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    return TestHttp.metric(service, series);
   }
 
   /** A body of {@code length} bytes with no declared length, so it is sent chunked. */
