@@ -60,13 +60,12 @@ class AccessControlHttpTest {
     String prompt = "unauthorized " + UUID.randomUUID();
     String body = body(prompt);
 
-    HttpResponse<String> missing = TestHttp.send(TestHttp.builder(fixture.gateway(), path)
+    HttpResponse<String> missing = TestHttp.send(fixture.request(path)
         .header("Content-Type", "application/json").method(method, BodyPublishers.ofString(body)));
     assertThat(json(missing, 401)).isEqualTo(MISSING_KEY);
     assertThat(missing.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
 
-    HttpResponse<String> wrong = TestHttp.send(TestHttp.builder(fixture.gateway(), path, "Authorization",
-        bearer("sk-guess"))
+    HttpResponse<String> wrong = TestHttp.send(fixture.request(path, "Authorization", bearer("sk-guess"))
         .header("Content-Type", "application/json").method(method, BodyPublishers.ofString(body)));
     assertThat(json(wrong, 401)).isEqualTo(WRONG_KEY);
 
@@ -78,7 +77,7 @@ class AccessControlHttpTest {
       "sk-alice-3f9c2b7e1d", "Bearer sk-alice-3f9c2b7e1d x", "Bearer sk-alice-3f9c2b7e1d,sk-bob-8a41d0c6e2",
       "Bearer\tsk-alice-3f9c2b7e1d", "Bearer sk-alice-3f9c2b7e1dX", "Bearer sk-alice-3f9c2b7e1"})
   void malformedOrWrongAuthorizationIs401(String authorization) throws Exception {
-    JsonObject error = error(get(fixture.gateway(), "/v1/jobs/cmpl-x", "Authorization", authorization), 401);
+    JsonObject error = error(fixture.get("/v1/jobs/cmpl-x", "Authorization", authorization), 401);
     assertThat(error.getString("code")).isEqualTo("invalid_api_key");
     assertThat(error.getString("message")).startsWith("Incorrect API key provided").doesNotContain("sk-");
   }
@@ -86,29 +85,27 @@ class AccessControlHttpTest {
   @Test
   void theConfiguredHashIsNotAKey() throws Exception {
     String hash = TestKeys.entry("alice", TestKeys.ALICE).substring("alice:".length());
-    error(get(fixture.gateway(), "/v1/jobs/cmpl-x", "Authorization", bearer(hash)), 401);
+    error(fixture.get("/v1/jobs/cmpl-x", "Authorization", bearer(hash)), 401);
   }
 
   @Test
   void twoAuthorizationHeadersAreRefusedEvenIfBothAreValid() throws Exception {
-    HttpResponse<String> twice = TestHttp.send(TestHttp.builder(fixture.gateway(), "/v1/jobs/cmpl-x",
+    HttpResponse<String> twice = TestHttp.send(fixture.request("/v1/jobs/cmpl-x",
         "Authorization", ALICE, "Authorization", BOB).GET());
     assertThat(error(twice, 401).getString("code")).isEqualTo("invalid_api_key");
   }
 
   @Test
   void theBearerSchemeIsCaseInsensitive() throws Exception {
-    json(post(fixture.gateway(), "/v1/jobs", body("lower-case scheme"), "Authorization",
-        "bearer " + TestKeys.ALICE), 202);
-    json(post(fixture.gateway(), "/v1/jobs", body("upper-case scheme"), "Authorization",
-        "BEARER " + TestKeys.ALICE), 202);
+    json(fixture.post("/v1/jobs", body("lower-case scheme"), "Authorization", "bearer " + TestKeys.ALICE), 202);
+    json(fixture.post("/v1/jobs", body("upper-case scheme"), "Authorization", "BEARER " + TestKeys.ALICE), 202);
   }
 
   @Test
   void probesAndMetricsStayOpen() throws Exception {
-    assertThat(json(get(fixture.gateway(), "/healthz"), 200).getString("status")).isEqualTo("ok");
-    await().atMost(TestHttp.WAIT).until(() -> get(fixture.gateway(), "/readyz").statusCode() == 200);
-    HttpResponse<String> metrics = get(fixture.gateway(), "/metrics");
+    assertThat(json(fixture.get("/healthz"), 200).getString("status")).isEqualTo("ok");
+    await().atMost(TestHttp.WAIT).until(() -> fixture.get("/readyz").statusCode() == 200);
+    HttpResponse<String> metrics = fixture.get("/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.body()).contains("aigc_gateway_http_requests_total");
   }
@@ -117,7 +114,7 @@ class AccessControlHttpTest {
 
   @Test
   void theCallersKeyNameTravelsInTheRequestsMetadata() throws Exception {
-    String id = json(post(fixture.gateway(), "/v1/jobs", new JsonObject().put("prompt", "attributed")
+    String id = json(fixture.post("/v1/jobs", new JsonObject().put("prompt", "attributed")
         .put("metadata", new JsonObject().put("article", "42")).encode(), "Authorization", BOB), 202)
         .getString("id");
     assertThat(fixture.pipeline().awaitRequest(id).getMetadata()).isEqualTo(Map.of("article", "42",
@@ -128,7 +125,7 @@ class AccessControlHttpTest {
   void aClientCannotClaimAKeyName() throws Exception {
     String prompt = "forged " + UUID.randomUUID();
     for (String path : List.of("/v1/jobs", "/v1/completions")) {
-      JsonObject error = error(post(fixture.gateway(), path, new JsonObject().put("prompt", prompt)
+      JsonObject error = error(fixture.post(path, new JsonObject().put("prompt", prompt)
           .put("metadata", new JsonObject().put("api_key_name", "alice")).encode(), "Authorization", BOB), 400);
       assertThat(error.getString("param")).isEqualTo("metadata");
       assertThat(error.getString("message")).contains("'api_key_name' is reserved");
@@ -140,15 +137,13 @@ class AccessControlHttpTest {
 
   @Test
   void aJobIsVisibleOnlyToTheKeyThatCreatedIt() throws Exception {
-    String id = json(post(fixture.gateway(), "/v1/jobs", body("alice's secret"), "Authorization", ALICE),
-        202).getString("id");
-    assertThat(json(get(fixture.gateway(), "/v1/jobs/" + id, "Authorization", ALICE), 200).getString("status"))
+    String id = json(fixture.post("/v1/jobs", body("alice's secret"), "Authorization", ALICE), 202).getString("id");
+    assertThat(json(fixture.get("/v1/jobs/" + id, "Authorization", ALICE), 200).getString("status"))
         .isEqualTo("queued");
     assertNotFoundAsIfUnknown(id, BOB);
 
     fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " for alice only", "stop"));
-    await().atMost(TestHttp.WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id,
-        "Authorization", ALICE), 200)
+    await().atMost(TestHttp.WAIT).until(() -> json(fixture.get("/v1/jobs/" + id, "Authorization", ALICE), 200)
         .getString("status"), "done"::equals);
     assertNotFoundAsIfUnknown(id, BOB);
   }
@@ -156,18 +151,13 @@ class AccessControlHttpTest {
   @Test
   void aSynchronousCompletionIsAlsoItsCallersOnly() throws Exception {
     String prompt = "sync for bob " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = CompletableFuture.supplyAsync(() -> {
-      try {
-        return post(fixture.gateway(), "/v1/completions", body(prompt), "Authorization", BOB);
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<HttpResponse<String>> pending = TestHttp.postAsync(fixture.gateway(), "/v1/completions",
+        body(prompt), "Authorization", BOB);
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     fixture.pipeline().complete(FakePipeline.ok(request, " bob's", "stop"));
     json(pending.get(TestHttp.WAIT.toSeconds(), TimeUnit.SECONDS), 200);
 
-    json(get(fixture.gateway(), "/v1/jobs/" + request.getRequestId(), "Authorization", BOB), 200);
+    json(fixture.get("/v1/jobs/" + request.getRequestId(), "Authorization", BOB), 200);
     assertNotFoundAsIfUnknown(request.getRequestId(), ALICE);
   }
 
@@ -175,16 +165,14 @@ class AccessControlHttpTest {
   void callersWhoPickTheSameIdempotencyKeyGetTheirOwnJobs() throws Exception {
     String key = "order-" + UUID.randomUUID();
     String body = body("same key " + key);
-    String alices = json(post(fixture.gateway(), "/v1/jobs", body, "Authorization", ALICE, "Idempotency-Key", key), 202)
+    String alices = json(fixture.post("/v1/jobs", body, "Authorization", ALICE, "Idempotency-Key", key), 202)
         .getString("id");
-    HttpResponse<String> bobsFirst = post(fixture.gateway(), "/v1/jobs", body, "Authorization", BOB,
-        "Idempotency-Key", key);
+    HttpResponse<String> bobsFirst = fixture.post("/v1/jobs", body, "Authorization", BOB, "Idempotency-Key", key);
     String bobs = json(bobsFirst, 202).getString("id");
     assertThat(bobs).isNotEqualTo(alices);
     // Bob's key is his own: no replay of alice's job, and his retry replays his.
     assertThat(bobsFirst.headers().firstValue("Idempotent-Replayed")).isEmpty();
-    HttpResponse<String> bobsRetry = post(fixture.gateway(), "/v1/jobs", body, "Authorization", BOB,
-        "Idempotency-Key", key);
+    HttpResponse<String> bobsRetry = fixture.post("/v1/jobs", body, "Authorization", BOB, "Idempotency-Key", key);
     assertThat(json(bobsRetry, 202).getString("id")).isEqualTo(bobs);
     assertThat(bobsRetry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
 
@@ -195,12 +183,10 @@ class AccessControlHttpTest {
 
   @Test
   void aRestartedGatewayKnowsWhoseJobsItReadsBack() throws Exception {
-    String id = json(post(fixture.gateway(), "/v1/jobs", body("before restart " + UUID.randomUUID()),
-        "Authorization", ALICE),
+    String id = json(fixture.post("/v1/jobs", body("before restart " + UUID.randomUUID()), "Authorization", ALICE),
         202).getString("id");
     fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " remembered", "stop"));
-    await().atMost(TestHttp.WAIT).until(() -> json(get(fixture.gateway(), "/v1/jobs/" + id,
-        "Authorization", ALICE), 200)
+    await().atMost(TestHttp.WAIT).until(() -> json(fixture.get("/v1/jobs/" + id, "Authorization", ALICE), 200)
         .getString("status"), "done"::equals);
 
     try (GatewayService fresh = fixture.startGateway(Map.of())) {
@@ -252,9 +238,9 @@ class AccessControlHttpTest {
 
   @Test
   void metricsNameCallersNeverKeys() throws Exception {
-    error(get(fixture.gateway(), "/v1/jobs/cmpl-metered", "Authorization", ALICE), 404);
-    error(get(fixture.gateway(), "/v1/jobs/cmpl-metered"), 401);
-    String metrics = get(fixture.gateway(), "/metrics").body();
+    error(fixture.get("/v1/jobs/cmpl-metered", "Authorization", ALICE), 404);
+    error(fixture.get("/v1/jobs/cmpl-metered"), 401);
+    String metrics = fixture.get("/metrics").body();
     String hash = TestKeys.entry("alice", TestKeys.ALICE).substring("alice:".length());
     assertThat(metrics)
         .contains("aigc_gateway_key_requests_total{key=\"alice\",status=\"404\"}")
@@ -273,13 +259,8 @@ class AccessControlHttpTest {
     try (CapturedLogs logs = CapturedLogs.start()) {
       try (GatewayService logged = fixture.startGateway(Map.of())) {
         // A sync completion, a failed job, refused keys, a refused body.
-        CompletableFuture<HttpResponse<String>> answered = CompletableFuture.supplyAsync(() -> {
-          try {
-            return post(logged, "/v1/completions", body(prompt), "Authorization", ALICE);
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
+        CompletableFuture<HttpResponse<String>> answered = TestHttp.postAsync(logged, "/v1/completions", body(prompt),
+            "Authorization", ALICE);
         GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
         fixture.pipeline().complete(FakePipeline.ok(request, text, "stop"));
         json(answered.get(TestHttp.WAIT.toSeconds(), TimeUnit.SECONDS), 200);
@@ -323,8 +304,7 @@ class AccessControlHttpTest {
             .put("metadata", new JsonObject().put("api_key_name", "alice")).encode()), 400);
         // Jobs of keyed callers stay theirs. (Its completion is sent twice: once the anonymous gateway counts the
         // duplicate, it holds the job.)
-        String alices = json(post(fixture.gateway(), "/v1/jobs", body("keyed"), "Authorization", ALICE),
-            202).getString("id");
+        String alices = json(fixture.post("/v1/jobs", body("keyed"), "Authorization", ALICE), 202).getString("id");
         GenerationRequest request = fixture.pipeline().awaitRequest(alices);
         fixture.pipeline().complete(FakePipeline.ok(request, " keyed", "stop"));
         fixture.pipeline().complete(FakePipeline.ok(request, " keyed", "stop"));
@@ -338,9 +318,9 @@ class AccessControlHttpTest {
   }
 
   private static void assertNotFoundAsIfUnknown(String id, String caller) throws Exception {
-    JsonObject theirs = json(get(fixture.gateway(), "/v1/jobs/" + id, "Authorization", caller), 404);
+    JsonObject theirs = json(fixture.get("/v1/jobs/" + id, "Authorization", caller), 404);
     String unknown = "cmpl-" + "u".repeat(24);
-    JsonObject nobodys = json(get(fixture.gateway(), "/v1/jobs/" + unknown, "Authorization", caller), 404);
+    JsonObject nobodys = json(fixture.get("/v1/jobs/" + unknown, "Authorization", caller), 404);
     assertThat(theirs.encode()).isEqualTo(nobodys.encode().replace(unknown, id));
   }
 

@@ -2,10 +2,7 @@ package io.aigc.gateway;
 
 import static io.aigc.gateway.TestHttp.bearer;
 import static io.aigc.gateway.TestHttp.error;
-import static io.aigc.gateway.TestHttp.get;
 import static io.aigc.gateway.TestHttp.json;
-import static io.aigc.gateway.TestHttp.metric;
-import static io.aigc.gateway.TestHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -50,20 +47,20 @@ class BacklogHttpTest {
     produce(topics.tokenized("tiny-llama").name(), 3);
     awaitBacklog(7);
 
-    HttpResponse<String> refused = post(fixture.gateway(), "/v1/jobs", body("five"), "Authorization", ALICE);
+    HttpResponse<String> refused = fixture.post("/v1/jobs", body("five"), "Authorization", ALICE);
     JsonObject error = error(refused, 429);
     assertThat(error.getString("type")).isEqualTo("rate_limit_error");
     assertThat(error.getString("code")).isEqualTo("rate_limit_exceeded");
     assertThat(error.getString("message")).contains("7 requests are waiting").contains("(" + MAX_BACKLOG + ")");
     // Nothing drained yet: the longest wait.
     assertThat(refused.headers().firstValue("Retry-After")).hasValue(Integer.toString(Backlog.MAX_RETRY_AFTER_SECONDS));
-    error(post(fixture.gateway(), "/v1/completions", body("five, waiting"), "Authorization", ALICE), 429);
-    assertThat(metric(fixture.gateway(), "aigc_gateway_rejected_total{reason=\"backlog\"}")).isEqualTo(2);
+    error(fixture.post("/v1/completions", body("five, waiting"), "Authorization", ALICE), 429);
+    assertThat(fixture.metric("aigc_gateway_rejected_total{reason=\"backlog\"}")).isEqualTo(2);
 
     // What adds no work is still served: polls, and the retry of a job already queued.
-    assertThat(json(get(fixture.gateway(), "/v1/jobs/" + first, "Authorization", ALICE), 200).getString("status"))
+    assertThat(json(fixture.get("/v1/jobs/" + first, "Authorization", ALICE), 200).getString("status"))
         .isEqualTo("queued");
-    HttpResponse<String> retry = post(fixture.gateway(), "/v1/jobs", body("one"), "Authorization", ALICE,
+    HttpResponse<String> retry = fixture.post("/v1/jobs", body("one"), "Authorization", ALICE,
         "Idempotency-Key", "order-1");
     assertThat(json(retry, 202).getString("id")).isEqualTo(first);
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
@@ -76,7 +73,7 @@ class BacklogHttpTest {
     // At the bound is not past it.
     submit("six", null);
     awaitBacklog(6);
-    error(post(fixture.gateway(), "/v1/jobs", body("seven"), "Authorization", ALICE), 429);
+    error(fixture.post("/v1/jobs", body("seven"), "Authorization", ALICE), 429);
 
     // The tokenizer takes everything: nothing waits.
     fixture.commitToEnd("aigc-tokenizer", topics.requests().name());
@@ -86,13 +83,13 @@ class BacklogHttpTest {
 
   private static String submit(String prompt, String idempotencyKey) throws Exception {
     HttpResponse<String> response = idempotencyKey == null
-        ? post(fixture.gateway(), "/v1/jobs", body(prompt), "Authorization", ALICE)
-        : post(fixture.gateway(), "/v1/jobs", body(prompt), "Authorization", ALICE, "Idempotency-Key", idempotencyKey);
+        ? fixture.post("/v1/jobs", body(prompt), "Authorization", ALICE)
+        : fixture.post("/v1/jobs", body(prompt), "Authorization", ALICE, "Idempotency-Key", idempotencyKey);
     return json(response, 202).getString("id");
   }
 
   private static void awaitBacklog(long requests) {
-    await().atMost(Duration.ofSeconds(15)).until(() -> metric(fixture.gateway(), BACKLOG), v -> v == requests);
+    await().atMost(Duration.ofSeconds(15)).until(() -> fixture.metric(BACKLOG), v -> v == requests);
   }
 
   /** Records on {@code topic} as the tokenizer would write them; the gateway counts them, never reads them. */

@@ -4,9 +4,7 @@ import static io.aigc.gateway.BatchClient.completionLine;
 import static io.aigc.gateway.BatchClient.jsonl;
 import static io.aigc.gateway.TestHttp.bearer;
 import static io.aigc.gateway.TestHttp.error;
-import static io.aigc.gateway.TestHttp.get;
 import static io.aigc.gateway.TestHttp.json;
-import static io.aigc.gateway.TestHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -101,15 +99,15 @@ class BatchHttpTest {
         .isEqualTo("temperature");
 
     // The output files are files of their own, and another key sees none of it.
-    JsonObject outputFile = json(get(fixture.gateway(), "/v1/files/" + done.getString("output_file_id"),
+    JsonObject outputFile = json(fixture.get("/v1/files/" + done.getString("output_file_id"),
         "Authorization", bearer(TestKeys.ALICE)), 200);
     assertThat(outputFile.getString("purpose")).isEqualTo("batch_output");
-    error(get(fixture.gateway(), "/v1/batches/" + id, "Authorization", bearer(TestKeys.BOB)), 404);
-    error(get(fixture.gateway(), "/v1/files/" + done.getString("output_file_id") + "/content", "Authorization",
+    error(fixture.get("/v1/batches/" + id, "Authorization", bearer(TestKeys.BOB)), 404);
+    error(fixture.get("/v1/files/" + done.getString("output_file_id") + "/content", "Authorization",
         bearer(TestKeys.BOB)), 404);
-    assertThat(json(get(fixture.gateway(), "/v1/batches?limit=100", "Authorization", bearer(TestKeys.ALICE)), 200)
+    assertThat(json(fixture.get("/v1/batches?limit=100", "Authorization", bearer(TestKeys.ALICE)), 200)
         .getJsonArray("data").stream().map(b -> ((JsonObject) b).getString("id"))).contains(id);
-    assertThat(json(get(fixture.gateway(), "/v1/batches", "Authorization", bearer(TestKeys.BOB)), 200)
+    assertThat(json(fixture.get("/v1/batches", "Authorization", bearer(TestKeys.BOB)), 200)
         .getJsonArray("data").stream().map(b -> ((JsonObject) b).getString("id"))).doesNotContain(id);
   }
 
@@ -157,34 +155,32 @@ class BatchHttpTest {
     assertThat(errors.values().stream().filter(l -> l.getValue("response") == null)
         .map(l -> l.getJsonObject("error").getString("code")).distinct()).containsExactly("batch_cancelled");
     assertThat(fixture.pipeline().requestsPrompted("cancel ")).hasSizeBetween(5, 6);
-    error(post(fixture.gateway(), "/v1/batches/" + id + "/cancel", "", "Authorization", bearer(TestKeys.BOB)), 404);
+    error(fixture.post("/v1/batches/" + id + "/cancel", "", "Authorization", bearer(TestKeys.BOB)), 404);
   }
 
   @Test
   void badRequestsGetOpenAiErrors() throws Exception {
     assertThat(error(alice.upload("fine-tune", "x.jsonl", "{}"), 400).getString("param")).isEqualTo("purpose");
     String file = alice.uploadBatchFile(completionLine("a", "b") + "\n");
-    JsonObject wrongWindow = error(post(fixture.gateway(), "/v1/batches", new JsonObject().put("input_file_id", file)
+    JsonObject wrongWindow = error(fixture.post("/v1/batches", new JsonObject().put("input_file_id", file)
         .put("endpoint", "/v1/completions").put("completion_window", "1h").encode(),
         "Authorization", bearer(TestKeys.ALICE)), 400);
     assertThat(wrongWindow.getString("param")).isEqualTo("completion_window");
-    JsonObject wrongEndpoint = error(post(fixture.gateway(), "/v1/batches", new JsonObject().put("input_file_id", file)
+    JsonObject wrongEndpoint = error(fixture.post("/v1/batches", new JsonObject().put("input_file_id", file)
         .put("endpoint", "/v1/embeddings").put("completion_window", "24h").encode(),
         "Authorization", bearer(TestKeys.ALICE)), 400);
     assertThat(wrongEndpoint.getString("param")).isEqualTo("endpoint");
     // Bob cannot run Alice's file.
-    error(post(fixture.gateway(), "/v1/batches",
-        new JsonObject().put("input_file_id", file).put("endpoint", "/v1/completions")
+    error(fixture.post("/v1/batches", new JsonObject().put("input_file_id", file).put("endpoint", "/v1/completions")
         .put("completion_window", "24h").encode(), "Authorization", bearer(TestKeys.BOB)), 404);
-    error(get(fixture.gateway(), "/v1/batches/batch_nothing", "Authorization", bearer(TestKeys.ALICE)), 404);
+    error(fixture.get("/v1/batches/batch_nothing", "Authorization", bearer(TestKeys.ALICE)), 404);
     // A file is listed, retrieved and deleted.
-    assertThat(json(get(fixture.gateway(), "/v1/files", "Authorization", bearer(TestKeys.ALICE)),
-        200).getJsonArray("data")
+    assertThat(json(fixture.get("/v1/files", "Authorization", bearer(TestKeys.ALICE)), 200).getJsonArray("data")
         .stream().map(f -> ((JsonObject) f).getString("id"))).contains(file);
-    JsonObject deleted = json(TestHttp.send(TestHttp.builder(fixture.gateway(), "/v1/files/" + file, "Authorization",
+    JsonObject deleted = json(TestHttp.send(fixture.request("/v1/files/" + file, "Authorization",
         bearer(TestKeys.ALICE)).DELETE()), 200);
     assertThat(deleted.getBoolean("deleted")).isTrue();
-    error(get(fixture.gateway(), "/v1/files/" + file, "Authorization", bearer(TestKeys.ALICE)), 404);
+    error(fixture.get("/v1/files/" + file, "Authorization", bearer(TestKeys.ALICE)), 404);
     assertThat(bob.key()).isEqualTo(TestKeys.BOB);
   }
 }

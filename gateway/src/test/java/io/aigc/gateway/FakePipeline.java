@@ -239,14 +239,13 @@ final class FakePipeline implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public void close() throws InterruptedException {
     running = false;
     consumer.wakeup();
     try {
       reader.join(10_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    } finally {
+      producer.close(Duration.ofSeconds(5));
     }
-    producer.close(Duration.ofSeconds(5));
   }
 }

@@ -7,7 +7,10 @@ import io.aigc.runtime.KafkaSettings;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.Topics;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -24,7 +27,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 /**
  * A test class's own real broker, a {@link TestGateway} on it and, if asked for, the rest of the pipeline played by
  * a {@link FakePipeline}: declared as {@code @RegisterExtension static final GatewayFixture fixture = ...}, started
- * before the class's first test and closed after its last. One broker per class keeps the classes apart.
+ * before the class's first test and closed after its last. One broker per class keeps the classes apart. It also
+ * calls its gateway over HTTP ({@link TestHttp} with the gateway filled in).
  */
 final class GatewayFixture implements BeforeAllCallback, AfterAllCallback {
   private final Supplier<Map<String, String>> env;
@@ -83,15 +87,12 @@ final class GatewayFixture implements BeforeAllCallback, AfterAllCallback {
   }
 
   @Override
-  public void afterAll(ExtensionContext context) {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
+  public void afterAll(ExtensionContext context) throws Exception {
+    // The reverse of the start; what did not start is null.
+    for (AutoCloseable started : Arrays.asList(pipeline, gateway, kafka)) {
+      if (started != null) {
+        started.close();
+      }
     }
   }
 
@@ -111,6 +112,24 @@ final class GatewayFixture implements BeforeAllCallback, AfterAllCallback {
 
   KafkaSettings settings() {
     return KafkaSettings.fromEnv(Env.of(kafka.env()));
+  }
+
+  /** A request to this fixture's gateway; headers are name, value pairs, as in {@link TestHttp}. */
+  HttpRequest.Builder request(String path, String... headers) {
+    return TestHttp.builder(gateway(), path, headers);
+  }
+
+  HttpResponse<String> get(String path, String... headers) throws Exception {
+    return TestHttp.get(gateway(), path, headers);
+  }
+
+  HttpResponse<String> post(String path, String json, String... headers) throws Exception {
+    return TestHttp.post(gateway(), path, json, headers);
+  }
+
+  /** A series' value from the gateway's /metrics (0 when absent). */
+  double metric(String series) throws Exception {
+    return TestHttp.metric(gateway(), series);
   }
 
   /** Another gateway on the same broker, with these variables; the caller closes it. */

@@ -99,8 +99,8 @@ class HostileHttpTest {
     // Hostile input is answered, not logged: nothing for a sender of garbage to fill the log with.
     assertThat(gatewayLines).as("gateway log lines while serving the corpus").isEmpty();
     // And none of it became a job.
-    assertThat(TestHttp.metric(fixture.gateway(), "aigc_gateway_requests_published_total")).isZero();
-    assertThat(TestHttp.metric(fixture.gateway(), "aigc_gateway_in_flight")).isZero();
+    assertThat(fixture.metric("aigc_gateway_requests_published_total")).isZero();
+    assertThat(fixture.metric("aigc_gateway_in_flight")).isZero();
   }
 
   @Test
@@ -186,7 +186,7 @@ class HostileHttpTest {
    */
   private static long liveHeap() {
     // The one connection left is the JDK client's that asks.
-    await().atMost(ANSWER).until(() -> TestHttp.metric(fixture.gateway(), "aigc_gateway_http_connections") <= 1);
+    await().atMost(ANSWER).until(() -> fixture.metric("aigc_gateway_http_connections") <= 1);
     for (int i = 0; i < 3; i++) {
       System.gc();
     }

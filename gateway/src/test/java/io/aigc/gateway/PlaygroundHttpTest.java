@@ -2,7 +2,6 @@ package io.aigc.gateway;
 
 import static io.aigc.gateway.TestHttp.bearer;
 import static io.aigc.gateway.TestHttp.error;
-import static io.aigc.gateway.TestHttp.get;
 import static io.aigc.gateway.TestHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -75,7 +74,7 @@ class PlaygroundHttpTest {
 
   @Test
   void thePageNeedsNoKeyAndRunsOnlyItsOwnFiles() throws Exception {
-    HttpResponse<String> page = get(fixture.gateway(), "/");
+    HttpResponse<String> page = fixture.get("/");
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith(
         "text/html"));
@@ -88,11 +87,11 @@ class PlaygroundHttpTest {
     // No inline script or style for the policy to refuse.
     assertThat(page.body()).doesNotContain("<style", "style=", "onclick", "<script>");
     for (String file : FILES) {
-      HttpResponse<String> served = get(fixture.gateway(), "/playground/" + file);
+      HttpResponse<String> served = fixture.get("/playground/" + file);
       assertThat(served.statusCode()).as(file).isEqualTo(200);
       assertThat(served.headers().firstValue("Content-Security-Policy")).as(file).isPresent();
     }
-    assertThat(get(fixture.gateway(), "/playground/app.js").headers().firstValue("Content-Type"))
+    assertThat(fixture.get("/playground/app.js").headers().firstValue("Content-Type"))
         .hasValueSatisfying(t -> assertThat(t).startsWith("text/javascript"));
   }
 
@@ -110,30 +109,28 @@ class PlaygroundHttpTest {
   @ValueSource(strings = {"/playground/missing.js", "/playground/../../etc/passwd", "/playground/%2e%2e/pom.xml",
       "/index.html", "/webroot/index.html", "/playground/.hidden"})
   void nothingElseIsServed(String path) throws Exception {
-    assertThat(error(get(fixture.gateway(), path), 404).getString("code")).isIn("unknown_url", "not_found");
+    assertThat(error(fixture.get(path), 404).getString("code")).isIn("unknown_url", "not_found");
   }
 
   @Test
   void thePageIsOnlyRead() throws Exception {
-    HttpResponse<String> posted = TestHttp.send(TestHttp.builder(fixture.gateway(), "/")
-        .POST(BodyPublishers.ofString("x")));
+    HttpResponse<String> posted = TestHttp.send(fixture.request("/").POST(BodyPublishers.ofString("x")));
     assertThat(error(posted, 405).getString("code")).isEqualTo("method_not_allowed");
     assertThat(posted.headers().firstValue("Allow")).hasValue("GET");
   }
 
   @Test
   void pipelineFiguresNeedTheKey() throws Exception {
-    assertThat(error(get(fixture.gateway(), "/v1/pipeline"), 401).getString("code")).isEqualTo("missing_api_key");
+    assertThat(error(fixture.get("/v1/pipeline"), 401).getString("code")).isEqualTo("missing_api_key");
     // The API's own answers carry no page headers.
-    assertThat(get(fixture.gateway(), "/v1/models", "Authorization", ALICE).headers()
-        .firstValue("Content-Security-Policy"))
+    assertThat(fixture.get("/v1/models", "Authorization", ALICE).headers().firstValue("Content-Security-Policy"))
         .isEmpty();
   }
 
   @Test
   void pipelineFiguresComeFromTheLagAndTheServicesMetrics() throws Exception {
     JsonObject pipeline = await().atMost(TestHttp.WAIT).until(
-        () -> json(get(fixture.gateway(), "/v1/pipeline", "Authorization", ALICE), 200),
+        () -> json(fixture.get("/v1/pipeline", "Authorization", ALICE), 200),
         p -> !p.getJsonArray("services").isEmpty() && p.getJsonObject("waiting").getValue("worker") != null);
     assertThat(pipeline.getString("object")).isEqualTo("pipeline");
     assertThat(pipeline.getLong("interval_ms")).isEqualTo(100);

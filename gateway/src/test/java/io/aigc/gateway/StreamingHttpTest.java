@@ -16,12 +16,15 @@ import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -42,9 +45,7 @@ class StreamingHttpTest {
   @Test
   void aStreamedCompletionSendsItsTextAsTextCompletionChunksThenDone() throws Exception {
     String prompt = "stream me " + UUID.randomUUID();
-    var pending = Sse.post(fixture.gateway(), "/v1/completions",
-        new JsonObject().put("prompt", prompt).put("max_tokens", 3)
-        .put("stream", true).encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).put("max_tokens", 3).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     assertThat(request.getStreamPartition()).isEqualTo(PARTITION);
     assertThat(request.getRequestId()).startsWith("cmpl-");
@@ -106,8 +107,7 @@ class StreamingHttpTest {
   @Test
   void logprobsAreStreamedWithEachPieceInTheShapeOfEachEndpoint() throws Exception {
     String prompt = "logprobs " + UUID.randomUUID();
-    var text = Sse.post(fixture.gateway(), "/v1/completions", new JsonObject().put("prompt", prompt).put("logprobs", 2)
-        .put("stream", true).encode());
+    var text = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).put("logprobs", 2).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     assertThat(request.getParams().getLogprobs()).isEqualTo(2);
     fixture.pipeline().stream(request,
@@ -152,9 +152,7 @@ class StreamingHttpTest {
   @Test
   void anErrorBeforeAnyTextIsAnOrdinaryHttpError() throws Exception {
     String prompt = "too long " + UUID.randomUUID();
-    var pending = Sse.post(fixture.gateway(), "/v1/completions",
-        new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     fixture.pipeline().complete(FakePipeline.failed(request, "context_length_exceeded", "The prompt is too long."));
 
@@ -174,9 +172,7 @@ class StreamingHttpTest {
   @Test
   void anErrorAfterTheTextBeganIsAnErrorEventThenDone() throws Exception {
     String prompt = "fails midway " + UUID.randomUUID();
-    var pending = Sse.post(fixture.gateway(), "/v1/completions",
-        new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     fixture.pipeline().stream(request, piece(request, 0, 0, " So"),
         FakePipeline.failure(request, "internal_error", "The worker failed."));
@@ -211,12 +207,10 @@ class StreamingHttpTest {
   @Test
   void aCompletionArrivingBeforeTheLastEventsSendsTheRemainder() throws Exception {
     String prompt = "completion first " + UUID.randomUUID();
-    var pending = Sse.post(fixture.gateway(), "/v1/completions", new JsonObject().put("prompt", prompt).put("n", 2)
-        .put("stream", true).put("stream_options", new JsonObject().put("include_usage", true)).encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/completions",
+        streamBody(prompt).put("n", 2).put("stream_options", new JsonObject().put("include_usage", true)).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
-    fixture.pipeline().stream(request, piece(request, 0, 0, " Hello"));
-    Sse sse = Sse.of(pending);
-    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" Hello");
+    Sse sse = afterFirstPiece(request, pending, " Hello");
 
     fixture.pipeline().complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " Hello world", "stop", null),
         new CompletionChoice(1, " Hi", "length", null)), new Usage(4, 3, 7)));
@@ -236,13 +230,9 @@ class StreamingHttpTest {
   @Test
   void aMissingEventIsMadeUpFromTheCompletion() throws Exception {
     String prompt = "gap " + UUID.randomUUID();
-    var pending = Sse.post(fixture.gateway(), "/v1/completions",
-        new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
-    fixture.pipeline().stream(request, piece(request, 0, 0, " A"));
-    Sse sse = Sse.of(pending);
-    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" A");
+    Sse sse = afterFirstPiece(request, pending, " A");
 
     // Sequence 1 never comes: what follows cannot be placed, and the completion has the rest.
     fixture.pipeline().stream(request, last(request, 0, 2, " C", "stop", new Usage(1, 3, 4)));
@@ -256,13 +246,9 @@ class StreamingHttpTest {
   @Test
   void aCompletionThatContradictsWhatWasStreamedEndsTheStreamWithAnError() throws Exception {
     String prompt = "diverged " + UUID.randomUUID();
-    var pending = Sse.post(fixture.gateway(), "/v1/completions",
-        new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
     GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
-    fixture.pipeline().stream(request, piece(request, 0, 0, " Yes"));
-    Sse sse = Sse.of(pending);
-    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" Yes");
+    Sse sse = afterFirstPiece(request, pending, " Yes");
 
     fixture.pipeline().complete(FakePipeline.ok(request, " No", "stop"));
     List<JsonObject> rest = sse.untilDone();
@@ -275,7 +261,7 @@ class StreamingHttpTest {
   @Test
   void aClientThatLeavesCancelsItsJob() throws Exception {
     String prompt = "leaving " + UUID.randomUUID();
-    String body = new JsonObject().put("prompt", prompt).put("stream", true).encode();
+    String body = streamBody(prompt).encode();
     try (Socket socket = new Socket("127.0.0.1", fixture.gateway().httpPort())) {
       socket.setSoTimeout((int) WAIT.toMillis());
       OutputStream out = socket.getOutputStream();
@@ -286,14 +272,13 @@ class StreamingHttpTest {
       GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       fixture.pipeline().stream(request, piece(request, 0, 0, " Bye"));
       readUntil(socket.getInputStream(), "data: ");
-      assertThat(TestHttp.metric(fixture.gateway(), "aigc_gateway_streams_open")).isEqualTo(1.0);
+      assertThat(fixture.metric("aigc_gateway_streams_open")).isEqualTo(1.0);
       socket.close();
 
       Cancellation cancellation = fixture.awaitCancellation(request.getRequestId());
       assertThat(cancellation.getRequestedBy()).isEqualTo("alice");
-      await().atMost(WAIT).until(() -> TestHttp.metric(fixture.gateway(), "aigc_gateway_streams_open") == 0);
-      assertThat(TestHttp.metric(fixture.gateway(),
-          "aigc_gateway_streams_total{outcome=\"client_closed\"}")).isEqualTo(1.0);
+      await().atMost(WAIT).until(() -> fixture.metric("aigc_gateway_streams_open") == 0);
+      assertThat(fixture.metric("aigc_gateway_streams_total{outcome=\"client_closed\"}")).isEqualTo(1.0);
     }
   }
 
@@ -302,8 +287,7 @@ class StreamingHttpTest {
     try (GatewayService impatient = fixture.startGateway(Map.of("AIGC_STREAM_PARTITION", "0",
         "AIGC_STREAM_IDLE_TIMEOUT", "1s"))) {
       String prompt = "stalls " + UUID.randomUUID();
-      var pending = Sse.post(impatient, "/v1/completions", new JsonObject().put("prompt", prompt)
-          .put("stream", true).encode());
+      var pending = Sse.post(impatient, "/v1/completions", streamBody(prompt).encode());
       GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       assertThat(request.getStreamPartition()).isZero();
       fixture.pipeline().stream(request, piece(request, 0, 0, " and then"));
@@ -317,8 +301,7 @@ class StreamingHttpTest {
 
       // Stalled before its first token: nothing was sent, so the error is the HTTP answer.
       String silent = "never starts " + UUID.randomUUID();
-      var nothing = Sse.post(impatient, "/v1/completions", new JsonObject().put("prompt", silent)
-          .put("stream", true).encode());
+      var nothing = Sse.post(impatient, "/v1/completions", streamBody(silent).encode());
       JsonObject error = Sse.error(nothing, 504);
       assertThat(error.getJsonObject("error").getString("code")).isEqualTo("stream_timeout");
       assertThat(fixture.awaitCancellation(error.getString("job_id"))).isNotNull();
@@ -331,9 +314,7 @@ class StreamingHttpTest {
       assertThat(fixture.gateway().streamPartition()).isEqualTo(PARTITION);
       assertThat(other.streamPartition()).isZero();
       String prompt = "mine " + UUID.randomUUID();
-      var pending = Sse.post(fixture.gateway(), "/v1/completions",
-          new JsonObject().put("prompt", prompt).put("stream", true)
-          .encode());
+      var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
       GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       fixture.pipeline().stream(request, piece(request, 0, 0, " a"),
           last(request, 0, 1, " b", "stop", new Usage(1, 2, 3)));
@@ -355,6 +336,19 @@ class StreamingHttpTest {
   }
 
   // ---- helpers ----
+
+  private static JsonObject streamBody(String prompt) {
+    return new JsonObject().put("prompt", prompt).put("stream", true);
+  }
+
+  /** Streams {@code text} as the request's first piece and reads it back: the stream, left open. */
+  private static Sse afterFirstPiece(GenerationRequest request,
+      CompletableFuture<HttpResponse<Stream<String>>> pending, String text) throws Exception {
+    fixture.pipeline().stream(request, piece(request, 0, 0, text));
+    Sse sse = Sse.of(pending);
+    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(text);
+    return sse;
+  }
 
   private static JsonObject chatBody(String content) {
     return new JsonObject().put("messages", new JsonArray().add(new JsonObject().put("role", "user")
