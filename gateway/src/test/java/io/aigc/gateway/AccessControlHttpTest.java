@@ -9,11 +9,7 @@ import static io.aigc.gateway.TestHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.GenerationRequest;
-import io.aigc.schemas.Topics;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
@@ -22,10 +18,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -45,29 +40,8 @@ class AccessControlHttpTest {
       .put("message", "Incorrect API key provided. Check the key sent in the Authorization header.")
       .put("type", "invalid_request_error").putNull("param").put("code", "invalid_api_key"));
 
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
-  private static FakePipeline pipeline;
-
-  @BeforeAll
-  static void start() throws Exception {
-    kafka = EmbeddedKafka.start();
-    gateway = TestGateway.start(kafka, Map.of());
-    pipeline = new FakePipeline(KafkaSettings.fromEnv(Env.of(kafka.env())), Topics.defaults());
-  }
-
-  @AfterAll
-  static void stop() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.withPipeline();
 
   // ---- who may call ----
 
@@ -86,16 +60,16 @@ class AccessControlHttpTest {
     String prompt = "unauthorized " + UUID.randomUUID();
     String body = body(prompt);
 
-    HttpResponse<String> missing = TestHttp.send(TestHttp.builder(gateway, path)
+    HttpResponse<String> missing = TestHttp.send(fixture.request(path)
         .header("Content-Type", "application/json").method(method, BodyPublishers.ofString(body)));
     assertThat(json(missing, 401)).isEqualTo(MISSING_KEY);
     assertThat(missing.headers().firstValue("WWW-Authenticate")).hasValue("Bearer");
 
-    HttpResponse<String> wrong = TestHttp.send(TestHttp.builder(gateway, path, "Authorization", bearer("sk-guess"))
+    HttpResponse<String> wrong = TestHttp.send(fixture.request(path, "Authorization", bearer("sk-guess"))
         .header("Content-Type", "application/json").method(method, BodyPublishers.ofString(body)));
     assertThat(json(wrong, 401)).isEqualTo(WRONG_KEY);
 
-    assertThat(pipeline.timesPublished(r -> r.getPrompt().equals(prompt))).isZero();
+    assertThat(fixture.pipeline().timesPublished(r -> r.getPrompt().equals(prompt))).isZero();
   }
 
   @ParameterizedTest
@@ -103,7 +77,7 @@ class AccessControlHttpTest {
       "sk-alice-3f9c2b7e1d", "Bearer sk-alice-3f9c2b7e1d x", "Bearer sk-alice-3f9c2b7e1d,sk-bob-8a41d0c6e2",
       "Bearer\tsk-alice-3f9c2b7e1d", "Bearer sk-alice-3f9c2b7e1dX", "Bearer sk-alice-3f9c2b7e1"})
   void malformedOrWrongAuthorizationIs401(String authorization) throws Exception {
-    JsonObject error = error(get(gateway, "/v1/jobs/cmpl-x", "Authorization", authorization), 401);
+    JsonObject error = error(fixture.get("/v1/jobs/cmpl-x", "Authorization", authorization), 401);
     assertThat(error.getString("code")).isEqualTo("invalid_api_key");
     assertThat(error.getString("message")).startsWith("Incorrect API key provided").doesNotContain("sk-");
   }
@@ -111,27 +85,27 @@ class AccessControlHttpTest {
   @Test
   void theConfiguredHashIsNotAKey() throws Exception {
     String hash = TestKeys.entry("alice", TestKeys.ALICE).substring("alice:".length());
-    error(get(gateway, "/v1/jobs/cmpl-x", "Authorization", bearer(hash)), 401);
+    error(fixture.get("/v1/jobs/cmpl-x", "Authorization", bearer(hash)), 401);
   }
 
   @Test
   void twoAuthorizationHeadersAreRefusedEvenIfBothAreValid() throws Exception {
-    HttpResponse<String> twice = TestHttp.send(TestHttp.builder(gateway, "/v1/jobs/cmpl-x",
+    HttpResponse<String> twice = TestHttp.send(fixture.request("/v1/jobs/cmpl-x",
         "Authorization", ALICE, "Authorization", BOB).GET());
     assertThat(error(twice, 401).getString("code")).isEqualTo("invalid_api_key");
   }
 
   @Test
   void theBearerSchemeIsCaseInsensitive() throws Exception {
-    json(post(gateway, "/v1/jobs", body("lower-case scheme"), "Authorization", "bearer " + TestKeys.ALICE), 202);
-    json(post(gateway, "/v1/jobs", body("upper-case scheme"), "Authorization", "BEARER " + TestKeys.ALICE), 202);
+    json(fixture.post("/v1/jobs", body("lower-case scheme"), "Authorization", "bearer " + TestKeys.ALICE), 202);
+    json(fixture.post("/v1/jobs", body("upper-case scheme"), "Authorization", "BEARER " + TestKeys.ALICE), 202);
   }
 
   @Test
   void probesAndMetricsStayOpen() throws Exception {
-    assertThat(json(get(gateway, "/healthz"), 200).getString("status")).isEqualTo("ok");
-    await().atMost(TestHttp.WAIT).until(() -> get(gateway, "/readyz").statusCode() == 200);
-    HttpResponse<String> metrics = get(gateway, "/metrics");
+    assertThat(json(fixture.get("/healthz"), 200).getString("status")).isEqualTo("ok");
+    await().atMost(TestHttp.WAIT).until(() -> fixture.get("/readyz").statusCode() == 200);
+    HttpResponse<String> metrics = fixture.get("/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.body()).contains("aigc_gateway_http_requests_total");
   }
@@ -140,35 +114,36 @@ class AccessControlHttpTest {
 
   @Test
   void theCallersKeyNameTravelsInTheRequestsMetadata() throws Exception {
-    String id = json(post(gateway, "/v1/jobs", new JsonObject().put("prompt", "attributed")
+    String id = json(fixture.post("/v1/jobs", new JsonObject().put("prompt", "attributed")
         .put("metadata", new JsonObject().put("article", "42")).encode(), "Authorization", BOB), 202)
         .getString("id");
-    assertThat(pipeline.awaitRequest(id).getMetadata()).isEqualTo(Map.of("article", "42", "api_key_name", "bob"));
+    assertThat(fixture.pipeline().awaitRequest(id).getMetadata()).isEqualTo(Map.of("article", "42",
+        "api_key_name", "bob"));
   }
 
   @Test
   void aClientCannotClaimAKeyName() throws Exception {
     String prompt = "forged " + UUID.randomUUID();
     for (String path : List.of("/v1/jobs", "/v1/completions")) {
-      JsonObject error = error(post(gateway, path, new JsonObject().put("prompt", prompt)
+      JsonObject error = error(fixture.post(path, new JsonObject().put("prompt", prompt)
           .put("metadata", new JsonObject().put("api_key_name", "alice")).encode(), "Authorization", BOB), 400);
       assertThat(error.getString("param")).isEqualTo("metadata");
       assertThat(error.getString("message")).contains("'api_key_name' is reserved");
     }
-    assertThat(pipeline.timesPublished(r -> r.getPrompt().equals(prompt))).isZero();
+    assertThat(fixture.pipeline().timesPublished(r -> r.getPrompt().equals(prompt))).isZero();
   }
 
   // ---- whose jobs ----
 
   @Test
   void aJobIsVisibleOnlyToTheKeyThatCreatedIt() throws Exception {
-    String id = json(post(gateway, "/v1/jobs", body("alice's secret"), "Authorization", ALICE), 202).getString("id");
-    assertThat(json(get(gateway, "/v1/jobs/" + id, "Authorization", ALICE), 200).getString("status"))
+    String id = json(fixture.post("/v1/jobs", body("alice's secret"), "Authorization", ALICE), 202).getString("id");
+    assertThat(json(fixture.get("/v1/jobs/" + id, "Authorization", ALICE), 200).getString("status"))
         .isEqualTo("queued");
     assertNotFoundAsIfUnknown(id, BOB);
 
-    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), " for alice only", "stop"));
-    await().atMost(TestHttp.WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id, "Authorization", ALICE), 200)
+    fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " for alice only", "stop"));
+    await().atMost(TestHttp.WAIT).until(() -> json(fixture.get("/v1/jobs/" + id, "Authorization", ALICE), 200)
         .getString("status"), "done"::equals);
     assertNotFoundAsIfUnknown(id, BOB);
   }
@@ -176,18 +151,13 @@ class AccessControlHttpTest {
   @Test
   void aSynchronousCompletionIsAlsoItsCallersOnly() throws Exception {
     String prompt = "sync for bob " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = CompletableFuture.supplyAsync(() -> {
-      try {
-        return post(gateway, "/v1/completions", body(prompt), "Authorization", BOB);
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.complete(FakePipeline.ok(request, " bob's", "stop"));
+    CompletableFuture<HttpResponse<String>> pending = TestHttp.postAsync(fixture.gateway(), "/v1/completions",
+        body(prompt), "Authorization", BOB);
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    fixture.pipeline().complete(FakePipeline.ok(request, " bob's", "stop"));
     json(pending.get(TestHttp.WAIT.toSeconds(), TimeUnit.SECONDS), 200);
 
-    json(get(gateway, "/v1/jobs/" + request.getRequestId(), "Authorization", BOB), 200);
+    json(fixture.get("/v1/jobs/" + request.getRequestId(), "Authorization", BOB), 200);
     assertNotFoundAsIfUnknown(request.getRequestId(), ALICE);
   }
 
@@ -195,31 +165,31 @@ class AccessControlHttpTest {
   void callersWhoPickTheSameIdempotencyKeyGetTheirOwnJobs() throws Exception {
     String key = "order-" + UUID.randomUUID();
     String body = body("same key " + key);
-    String alices = json(post(gateway, "/v1/jobs", body, "Authorization", ALICE, "Idempotency-Key", key), 202)
+    String alices = json(fixture.post("/v1/jobs", body, "Authorization", ALICE, "Idempotency-Key", key), 202)
         .getString("id");
-    HttpResponse<String> bobsFirst = post(gateway, "/v1/jobs", body, "Authorization", BOB, "Idempotency-Key", key);
+    HttpResponse<String> bobsFirst = fixture.post("/v1/jobs", body, "Authorization", BOB, "Idempotency-Key", key);
     String bobs = json(bobsFirst, 202).getString("id");
     assertThat(bobs).isNotEqualTo(alices);
     // Bob's key is his own: no replay of alice's job, and his retry replays his.
     assertThat(bobsFirst.headers().firstValue("Idempotent-Replayed")).isEmpty();
-    HttpResponse<String> bobsRetry = post(gateway, "/v1/jobs", body, "Authorization", BOB, "Idempotency-Key", key);
+    HttpResponse<String> bobsRetry = fixture.post("/v1/jobs", body, "Authorization", BOB, "Idempotency-Key", key);
     assertThat(json(bobsRetry, 202).getString("id")).isEqualTo(bobs);
     assertThat(bobsRetry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
 
-    assertThat(pipeline.timesPublished(alices)).isEqualTo(1);
-    assertThat(pipeline.timesPublished(bobs)).isEqualTo(1);
+    assertThat(fixture.pipeline().timesPublished(alices)).isEqualTo(1);
+    assertThat(fixture.pipeline().timesPublished(bobs)).isEqualTo(1);
     assertNotFoundAsIfUnknown(alices, BOB);
   }
 
   @Test
   void aRestartedGatewayKnowsWhoseJobsItReadsBack() throws Exception {
-    String id = json(post(gateway, "/v1/jobs", body("before restart " + UUID.randomUUID()), "Authorization", ALICE),
+    String id = json(fixture.post("/v1/jobs", body("before restart " + UUID.randomUUID()), "Authorization", ALICE),
         202).getString("id");
-    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), " remembered", "stop"));
-    await().atMost(TestHttp.WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id, "Authorization", ALICE), 200)
+    fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " remembered", "stop"));
+    await().atMost(TestHttp.WAIT).until(() -> json(fixture.get("/v1/jobs/" + id, "Authorization", ALICE), 200)
         .getString("status"), "done"::equals);
 
-    try (GatewayService fresh = TestGateway.start(kafka, Map.of())) {
+    try (GatewayService fresh = fixture.startGateway(Map.of())) {
       JsonObject job = await().atMost(TestHttp.WAIT)
           .until(() -> get(fresh, "/v1/jobs/" + id, "Authorization", ALICE), r -> r.statusCode() == 200)
           .body().transform(JsonObject::new);
@@ -235,7 +205,7 @@ class AccessControlHttpTest {
   void eachKeyHasItsOwnRateLimit() throws Exception {
     // One request per 100 s after a burst of 2: the third request within the test is over the limit, however slow
     // the machine.
-    try (GatewayService limited = TestGateway.start(kafka, Map.of("AIGC_RATE_LIMIT", "0.01",
+    try (GatewayService limited = fixture.startGateway(Map.of("AIGC_RATE_LIMIT", "0.01",
         "AIGC_RATE_BURST", "2"))) {
       error(get(limited, "/v1/jobs/cmpl-1", "Authorization", ALICE), 404);
       error(get(limited, "/v1/jobs/cmpl-2", "Authorization", ALICE), 404);
@@ -268,9 +238,9 @@ class AccessControlHttpTest {
 
   @Test
   void metricsNameCallersNeverKeys() throws Exception {
-    error(get(gateway, "/v1/jobs/cmpl-metered", "Authorization", ALICE), 404);
-    error(get(gateway, "/v1/jobs/cmpl-metered"), 401);
-    String metrics = get(gateway, "/metrics").body();
+    error(fixture.get("/v1/jobs/cmpl-metered", "Authorization", ALICE), 404);
+    error(fixture.get("/v1/jobs/cmpl-metered"), 401);
+    String metrics = fixture.get("/metrics").body();
     String hash = TestKeys.entry("alice", TestKeys.ALICE).substring("alice:".length());
     assertThat(metrics)
         .contains("aigc_gateway_key_requests_total{key=\"alice\",status=\"404\"}")
@@ -287,21 +257,17 @@ class AccessControlHttpTest {
     String guessed = "sk-guessed-" + UUID.randomUUID();
     List<String> lines;
     try (CapturedLogs logs = CapturedLogs.start()) {
-      try (GatewayService logged = TestGateway.start(kafka, Map.of())) {
+      try (GatewayService logged = fixture.startGateway(Map.of())) {
         // A sync completion, a failed job, refused keys, a refused body.
-        CompletableFuture<HttpResponse<String>> answered = CompletableFuture.supplyAsync(() -> {
-          try {
-            return post(logged, "/v1/completions", body(prompt), "Authorization", ALICE);
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        });
-        GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-        pipeline.complete(FakePipeline.ok(request, text, "stop"));
+        CompletableFuture<HttpResponse<String>> answered = TestHttp.postAsync(logged, "/v1/completions", body(prompt),
+            "Authorization", ALICE);
+        GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+        fixture.pipeline().complete(FakePipeline.ok(request, text, "stop"));
         json(answered.get(TestHttp.WAIT.toSeconds(), TimeUnit.SECONDS), 200);
         String failed = json(post(logged, "/v1/jobs", body(prompt + " fails"), "Authorization", ALICE), 202)
             .getString("id");
-        pipeline.complete(FakePipeline.failed(pipeline.awaitRequest(failed), "internal_error", text));
+        fixture.pipeline().complete(FakePipeline.failed(fixture.pipeline().awaitRequest(failed),
+            "internal_error", text));
         await().atMost(TestHttp.WAIT).until(() -> json(get(logged, "/v1/jobs/" + failed, "Authorization", ALICE),
             200).getString("status"), "failed"::equals);
         error(get(logged, "/v1/jobs/" + failed, "Authorization", bearer(guessed)), 401);
@@ -326,10 +292,10 @@ class AccessControlHttpTest {
     Map<String, String> open = Map.of("AIGC_AUTH", "none", "AIGC_API_KEYS", "");
     List<String> lines;
     try (CapturedLogs logs = CapturedLogs.start()) {
-      try (GatewayService anonymous = TestGateway.start(kafka, open)) {
+      try (GatewayService anonymous = fixture.startGateway(open)) {
         String prompt = "anonymous " + UUID.randomUUID();
         String id = json(post(anonymous, "/v1/jobs", body(prompt)), 202).getString("id");
-        assertThat(pipeline.awaitRequest(id).getMetadata()).doesNotContainKey("api_key_name");
+        assertThat(fixture.pipeline().awaitRequest(id).getMetadata()).doesNotContainKey("api_key_name");
         assertThat(json(get(anonymous, "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
         // A key, if sent, is ignored rather than checked.
         json(post(anonymous, "/v1/jobs", body(prompt), "Authorization", bearer("sk-anything")), 202);
@@ -338,10 +304,10 @@ class AccessControlHttpTest {
             .put("metadata", new JsonObject().put("api_key_name", "alice")).encode()), 400);
         // Jobs of keyed callers stay theirs. (Its completion is sent twice: once the anonymous gateway counts the
         // duplicate, it holds the job.)
-        String alices = json(post(gateway, "/v1/jobs", body("keyed"), "Authorization", ALICE), 202).getString("id");
-        GenerationRequest request = pipeline.awaitRequest(alices);
-        pipeline.complete(FakePipeline.ok(request, " keyed", "stop"));
-        pipeline.complete(FakePipeline.ok(request, " keyed", "stop"));
+        String alices = json(fixture.post("/v1/jobs", body("keyed"), "Authorization", ALICE), 202).getString("id");
+        GenerationRequest request = fixture.pipeline().awaitRequest(alices);
+        fixture.pipeline().complete(FakePipeline.ok(request, " keyed", "stop"));
+        fixture.pipeline().complete(FakePipeline.ok(request, " keyed", "stop"));
         await().atMost(TestHttp.WAIT).until(() -> metric(anonymous, "aigc_gateway_completions_duplicate_total") >= 1);
         error(get(anonymous, "/v1/jobs/" + alices), 404);
       }
@@ -352,9 +318,9 @@ class AccessControlHttpTest {
   }
 
   private static void assertNotFoundAsIfUnknown(String id, String caller) throws Exception {
-    JsonObject theirs = json(get(gateway, "/v1/jobs/" + id, "Authorization", caller), 404);
+    JsonObject theirs = json(fixture.get("/v1/jobs/" + id, "Authorization", caller), 404);
     String unknown = "cmpl-" + "u".repeat(24);
-    JsonObject nobodys = json(get(gateway, "/v1/jobs/" + unknown, "Authorization", caller), 404);
+    JsonObject nobodys = json(fixture.get("/v1/jobs/" + unknown, "Authorization", caller), 404);
     assertThat(theirs.encode()).isEqualTo(nobodys.encode().replace(unknown, id));
   }
 

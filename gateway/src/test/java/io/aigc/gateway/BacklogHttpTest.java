@@ -2,33 +2,22 @@ package io.aigc.gateway;
 
 import static io.aigc.gateway.TestHttp.bearer;
 import static io.aigc.gateway.TestHttp.error;
-import static io.aigc.gateway.TestHttp.get;
 import static io.aigc.gateway.TestHttp.json;
-import static io.aigc.gateway.TestHttp.metric;
-import static io.aigc.gateway.TestHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.Topics;
 import io.vertx.core.json.JsonObject;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The backlog bound against a real broker. Nothing consumes the pipeline's topics but the test, which plays the
@@ -41,27 +30,9 @@ class BacklogHttpTest {
   private static final String ALICE = bearer(TestKeys.ALICE);
   private static final String BACKLOG = "aigc_gateway_backlog";
 
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
-  private static KafkaSettings settings;
-
-  @BeforeAll
-  static void start() throws Exception {
-    kafka = EmbeddedKafka.start();
-    settings = KafkaSettings.fromEnv(Env.of(kafka.env()));
-    gateway = TestGateway.start(kafka, Map.of("AIGC_MAX_BACKLOG", Integer.toString(MAX_BACKLOG),
-        "AIGC_BACKLOG_INTERVAL", "100ms"));
-  }
-
-  @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.gatewayOnly().env(Map.of(
+      "AIGC_MAX_BACKLOG", Integer.toString(MAX_BACKLOG), "AIGC_BACKLOG_INTERVAL", "100ms"));
 
   @Test
   void refusesNewRequestsPastTheBoundUntilThePipelineCatchesUp() throws Exception {
@@ -76,71 +47,58 @@ class BacklogHttpTest {
     produce(topics.tokenized("tiny-llama").name(), 3);
     awaitBacklog(7);
 
-    HttpResponse<String> refused = post(gateway, "/v1/jobs", body("five"), "Authorization", ALICE);
+    HttpResponse<String> refused = fixture.post("/v1/jobs", body("five"), "Authorization", ALICE);
     JsonObject error = error(refused, 429);
     assertThat(error.getString("type")).isEqualTo("rate_limit_error");
     assertThat(error.getString("code")).isEqualTo("rate_limit_exceeded");
     assertThat(error.getString("message")).contains("7 requests are waiting").contains("(" + MAX_BACKLOG + ")");
     // Nothing drained yet: the longest wait.
     assertThat(refused.headers().firstValue("Retry-After")).hasValue(Integer.toString(Backlog.MAX_RETRY_AFTER_SECONDS));
-    error(post(gateway, "/v1/completions", body("five, waiting"), "Authorization", ALICE), 429);
-    assertThat(metric(gateway, "aigc_gateway_rejected_total{reason=\"backlog\"}")).isEqualTo(2);
+    error(fixture.post("/v1/completions", body("five, waiting"), "Authorization", ALICE), 429);
+    assertThat(fixture.metric("aigc_gateway_rejected_total{reason=\"backlog\"}")).isEqualTo(2);
 
     // What adds no work is still served: polls, and the retry of a job already queued.
-    assertThat(json(get(gateway, "/v1/jobs/" + first, "Authorization", ALICE), 200).getString("status"))
+    assertThat(json(fixture.get("/v1/jobs/" + first, "Authorization", ALICE), 200).getString("status"))
         .isEqualTo("queued");
-    HttpResponse<String> retry = post(gateway, "/v1/jobs", body("one"), "Authorization", ALICE,
+    HttpResponse<String> retry = fixture.post("/v1/jobs", body("one"), "Authorization", ALICE,
         "Idempotency-Key", "order-1");
     assertThat(json(retry, 202).getString("id")).isEqualTo(first);
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
 
     // The workers take the three tokenized requests: 4 left, under the bound again.
-    commitToEnd("aigc-inference-worker.tiny-llama", topics.tokenized("tiny-llama").name());
+    fixture.commitToEnd("aigc-inference-worker.tiny-llama", topics.tokenized("tiny-llama").name());
     awaitBacklog(4);
     submit("five, again", null);
     awaitBacklog(5);
     // At the bound is not past it.
     submit("six", null);
     awaitBacklog(6);
-    error(post(gateway, "/v1/jobs", body("seven"), "Authorization", ALICE), 429);
+    error(fixture.post("/v1/jobs", body("seven"), "Authorization", ALICE), 429);
 
     // The tokenizer takes everything: nothing waits.
-    commitToEnd("aigc-tokenizer", topics.requests().name());
+    fixture.commitToEnd("aigc-tokenizer", topics.requests().name());
     awaitBacklog(0);
     submit("seven, again", null);
   }
 
   private static String submit(String prompt, String idempotencyKey) throws Exception {
     HttpResponse<String> response = idempotencyKey == null
-        ? post(gateway, "/v1/jobs", body(prompt), "Authorization", ALICE)
-        : post(gateway, "/v1/jobs", body(prompt), "Authorization", ALICE, "Idempotency-Key", idempotencyKey);
+        ? fixture.post("/v1/jobs", body(prompt), "Authorization", ALICE)
+        : fixture.post("/v1/jobs", body(prompt), "Authorization", ALICE, "Idempotency-Key", idempotencyKey);
     return json(response, 202).getString("id");
   }
 
   private static void awaitBacklog(long requests) {
-    await().atMost(Duration.ofSeconds(15)).until(() -> metric(gateway, BACKLOG), v -> v == requests);
+    await().atMost(Duration.ofSeconds(15)).until(() -> fixture.metric(BACKLOG), v -> v == requests);
   }
 
   /** Records on {@code topic} as the tokenizer would write them; the gateway counts them, never reads them. */
   private static void produce(String topic, int count) throws Exception {
-    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(settings.producer("backlog-test"),
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(fixture.settings().producer("backlog-test"),
         new StringSerializer(), new ByteArraySerializer())) {
       for (int i = 0; i < count; i++) {
         producer.send(new ProducerRecord<>(topic, "cmpl-tokenized-" + i, new byte[] {1})).get();
       }
-    }
-  }
-
-  /** What a consumer of {@code group} does once it has processed everything on {@code topic}: commit its end. */
-  private static void commitToEnd(String group, String topic) {
-    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(settings.consumer(group, group + "-test"),
-        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToEnd(partitions);
-      partitions.forEach(consumer::position);
-      consumer.commitSync(Duration.ofSeconds(10));
     }
   }
 

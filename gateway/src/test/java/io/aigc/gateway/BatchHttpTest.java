@@ -4,18 +4,12 @@ import static io.aigc.gateway.BatchClient.completionLine;
 import static io.aigc.gateway.BatchClient.jsonl;
 import static io.aigc.gateway.TestHttp.bearer;
 import static io.aigc.gateway.TestHttp.error;
-import static io.aigc.gateway.TestHttp.get;
 import static io.aigc.gateway.TestHttp.json;
-import static io.aigc.gateway.TestHttp.post;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.GenerationRequest;
-import io.aigc.schemas.Topics;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,10 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.IntStream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Batch API against a real broker, the rest of the pipeline played by {@link FakePipeline}: uploads, a batch's
@@ -36,33 +30,15 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(90)
 class BatchHttpTest {
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
-  private static FakePipeline pipeline;
-  private static final BatchClient ALICE = new BatchClient(null, TestKeys.ALICE);
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.withPipeline().env(Map.of("AIGC_BATCH_MAX_IN_FLIGHT", "5"));
   private static BatchClient alice;
   private static BatchClient bob;
 
   @BeforeAll
-  static void start() throws Exception {
-    kafka = EmbeddedKafka.start();
-    gateway = TestGateway.start(kafka, Map.of("AIGC_BATCH_MAX_IN_FLIGHT", "5"));
-    pipeline = new FakePipeline(KafkaSettings.fromEnv(Env.of(kafka.env())), Topics.defaults());
-    alice = new BatchClient(gateway, ALICE.key());
-    bob = new BatchClient(gateway, TestKeys.BOB);
-  }
-
-  @AfterAll
-  static void stop() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
+  static void clients() {
+    alice = new BatchClient(fixture.gateway(), TestKeys.ALICE);
+    bob = new BatchClient(fixture.gateway(), TestKeys.BOB);
   }
 
   @Test
@@ -86,12 +62,11 @@ class BatchHttpTest {
     // Never more than AIGC_BATCH_MAX_IN_FLIGHT lines wait at once; each is answered as it comes.
     Set<String> answered = new HashSet<>();
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> {
-      List<GenerationRequest> mine = pipeline.requests().stream()
-          .filter(r -> r.getPrompt() != null && r.getPrompt().startsWith("happy ")).toList();
+      List<GenerationRequest> mine = fixture.pipeline().requestsPrompted("happy ");
       assertThat(mine.size() - answered.size()).isLessThanOrEqualTo(5);
       for (GenerationRequest r : mine) {
         if (answered.add(r.getRequestId())) {
-          pipeline.complete(FakePipeline.ok(r, " text of " + r.getPrompt(), "stop"));
+          fixture.pipeline().complete(FakePipeline.ok(r, " text of " + r.getPrompt(), "stop"));
         }
       }
       return alice.retrieve(id).getString("status").equals("completed");
@@ -116,7 +91,7 @@ class BatchHttpTest {
       assertThat(response.getJsonObject("body").getString("object")).isEqualTo("text_completion");
       assertThat(response.getJsonObject("body").getJsonArray("choices").getJsonObject(0).getString("text"))
           .isEqualTo(" text of happy " + i);
-      assertThat(pipeline.timesPublished(jobId)).isEqualTo(1);
+      assertThat(fixture.pipeline().timesPublished(jobId)).isEqualTo(1);
     }
     JsonObject refused = alice.lines(done.getString("error_file_id")).get("too-hot");
     assertThat(refused.getJsonObject("response").getInteger("status_code")).isEqualTo(400);
@@ -124,15 +99,15 @@ class BatchHttpTest {
         .isEqualTo("temperature");
 
     // The output files are files of their own, and another key sees none of it.
-    JsonObject outputFile = json(get(gateway, "/v1/files/" + done.getString("output_file_id"),
+    JsonObject outputFile = json(fixture.get("/v1/files/" + done.getString("output_file_id"),
         "Authorization", bearer(TestKeys.ALICE)), 200);
     assertThat(outputFile.getString("purpose")).isEqualTo("batch_output");
-    error(get(gateway, "/v1/batches/" + id, "Authorization", bearer(TestKeys.BOB)), 404);
-    error(get(gateway, "/v1/files/" + done.getString("output_file_id") + "/content", "Authorization",
+    error(fixture.get("/v1/batches/" + id, "Authorization", bearer(TestKeys.BOB)), 404);
+    error(fixture.get("/v1/files/" + done.getString("output_file_id") + "/content", "Authorization",
         bearer(TestKeys.BOB)), 404);
-    assertThat(json(get(gateway, "/v1/batches?limit=100", "Authorization", bearer(TestKeys.ALICE)), 200)
+    assertThat(json(fixture.get("/v1/batches?limit=100", "Authorization", bearer(TestKeys.ALICE)), 200)
         .getJsonArray("data").stream().map(b -> ((JsonObject) b).getString("id"))).contains(id);
-    assertThat(json(get(gateway, "/v1/batches", "Authorization", bearer(TestKeys.BOB)), 200)
+    assertThat(json(fixture.get("/v1/batches", "Authorization", bearer(TestKeys.BOB)), 200)
         .getJsonArray("data").stream().map(b -> ((JsonObject) b).getString("id"))).doesNotContain(id);
   }
 
@@ -156,18 +131,18 @@ class BatchHttpTest {
     IntStream.range(0, 20).forEach(i -> lines.add(completionLine("c-" + i, "cancel " + i)));
     String id = alice.create(alice.uploadBatchFile(jsonl(lines)), "/v1/completions").getString("id");
     // Five go out (the in-flight bound); one finishes; then the batch is cancelled.
-    List<GenerationRequest> out = await().atMost(Duration.ofSeconds(15)).until(() -> pipeline.requests().stream()
-        .filter(r -> r.getPrompt() != null && r.getPrompt().startsWith("cancel ")).toList(), l -> l.size() == 5);
-    pipeline.complete(FakePipeline.ok(out.get(0), " done", "stop"));
+    List<GenerationRequest> out = await().atMost(Duration.ofSeconds(15))
+        .until(() -> fixture.pipeline().requestsPrompted("cancel "), l -> l.size() == 5);
+    fixture.pipeline().complete(FakePipeline.ok(out.get(0), " done", "stop"));
     await().atMost(Duration.ofSeconds(15)).until(() -> alice.retrieve(id).getJsonObject("request_counts")
         .getInteger("completed") == 1);
     assertThat(alice.cancel(id).getString("status")).isEqualTo("cancelling");
     // The workers answer a cancelled job with a cancellation (one more line may have gone out as the first ended).
     Set<String> answered = new HashSet<>(Set.of(out.get(0).getRequestId()));
     JsonObject cancelled = await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50)).until(() -> {
-      for (GenerationRequest r : pipeline.requests()) {
-        if (r.getPrompt() != null && r.getPrompt().startsWith("cancel ") && answered.add(r.getRequestId())) {
-          pipeline.complete(FakePipeline.failed(r, ErrorCodes.CANCELLED, "cancelled"));
+      for (GenerationRequest r : fixture.pipeline().requestsPrompted("cancel ")) {
+        if (answered.add(r.getRequestId())) {
+          fixture.pipeline().complete(FakePipeline.failed(r, ErrorCodes.CANCELLED, "cancelled"));
         }
       }
       return alice.retrieve(id);
@@ -179,34 +154,33 @@ class BatchHttpTest {
     assertThat(errors).hasSize(19);
     assertThat(errors.values().stream().filter(l -> l.getValue("response") == null)
         .map(l -> l.getJsonObject("error").getString("code")).distinct()).containsExactly("batch_cancelled");
-    assertThat(pipeline.requests().stream().filter(r -> r.getPrompt() != null && r.getPrompt().startsWith("cancel "))
-        .count()).isBetween(5L, 6L);
-    error(post(gateway, "/v1/batches/" + id + "/cancel", "", "Authorization", bearer(TestKeys.BOB)), 404);
+    assertThat(fixture.pipeline().requestsPrompted("cancel ")).hasSizeBetween(5, 6);
+    error(fixture.post("/v1/batches/" + id + "/cancel", "", "Authorization", bearer(TestKeys.BOB)), 404);
   }
 
   @Test
   void badRequestsGetOpenAiErrors() throws Exception {
     assertThat(error(alice.upload("fine-tune", "x.jsonl", "{}"), 400).getString("param")).isEqualTo("purpose");
     String file = alice.uploadBatchFile(completionLine("a", "b") + "\n");
-    JsonObject wrongWindow = error(post(gateway, "/v1/batches", new JsonObject().put("input_file_id", file)
+    JsonObject wrongWindow = error(fixture.post("/v1/batches", new JsonObject().put("input_file_id", file)
         .put("endpoint", "/v1/completions").put("completion_window", "1h").encode(),
         "Authorization", bearer(TestKeys.ALICE)), 400);
     assertThat(wrongWindow.getString("param")).isEqualTo("completion_window");
-    JsonObject wrongEndpoint = error(post(gateway, "/v1/batches", new JsonObject().put("input_file_id", file)
+    JsonObject wrongEndpoint = error(fixture.post("/v1/batches", new JsonObject().put("input_file_id", file)
         .put("endpoint", "/v1/embeddings").put("completion_window", "24h").encode(),
         "Authorization", bearer(TestKeys.ALICE)), 400);
     assertThat(wrongEndpoint.getString("param")).isEqualTo("endpoint");
     // Bob cannot run Alice's file.
-    error(post(gateway, "/v1/batches", new JsonObject().put("input_file_id", file).put("endpoint", "/v1/completions")
+    error(fixture.post("/v1/batches", new JsonObject().put("input_file_id", file).put("endpoint", "/v1/completions")
         .put("completion_window", "24h").encode(), "Authorization", bearer(TestKeys.BOB)), 404);
-    error(get(gateway, "/v1/batches/batch_nothing", "Authorization", bearer(TestKeys.ALICE)), 404);
+    error(fixture.get("/v1/batches/batch_nothing", "Authorization", bearer(TestKeys.ALICE)), 404);
     // A file is listed, retrieved and deleted.
-    assertThat(json(get(gateway, "/v1/files", "Authorization", bearer(TestKeys.ALICE)), 200).getJsonArray("data")
+    assertThat(json(fixture.get("/v1/files", "Authorization", bearer(TestKeys.ALICE)), 200).getJsonArray("data")
         .stream().map(f -> ((JsonObject) f).getString("id"))).contains(file);
-    JsonObject deleted = json(TestHttp.send(TestHttp.builder(gateway, "/v1/files/" + file, "Authorization",
+    JsonObject deleted = json(TestHttp.send(fixture.request("/v1/files/" + file, "Authorization",
         bearer(TestKeys.ALICE)).DELETE()), 200);
     assertThat(deleted.getBoolean("deleted")).isTrue();
-    error(get(gateway, "/v1/files/" + file, "Authorization", bearer(TestKeys.ALICE)), 404);
+    error(fixture.get("/v1/files/" + file, "Authorization", bearer(TestKeys.ALICE)), 404);
     assertThat(bob.key()).isEqualTo(TestKeys.BOB);
   }
 }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ChatCompletionsBodyTest {
@@ -31,14 +32,52 @@ class ChatCompletionsBodyTest {
   }
 
   private void rejected(String json, int status, String param, String code, String message) {
-    assertThatThrownBy(() -> call(json))
-        .isInstanceOfSatisfying(ApiError.class, e -> {
-          assertThat(e.status()).isEqualTo(status);
-          assertThat(e.type()).isEqualTo("invalid_request_error");
-          assertThat(e.param()).isEqualTo(param);
-          assertThat(e.code()).isEqualTo(code);
-          assertThat(e.getMessage()).contains(message);
-        });
+    Refusals.assertRefused(() -> call(json), status, param, code, message);
+  }
+
+  /** Bodies refused with a 400: the parameter, code and message (a part of it) each is refused with. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+      # max tokens under either name, and both only when they agree
+      {"messages":[{"role":"user","content":"Hi"}],"max_tokens":7,"max_completion_tokens":8} | max_completion_tokens | invalid_value | max_tokens is 7 and max_completion_tokens is 8
+      {"messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":0} | max_completion_tokens | invalid_value | Invalid 'max_completion_tokens': expected an integer between 1 and 256, but got 0 instead.
+      {"messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"min_tokens":5} | min_tokens | invalid_value | at most max_tokens
+      # logprobs is a boolean and top_logprobs needs it
+      {"messages":[{"role":"user","content":"Hi"}],"top_logprobs":3} | top_logprobs | invalid_value | requires 'logprobs' to be true
+      {"messages":[{"role":"user","content":"Hi"}],"logprobs":true,"top_logprobs":21} | top_logprobs | invalid_value | between 0 and 20
+      {"messages":[{"role":"user","content":"Hi"}],"logprobs":1} | logprobs | invalid_type | expected a boolean
+      # stream and its options
+      {"messages":[{"role":"user","content":"Hi"}],"stream_options":{"include_usage":true}} | stream_options | invalid_value | only allowed when 'stream' is enabled
+      # messages are required and not empty
+      {} | messages | missing_required_parameter | Missing required parameter: 'messages'.
+      {"messages":[]} | messages | invalid_value | at least one message
+      {"messages":"Hi"} | messages | invalid_type | expected an array
+      {"prompt":"Hi","messages":[{"role":"user","content":"Hi"}]} | prompt | unknown_parameter | Unrecognized request argument
+      # each message is an object with a role and content
+      {"messages":["Hi"]} | messages[0] | invalid_type | expected an object
+      {"messages":[{"content":"Hi"}]} | messages[0].role | missing_required_parameter | 'messages[0].role'
+      {"messages":[{"role":"user"}]} | messages[0].content | missing_required_parameter | 'messages[0].content'
+      {"messages":[{"role":"user","content":null}]} | messages[0].content | missing_required_parameter | 'messages[0].content'
+      {"messages":[{"role":7,"content":"Hi"}]} | messages[0].role | invalid_type | expected a string
+      {"messages":[{"role":"user","content":7}]} | messages[0].content | invalid_type | expected a string or an array of content parts
+      {"messages":[{"role":"user","content":"Hi","name":1}]} | messages[0].name | invalid_type | expected a string
+      {"messages":[{"role":"user","content":"Hi","mood":"ok"}]} | messages[0].mood | unknown_parameter | Unrecognized request argument supplied: messages[0].mood
+      # roles are the four OpenAI text roles
+      {"messages":[{"role":"wizard","content":"Hi"}]} | messages[0].role | invalid_value | expected one of system, user, assistant or developer, but got 'wizard' instead.
+      {"messages":[{"role":"","content":"Hi"}]} | messages[0].role | invalid_value | but got ''
+      # content parts other than text are refused
+      {"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]} | messages[0].content[1].type | invalid_value | only text content parts are supported by this server, but got 'image_url'.
+      {"messages":[{"role":"user","content":[{"type":"text"}]}]} | messages[0].content[0].text | missing_required_parameter | 'messages[0].content[0].text'
+      {"messages":[{"role":"user","content":["Hi"]}]} | messages[0].content[0] | invalid_type | expected an object
+      {"messages":[{"role":"user","content":[{"type":"text","text":"a","x":1}]}]} | messages[0].content[0].x | unknown_parameter | Unrecognized request argument
+      # text must be text
+      {"messages":[{"role":"user","content":"a\\ud800"}]} | messages[0].content | invalid_value | unpaired UTF-16 surrogate
+      # fields of /v1/completions only are unknown here
+      {"messages":[{"role":"user","content":"Hi"}],"echo":false} | echo | unknown_parameter | Unrecognized request argument
+      {"messages":[{"role":"user","content":"Hi"}],"suffix":""} | suffix | unknown_parameter | Unrecognized request argument
+      """)
+  void refusedWithTheParameterCodeAndMessage(String body, String param, String code, String message) {
+    rejected(body, param, code, message);
   }
 
   @Test
@@ -80,11 +119,6 @@ class ChatCompletionsBodyTest {
     assertThat(valid("{" + HI + ",\"max_tokens\":7}").maxTokens()).isEqualTo(7);
     assertThat(valid("{" + HI + ",\"max_completion_tokens\":7}").maxTokens()).isEqualTo(7);
     assertThat(valid("{" + HI + ",\"max_tokens\":7,\"max_completion_tokens\":7}").maxTokens()).isEqualTo(7);
-    rejected("{" + HI + ",\"max_tokens\":7,\"max_completion_tokens\":8}", "max_completion_tokens", "invalid_value",
-        "max_tokens is 7 and max_completion_tokens is 8");
-    rejected("{" + HI + ",\"max_completion_tokens\":0}", "max_completion_tokens", "invalid_value",
-        "Invalid 'max_completion_tokens': expected an integer between 1 and 256, but got 0 instead.");
-    rejected("{" + HI + ",\"max_tokens\":4,\"min_tokens\":5}", "min_tokens", "invalid_value", "at most max_tokens");
   }
 
   @Test
@@ -93,53 +127,12 @@ class ChatCompletionsBodyTest {
     assertThat(valid("{" + HI + ",\"logprobs\":false}").logprobs()).isNull();
     assertThat(valid("{" + HI + ",\"logprobs\":true}").logprobs()).isZero();
     assertThat(valid("{" + HI + ",\"logprobs\":true,\"top_logprobs\":3}").logprobs()).isEqualTo(3);
-    rejected("{" + HI + ",\"top_logprobs\":3}", "top_logprobs", "invalid_value", "requires 'logprobs' to be true");
-    rejected("{" + HI + ",\"logprobs\":true,\"top_logprobs\":21}", "top_logprobs", "invalid_value",
-        "between 0 and 20");
-    rejected("{" + HI + ",\"logprobs\":1}", "logprobs", "invalid_type", "expected a boolean");
   }
 
   @Test
   void streamAndItsOptions() {
     assertThat(call("{" + HI + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}"))
         .extracting(GenerationCall::stream, GenerationCall::includeUsage).containsExactly(true, true);
-    rejected("{" + HI + ",\"stream_options\":{\"include_usage\":true}}", "stream_options", "invalid_value",
-        "only allowed when 'stream' is enabled");
-  }
-
-  @Test
-  void messagesAreRequiredAndNotEmpty() {
-    rejected("{}", "messages", "missing_required_parameter", "Missing required parameter: 'messages'.");
-    rejected("{\"messages\":[]}", "messages", "invalid_value", "at least one message");
-    rejected("{\"messages\":\"Hi\"}", "messages", "invalid_type", "expected an array");
-    rejected("{\"prompt\":\"Hi\"," + HI + "}", "prompt", "unknown_parameter", "Unrecognized request argument");
-  }
-
-  @Test
-  void eachMessageIsAnObjectWithARoleAndContent() {
-    rejected("{\"messages\":[\"Hi\"]}", "messages[0]", "invalid_type", "expected an object");
-    rejected("{\"messages\":[{\"content\":\"Hi\"}]}", "messages[0].role", "missing_required_parameter",
-        "'messages[0].role'");
-    rejected("{\"messages\":[{\"role\":\"user\"}]}", "messages[0].content", "missing_required_parameter",
-        "'messages[0].content'");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":null}]}", "messages[0].content",
-        "missing_required_parameter", "'messages[0].content'");
-    rejected("{\"messages\":[{\"role\":7,\"content\":\"Hi\"}]}", "messages[0].role", "invalid_type",
-        "expected a string");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":7}]}", "messages[0].content", "invalid_type",
-        "expected a string or an array of content parts");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\",\"name\":1}]}", "messages[0].name",
-        "invalid_type", "expected a string");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\",\"mood\":\"ok\"}]}", "messages[0].mood",
-        "unknown_parameter", "Unrecognized request argument supplied: messages[0].mood");
-  }
-
-  @Test
-  void rolesAreTheFourOpenAiTextRoles() {
-    rejected("{\"messages\":[{\"role\":\"wizard\",\"content\":\"Hi\"}]}", "messages[0].role", "invalid_value",
-        "expected one of system, user, assistant or developer, but got 'wizard' instead.");
-    rejected("{\"messages\":[{\"role\":\"\",\"content\":\"Hi\"}]}", "messages[0].role", "invalid_value",
-        "but got ''");
   }
 
   @ParameterizedTest
@@ -159,32 +152,7 @@ class ChatCompletionsBodyTest {
   }
 
   @Test
-  void contentPartsOtherThanTextAreRefused() {
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is this?\"},"
-        + "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\"}}]}]}", "messages[0].content[1].type",
-        "invalid_value", "only text content parts are supported by this server, but got 'image_url'.");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}",
-        "messages[0].content[0].text", "missing_required_parameter", "'messages[0].content[0].text'");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":[\"Hi\"]}]}", "messages[0].content[0]",
-        "invalid_type", "expected an object");
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\",\"x\":1}]}]}",
-        "messages[0].content[0].x", "unknown_parameter", "Unrecognized request argument");
-  }
-
-  @Test
-  void textMustBeText() {
-    rejected("{\"messages\":[{\"role\":\"user\",\"content\":\"a\\ud800\"}]}", "messages[0].content", "invalid_value",
-        "unpaired UTF-16 surrogate");
-  }
-
-  @Test
   void anUnknownModelIsNotFound() {
     rejected("{" + HI + ",\"model\":\"gpt-4o\"}", 404, "model", "model_not_found", "'gpt-4o' does not exist");
-  }
-
-  @Test
-  void completionsOnlyFieldsAreUnknownHere() {
-    rejected("{" + HI + ",\"echo\":false}", "echo", "unknown_parameter", "Unrecognized request argument");
-    rejected("{" + HI + ",\"suffix\":\"\"}", "suffix", "unknown_parameter", "Unrecognized request argument");
   }
 }

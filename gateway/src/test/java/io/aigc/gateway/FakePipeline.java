@@ -103,6 +103,21 @@ final class FakePipeline implements AutoCloseable {
     return awaitRequest(r -> r.getRequestId().equals(id));
   }
 
+  /** Waits for the request with this prompt. */
+  GenerationRequest awaitPrompt(String prompt) {
+    return awaitRequest(r -> prompt.equals(r.getPrompt()));
+  }
+
+  /** The requests read so far whose prompt starts with {@code prefix}, in order. */
+  List<GenerationRequest> requestsPrompted(String prefix) {
+    return requests().stream().filter(prompted(prefix)).toList();
+  }
+
+  /** Whether a request's prompt starts with {@code prefix} (a chat request's prompt is empty). */
+  static Predicate<GenerationRequest> prompted(String prefix) {
+    return r -> r.getPrompt() != null && r.getPrompt().startsWith(prefix);
+  }
+
   /** How many times {@code id} was published, once everything published so far has been read. */
   long timesPublished(String id) {
     return timesPublished(r -> r.getRequestId().equals(id));
@@ -224,14 +239,13 @@ final class FakePipeline implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public void close() throws InterruptedException {
     running = false;
     consumer.wakeup();
     try {
       reader.join(10_000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    } finally {
+      producer.close(Duration.ofSeconds(5));
     }
-    producer.close(Duration.ofSeconds(5));
   }
 }

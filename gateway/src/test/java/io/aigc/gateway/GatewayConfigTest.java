@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class GatewayConfigTest {
   private static final String KEYS = TestKeys.aliceAndBob();
@@ -148,37 +150,34 @@ class GatewayConfigTest {
     assertThat(c.kafka().bootstrapServers()).isEqualTo("kafka:9092");
   }
 
-  @Test
-  void invalidValuesNameTheVariable() {
-    assertThatThrownBy(() -> config(Map.of("AIGC_MAX_IN_FLIGHT", "0")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_MAX_IN_FLIGHT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_HTTP_PORT", "http")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_PORT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_SYNC_TIMEOUT", "0s")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_SYNC_TIMEOUT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_JOB_STORE_SIZE", "10")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_JOB_STORE_SIZE");
-    assertThatThrownBy(() -> config(Map.of("AIGC_SYNC_TIMEOUT", "30s", "AIGC_HTTP_IDLE_TIMEOUT", "30s")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_IDLE_TIMEOUT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_STREAM_IDLE_TIMEOUT", "0s")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_STREAM_IDLE_TIMEOUT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_STREAM_IDLE_TIMEOUT", "90s", "AIGC_HTTP_IDLE_TIMEOUT", "80s")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_HTTP_IDLE_TIMEOUT")
-        .hasMessageContaining("AIGC_STREAM_IDLE_TIMEOUT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_STREAM_PARTITION", "-1")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_STREAM_PARTITION");
-    assertThatThrownBy(() -> config(Map.of("AIGC_RATE_LIMIT", "-1")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_RATE_LIMIT");
-    assertThatThrownBy(() -> config(Map.of("AIGC_RATE_BURST", "0")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_RATE_BURST");
-    assertThatThrownBy(() -> config(Map.of("AIGC_MAX_BACKLOG", "-5")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_MAX_BACKLOG");
-    assertThatThrownBy(() -> config(Map.of("AIGC_BACKLOG_INTERVAL", "0ms")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_BACKLOG_INTERVAL");
-    assertThatThrownBy(() -> config(Map.of("AIGC_TOKENIZER_GROUP", "same", "AIGC_WORKER_GROUP", "same")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_TOKENIZER_GROUP")
-        .hasMessageContaining("AIGC_WORKER_GROUP");
+  /** Each bad setting (NAME=value, apart) and the variables its error names. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      AIGC_MAX_IN_FLIGHT=0                                    | AIGC_MAX_IN_FLIGHT
+      AIGC_HTTP_PORT=http                                     | AIGC_HTTP_PORT
+      AIGC_SYNC_TIMEOUT=0s                                    | AIGC_SYNC_TIMEOUT
+      AIGC_JOB_STORE_SIZE=10                                  | AIGC_JOB_STORE_SIZE
+      AIGC_SYNC_TIMEOUT=30s AIGC_HTTP_IDLE_TIMEOUT=30s        | AIGC_HTTP_IDLE_TIMEOUT
+      AIGC_STREAM_IDLE_TIMEOUT=0s                             | AIGC_STREAM_IDLE_TIMEOUT
+      AIGC_STREAM_IDLE_TIMEOUT=90s AIGC_HTTP_IDLE_TIMEOUT=80s | AIGC_HTTP_IDLE_TIMEOUT AIGC_STREAM_IDLE_TIMEOUT
+      AIGC_STREAM_PARTITION=-1                                | AIGC_STREAM_PARTITION
+      AIGC_RATE_LIMIT=-1                                      | AIGC_RATE_LIMIT
+      AIGC_RATE_BURST=0                                       | AIGC_RATE_BURST
+      AIGC_MAX_BACKLOG=-5                                     | AIGC_MAX_BACKLOG
+      AIGC_BACKLOG_INTERVAL=0ms                               | AIGC_BACKLOG_INTERVAL
+      AIGC_TOKENIZER_GROUP=same AIGC_WORKER_GROUP=same        | AIGC_TOKENIZER_GROUP AIGC_WORKER_GROUP
+      """)
+  void invalidValuesNameTheVariable(String settings, String named) {
+    Map<String, String> vars = new HashMap<>();
+    for (String setting : settings.split(" ")) {
+      vars.put(setting.substring(0, setting.indexOf('=')), setting.substring(setting.indexOf('=') + 1));
+    }
+    var refused = assertThatThrownBy(() -> config(vars)).isInstanceOf(IllegalArgumentException.class);
+    for (String name : named.split(" ")) {
+      refused.hasMessageContaining(name);
+    }
   }
+
 
   // ---- access control ----
 

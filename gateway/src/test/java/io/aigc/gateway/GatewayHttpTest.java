@@ -1,13 +1,11 @@
 package io.aigc.gateway;
 
+import static io.aigc.gateway.TestHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.aigc.model.testing.TestModels;
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.ChatMessage;
 import io.aigc.schemas.Completion;
@@ -17,18 +15,16 @@ import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.TextLogprob;
 import io.aigc.schemas.TextLogprobs;
 import io.aigc.schemas.Timings;
-import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.io.InputStream;
-import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse.BodyHandlers;
 import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -37,16 +33,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -56,40 +45,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Timeout(60)
 class GatewayHttpTest {
-  private static final Duration WAIT = Duration.ofSeconds(15);
-  private static final HttpClient HTTP = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
-
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
-  private static FakePipeline pipeline;
-
-  @BeforeAll
-  static void start() throws Exception {
-    kafka = EmbeddedKafka.start();
-    gateway = startGateway(Map.of());
-    pipeline = new FakePipeline(KafkaSettings.fromEnv(Env.of(kafka.env())), Topics.defaults());
-  }
-
-  @AfterAll
-  static void stop() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  private static final Duration WAIT = TestHttp.WAIT;
 
   /** Every request here is alice's (access control itself is AccessControlHttpTest's), unlimited. */
-  private static GatewayService startGateway(Map<String, String> overrides) throws Exception {
-    return TestGateway.start(kafka, overrides);
-  }
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.withPipeline();
 
   // ---- completions, synchronous ----
 
@@ -97,23 +57,24 @@ class GatewayHttpTest {
   void syncCompletionRoundTrip() throws Exception {
     Instant before = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     String prompt = "Once upon a time " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", new JsonObject()
         .put("model", "tiny-llama").put("prompt", prompt).put("max_tokens", 5).put("temperature", 0)
         .put("stop", "\n").put("seed", 42).put("user", "u-1").put("metadata", new JsonObject().put("article", "42"))
-        .put("timeout_seconds", 30).encode()));
+        .put("timeout_seconds", 30).encode());
 
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     assertThat(request.getRequestId()).matches("cmpl-[A-Za-z0-9_-]{24}");
     assertThat(request.getModel()).isEqualTo("tiny-llama");
-    assertThat(Instant.ofEpochMilli(request.getCreatedAt())).isBetween(before.truncatedTo(ChronoUnit.MILLIS), Instant.now());
+    assertThat(Instant.ofEpochMilli(request.getCreatedAt())).isBetween(before.truncatedTo(ChronoUnit.MILLIS),
+        Instant.now());
     assertThat(request.getDeadline()).isEqualTo(request.getCreatedAt() + 30_000);
     assertThat(request.getParams()).isEqualTo(GenerationParams.newBuilder().setMaxTokens(5).setTemperature(0)
         .setTopP(1).setTopK(0).setN(1).setSeed(42L).setStop(List.of("\n")).build());
     assertThat(request.getMetadata()).isEqualTo(Map.of("article", "42", "user", "u-1", "api_key_name", "alice"));
-    assertThat(pipeline.keyMismatches()).isEmpty();
+    assertThat(fixture.pipeline().keyMismatches()).isEmpty();
     assertThat(pending).isNotDone();
 
-    pipeline.complete(FakePipeline.ok(request, " there was a tiny llama.", "length"));
+    fixture.pipeline().complete(FakePipeline.ok(request, " there was a tiny llama.", "length"));
     HttpResponse<String> response = pending.get(WAIT.toSeconds(), TimeUnit.SECONDS);
 
     assertThat(response.statusCode()).isEqualTo(200);
@@ -126,7 +87,7 @@ class GatewayHttpTest {
     assertThat(new JsonObject(response.body())).isEqualTo(expected);
 
     // The same job, by id.
-    JsonObject job = json(get(gateway, "/v1/jobs/" + request.getRequestId()), 200);
+    JsonObject job = json(get("/v1/jobs/" + request.getRequestId()), 200);
     assertThat(job.getString("status")).isEqualTo("done");
     assertThat(job.getJsonObject("completion")).isEqualTo(expected);
   }
@@ -139,9 +100,9 @@ class GatewayHttpTest {
       "internal_error,          500, server_error"})
   void errorCompletionBecomesAnHttpError(String code, int status, String type) throws Exception {
     String prompt = "fails with " + code + " " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", body(prompt)));
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.complete(FakePipeline.failed(request, code, "it went wrong: " + code));
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", body(prompt));
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    fixture.pipeline().complete(FakePipeline.failed(request, code, "it went wrong: " + code));
 
     JsonObject body = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), status);
     assertThat(body).isEqualTo(new JsonObject()
@@ -153,12 +114,13 @@ class GatewayHttpTest {
   @Test
   void aWholeAnswerComesFromTheStreamEventsWhenEveryChoiceHasEndedThere() throws Exception {
     String prompt = "From the stream " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
-        .put("prompt", prompt).put("max_tokens", 5).put("n", 2).encode()));
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", new JsonObject()
+        .put("prompt", prompt).put("max_tokens", 5).put("n", 2).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
 
     Usage usage = new Usage(4, 2, 6);
-    pipeline.stream(request, FakePipeline.piece(request, 0, 0, " once"), FakePipeline.piece(request, 1, 0, " so"),
+    fixture.pipeline().stream(request, FakePipeline.piece(request, 0, 0, " once"),
+        FakePipeline.piece(request, 1, 0, " so"),
         FakePipeline.piece(request, 0, 0, " once"), // a redo's repeat, dropped
         FakePipeline.last(request, 1, 1, " be it", "stop", new Usage(4, 3, 7)),
         FakePipeline.last(request, 0, 1, " more", "length", usage));
@@ -175,17 +137,16 @@ class GatewayHttpTest {
     assertThat(body.getJsonObject("usage").getMap()).containsExactlyInAnyOrderEntriesOf(
         Map.of("prompt_tokens", 4, "completion_tokens", 5, "total_tokens", 9));
     // The job is still the completion's: its slot is held until that arrives.
-    pipeline.complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " once more", "length", null),
+    fixture.pipeline().complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " once more", "length", null),
         new CompletionChoice(1, " so be it", "stop", null)), new Usage(4, 5, 9)));
   }
 
   @Test
   void syncTimeoutAnswers504WithTheJobIdAndTheJobCompletesLater() throws Exception {
-    try (GatewayService impatient = startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s"))) {
+    try (GatewayService impatient = fixture.startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s"))) {
       String prompt = "slow " + UUID.randomUUID();
-      HttpResponse<String> response = HTTP.send(post(impatient, "/v1/completions", body(prompt)),
-          BodyHandlers.ofString());
-      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+      HttpResponse<String> response = post(impatient, "/v1/completions", body(prompt));
+      GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       String id = request.getRequestId();
 
       JsonObject error = json(response, 504);
@@ -195,7 +156,7 @@ class GatewayHttpTest {
       assertThat(error.getJsonObject("error").getString("message")).contains("GET /v1/jobs/" + id);
       assertThat(json(get(impatient, "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
 
-      pipeline.complete(FakePipeline.ok(request, " at last", "stop"));
+      fixture.pipeline().complete(FakePipeline.ok(request, " at last", "stop"));
       JsonObject job = await().atMost(WAIT).until(() -> json(get(impatient, "/v1/jobs/" + id), 200),
           j -> j.getString("status").equals("done"));
       assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
@@ -206,25 +167,25 @@ class GatewayHttpTest {
   @Test
   void unreadableCompletionFailsItsWaitingRequest() throws Exception {
     String prompt = "poisoned " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", body(prompt)));
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.send(request.getRequestId(), "not avro".getBytes());
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", body(prompt));
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    fixture.pipeline().send(request.getRequestId(), "not avro".getBytes());
 
     JsonObject error = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 500);
     assertThat(error.getString("job_id")).isEqualTo(request.getRequestId());
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("internal_error");
-    assertThat(json(get(gateway, "/v1/jobs/" + request.getRequestId()), 200).getString("status"))
+    assertThat(json(get("/v1/jobs/" + request.getRequestId()), 200).getString("status"))
         .isEqualTo("failed");
   }
 
   @Test
   void theNewSamplingParametersReachThePublishedRequest() throws Exception {
     String prompt = "parameters " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/completions", new JsonObject()
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", new JsonObject()
         .put("prompt", prompt).put("max_tokens", 8).put("presence_penalty", 0.5).put("frequency_penalty", -0.5)
         .put("repetition_penalty", 1.1).put("min_p", 0.05).put("min_tokens", 2)
-        .put("logit_bias", new JsonObject().put("50256", -100).put("13", 2.5)).put("logprobs", 3).encode()));
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+        .put("logit_bias", new JsonObject().put("50256", -100).put("13", 2.5)).put("logprobs", 3).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
 
     assertThat(request.getParams()).isEqualTo(GenerationParams.newBuilder().setMaxTokens(8).setTemperature(1)
         .setTopP(1).setTopK(0).setN(1).setSeed(null).setStop(List.of()).setPresencePenalty(0.5)
@@ -234,7 +195,7 @@ class GatewayHttpTest {
     // Even a whole answer names this gateway's stream partition: its text may come back that way, one hop sooner.
     assertThat(request.getStreamPartition()).isNotNull();
 
-    pipeline.complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " ok", "stop",
+    fixture.pipeline().complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " ok", "stop",
         List.of(new TextLogprobs(" ok", -0.1, List.of(new TextLogprob(" ok", -0.1), new TextLogprob(" no", -2.0)))))),
         new Usage(2, 1, 3)));
     JsonObject choice = json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getJsonArray("choices")
@@ -250,14 +211,14 @@ class GatewayHttpTest {
   @Test
   void aChatCompletionIsAJobWithMessagesAnsweredInOpenAisChatShape() throws Exception {
     String content = "chat " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = sendAsync(post("/v1/chat/completions", new JsonObject()
+    CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/chat/completions", new JsonObject()
         .put("model", "tiny-llama").put("messages", new JsonArray()
             .add(new JsonObject().put("role", "developer").put("content", "Be brief."))
             .add(new JsonObject().put("role", "user").put("content", new JsonArray()
                 .add(new JsonObject().put("type", "text").put("text", content)))))
         .put("max_completion_tokens", 6).put("n", 2).put("seed", 3).put("logprobs", true).put("top_logprobs", 1)
-        .encode()));
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getMessages() != null
+        .encode());
+    GenerationRequest request = fixture.pipeline().awaitRequest(r -> r.getMessages() != null
         && r.getMessages().get(r.getMessages().size() - 1).getContent().equals(content));
     assertThat(request.getRequestId()).matches("chatcmpl-[A-Za-z0-9_-]{24}");
     assertThat(request.getPrompt()).isEmpty();
@@ -267,7 +228,7 @@ class GatewayHttpTest {
     assertThat(request.getParams().getN()).isEqualTo(2);
     assertThat(request.getParams().getLogprobs()).isEqualTo(1);
 
-    pipeline.complete(FakePipeline.ok(request, List.of(
+    fixture.pipeline().complete(FakePipeline.ok(request, List.of(
         new CompletionChoice(0, "Hi.", "stop", List.of(new TextLogprobs("Hi.", -0.5,
             List.of(new TextLogprob("Hi.", -0.5))))),
         new CompletionChoice(1, "Hello", "length", List.of(new TextLogprobs("Hello", -1.0, List.of())))),
@@ -289,9 +250,9 @@ class GatewayHttpTest {
 
   @Test
   void anUnknownModelIsA404AsFromOpenAi() throws Exception {
-    JsonObject error = json(HTTP.send(post(gateway, "/v1/chat/completions", new JsonObject().put("model", "gpt-4o")
+    JsonObject error = json(post("/v1/chat/completions", new JsonObject().put("model", "gpt-4o")
         .put("messages", new JsonArray().add(new JsonObject().put("role", "user").put("content", "Hi"))).encode()),
-        BodyHandlers.ofString()), 404);
+        404);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The model 'gpt-4o' does not exist. This server serves 'tiny-llama'.")
         .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
@@ -301,7 +262,7 @@ class GatewayHttpTest {
 
   @Test
   void modelsListsTheServedModelInOpenAisShape() throws Exception {
-    JsonObject list = json(get(gateway, "/v1/models"), 200);
+    JsonObject list = json(get("/v1/models"), 200);
     assertThat(list.getString("object")).isEqualTo("list");
     assertThat(list.getJsonArray("data")).hasSize(1);
     JsonObject model = list.getJsonArray("data").getJsonObject(0);
@@ -311,8 +272,8 @@ class GatewayHttpTest {
     assertThat(model.getLong("created")).isPositive();
     assertThat(model.getString("owned_by")).isEqualTo("aigc");
 
-    assertThat(json(get(gateway, "/v1/models/tiny-llama"), 200)).isEqualTo(model);
-    JsonObject unknown = json(get(gateway, "/v1/models/meta-llama/Llama-3-8B"), 404);
+    assertThat(json(get("/v1/models/tiny-llama"), 200)).isEqualTo(model);
+    JsonObject unknown = json(get("/v1/models/meta-llama/Llama-3-8B"), 404);
     assertThat(unknown).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The model 'meta-llama/Llama-3-8B' does not exist. This server serves 'tiny-llama'.")
         .put("type", "invalid_request_error").put("param", "model").put("code", "model_not_found")));
@@ -321,23 +282,22 @@ class GatewayHttpTest {
   @Test
   void withSeveralModelsEachRequestNamesItsOwnAndTheListHasThemAll() throws Exception {
     String both = TestModels.dir(TestModels.TINY_LLAMA) + "," + TestModels.dir(TestModels.TINY_GPT2);
-    try (GatewayService two = startGateway(Map.of("AIGC_MODEL_DIR", both))) {
+    try (GatewayService two = fixture.startGateway(Map.of("AIGC_MODEL_DIR", both))) {
       assertThat(json(get(two, "/v1/models"), 200).getJsonArray("data").stream()
           .map(m -> ((JsonObject) m).getString("id")).toList()).containsExactly("tiny-llama", "tiny-gpt2");
       String prompt = "for gpt2 " + UUID.randomUUID();
-      CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(post(two, "/v1/completions",
-          new JsonObject().put("model", "tiny-gpt2").put("prompt", prompt).put("max_tokens", 4).encode()),
-          BodyHandlers.ofString());
+      CompletableFuture<HttpResponse<String>> pending = postAsync(two, "/v1/completions",
+          new JsonObject().put("model", "tiny-gpt2").put("prompt", prompt).put("max_tokens", 4).encode());
       String unnamed = "for the default " + UUID.randomUUID();
-      HTTP.sendAsync(post(two, "/v1/completions", body(unnamed)), BodyHandlers.ofString());
+      postAsync(two, "/v1/completions", body(unnamed));
 
-      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+      GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       assertThat(request.getModel()).isEqualTo("tiny-gpt2");
-      assertThat(pipeline.awaitRequest(r -> r.getPrompt().equals(unnamed)).getModel()).isEqualTo("tiny-llama");
-      pipeline.complete(FakePipeline.ok(request, " done", "stop"));
+      assertThat(fixture.pipeline().awaitPrompt(unnamed).getModel()).isEqualTo("tiny-llama");
+      fixture.pipeline().complete(FakePipeline.ok(request, " done", "stop"));
       assertThat(json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getString("model")).isEqualTo("tiny-gpt2");
-      JsonObject unknown = json(HTTP.send(post(two, "/v1/completions", new JsonObject().put("model", "gpt-4o")
-          .put("prompt", "Hi").encode()), BodyHandlers.ofString()), 404);
+      JsonObject unknown = json(post(two, "/v1/completions", new JsonObject().put("model", "gpt-4o")
+          .put("prompt", "Hi").encode()), 404);
       assertThat(unknown.getJsonObject("error").getString("code")).isEqualTo("model_not_found");
       assertThat(unknown.getJsonObject("error").getString("message")).contains("'tiny-llama', 'tiny-gpt2'");
     }
@@ -345,12 +305,11 @@ class GatewayHttpTest {
 
   @Test
   void onSigtermTheRequestsInFlightAreAnsweredAndNoNewConnectionIsTaken() throws Exception {
-    GatewayService stopping = startGateway(Map.of("AIGC_DRAIN_TIMEOUT", "20s"));
+    GatewayService stopping = fixture.startGateway(Map.of("AIGC_DRAIN_TIMEOUT", "20s"));
     int port = stopping.httpPort();
     String prompt = "in flight at shutdown " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> pending = HTTP.sendAsync(post(stopping, "/v1/completions", body(prompt)),
-        BodyHandlers.ofString());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    CompletableFuture<HttpResponse<String>> pending = postAsync(stopping, "/v1/completions", body(prompt));
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     // What the shutdown hook does on SIGTERM; it returns once the request in flight is answered.
     CompletableFuture<Void> closed = CompletableFuture.runAsync(stopping::close);
     await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> {
@@ -360,7 +319,7 @@ class GatewayHttpTest {
     }).isInstanceOf(java.io.IOException.class));
     assertThat(closed).isNotDone();
 
-    pipeline.complete(FakePipeline.ok(request, " answered", "stop"));
+    fixture.pipeline().complete(FakePipeline.ok(request, " answered", "stop"));
     assertThat(json(pending.get(WAIT.toSeconds(), TimeUnit.SECONDS), 200).getJsonArray("choices").getJsonObject(0)
         .getString("text")).isEqualTo(" answered");
     closed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
@@ -370,7 +329,7 @@ class GatewayHttpTest {
 
   @Test
   void tasksListsTheNamedTasksAndATaskRequestIsCheckedAtOnce() throws Exception {
-    JsonObject list = json(get(gateway, "/v1/tasks"), 200);
+    JsonObject list = json(get("/v1/tasks"), 200);
     assertThat(list.getString("object")).isEqualTo("list");
     JsonObject news = list.getJsonArray("data").getJsonObject(0);
     assertThat(news).isEqualTo(new JsonObject().put("id", "news-summary").put("object", "task")
@@ -381,8 +340,8 @@ class GatewayHttpTest {
     assertThat(list.getJsonArray("data")).extracting(t -> ((JsonObject) t).getString("id"))
         .containsExactly("news-summary", "ad-copy", "email-reply", "lesson-outline");
 
-    JsonObject error = json(HTTP.send(post(gateway, "/v1/completions", new JsonObject().put("task", "news-summary")
-        .put("task_fields", new JsonObject().put("title", "T")).encode()), BodyHandlers.ofString()), 400);
+    JsonObject error = json(post("/v1/completions", new JsonObject().put("task", "news-summary")
+        .put("task_fields", new JsonObject().put("title", "T")).encode()), 400);
     assertThat(error.getJsonObject("error").getString("param")).isEqualTo("task_fields");
     assertThat(error.getJsonObject("error").getString("message"))
         .isEqualTo("Invalid 'task_fields': the task 'news-summary' requires the field 'body'.");
@@ -393,7 +352,7 @@ class GatewayHttpTest {
   @Test
   void asyncJobIsQueuedThenDone() throws Exception {
     String prompt = "async " + UUID.randomUUID();
-    HttpResponse<String> accepted = HTTP.send(post(gateway, "/v1/jobs", body(prompt)), BodyHandlers.ofString());
+    HttpResponse<String> accepted = post("/v1/jobs", body(prompt));
     JsonObject job = json(accepted, 202);
     String id = job.getString("id");
     assertThat(job.fieldNames()).containsExactlyInAnyOrder("id", "object", "status", "created", "model");
@@ -402,14 +361,14 @@ class GatewayHttpTest {
     assertThat(job.getString("model")).isEqualTo("tiny-llama");
     assertThat(accepted.headers().firstValue("Location")).hasValue("/v1/jobs/" + id);
 
-    GenerationRequest request = pipeline.awaitRequest(id);
+    GenerationRequest request = fixture.pipeline().awaitRequest(id);
     assertThat(job.getLong("created")).isEqualTo(request.getCreatedAt() / 1000);
     assertThat(request.getDeadline()).isNull();
-    assertThat(json(get(gateway, "/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
+    assertThat(json(get("/v1/jobs/" + id), 200).getString("status")).isEqualTo("queued");
 
-    pipeline.complete(Completion.newBuilder(FakePipeline.ok(request, " done!", "stop"))
+    fixture.pipeline().complete(Completion.newBuilder(FakePipeline.ok(request, " done!", "stop"))
         .setTimings(new Timings(5L, 7L, 11L)).build());
-    JsonObject done = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
+    JsonObject done = await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200),
         j -> j.getString("status").equals("done"));
     // The worker's timings beside the completion, which keeps OpenAI's shape.
     assertThat(done.getJsonObject("timings")).isEqualTo(new JsonObject().put("queue_ms", 5).put(
@@ -424,12 +383,11 @@ class GatewayHttpTest {
 
   @Test
   void failedJobCarriesItsError() throws Exception {
-    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("too long " + UUID.randomUUID())),
-        BodyHandlers.ofString()), 202).getString("id");
-    pipeline.complete(FakePipeline.failed(pipeline.awaitRequest(id), "context_length_exceeded",
+    String id = json(post("/v1/jobs", body("too long " + UUID.randomUUID())), 202).getString("id");
+    fixture.pipeline().complete(FakePipeline.failed(fixture.pipeline().awaitRequest(id), "context_length_exceeded",
         "The prompt has 300 tokens; the model's context is 256."));
 
-    JsonObject failed = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
+    JsonObject failed = await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200),
         j -> !j.getString("status").equals("queued"));
     assertThat(failed.getString("status")).isEqualTo("failed");
     assertThat(failed.containsKey("completion")).isFalse();
@@ -440,91 +398,65 @@ class GatewayHttpTest {
 
   @Test
   void deletingAQueuedJobPublishesItsCancellationAndTheJobEndsCancelled() throws Exception {
-    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("cancel me " + UUID.randomUUID())),
-        BodyHandlers.ofString()), 202).getString("id");
-    GenerationRequest request = pipeline.awaitRequest(id);
+    String id = json(post("/v1/jobs", body("cancel me " + UUID.randomUUID())), 202).getString("id");
+    GenerationRequest request = fixture.pipeline().awaitRequest(id);
 
-    HttpResponse<String> cancelling = HTTP.send(authorized(uri(gateway, "/v1/jobs/" + id)).timeout(WAIT).DELETE()
-        .build(), BodyHandlers.ofString());
+    HttpResponse<String> cancelling = TestHttp.send(request("/v1/jobs/" + id).DELETE());
     assertThat(json(cancelling, 202).getString("status")).isEqualTo("cancelling");
-    Cancellation cancellation = awaitCancellation(id);
+    Cancellation cancellation = fixture.awaitCancellation(id);
     assertThat(cancellation.getRequestedBy()).isEqualTo(request.getMetadata().get("api_key_name"));
 
     // A worker drops the job and its error completion arrives.
-    pipeline.complete(FakePipeline.failed(request, "cancelled", "the request was cancelled"));
-    JsonObject job = await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200),
+    fixture.pipeline().complete(FakePipeline.failed(request, "cancelled", "the request was cancelled"));
+    JsonObject job = await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200),
         j -> !j.getString("status").equals("queued"));
     assertThat(job.getString("status")).isEqualTo("cancelled");
     assertThat(job.getJsonObject("error").getString("code")).isEqualTo("cancelled");
 
-    HttpResponse<String> again = HTTP.send(authorized(uri(gateway, "/v1/jobs/" + id)).timeout(WAIT).DELETE()
-        .build(), BodyHandlers.ofString());
+    HttpResponse<String> again = TestHttp.send(request("/v1/jobs/" + id).DELETE());
     assertThat(json(again, 409).getJsonObject("error").getString("code")).isEqualTo("job_finished");
-    HttpResponse<String> unknown = HTTP.send(authorized(uri(gateway, "/v1/jobs/cmpl-nobody")).timeout(WAIT)
-        .DELETE().build(), BodyHandlers.ofString());
+    HttpResponse<String> unknown = TestHttp.send(request("/v1/jobs/cmpl-nobody").DELETE());
     assertThat(json(unknown, 404).getJsonObject("error").getString("code")).isEqualTo("job_not_found");
-  }
-
-  private static Cancellation awaitCancellation(String id) {
-    Topics topics = Topics.defaults();
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaSettings.fromEnv(Env.of(kafka.env()))
-        .consumer("cancellations-" + UUID.randomUUID(), "test"), new StringDeserializer(),
-        new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of(topics.cancellations().name()));
-      return await().atMost(WAIT).until(() -> {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          if (id.equals(r.key())) {
-            return topics.cancellations().valueSerde().decode(r.value());
-          }
-        }
-        return null;
-      }, c -> c != null);
-    }
   }
 
   @Test
   void idempotencyKeyRetryReturnsTheSameJobAndPublishesOnce() throws Exception {
     String key = "order-" + UUID.randomUUID();
     String body = body("idempotent " + key);
-    HttpResponse<String> first = HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
-        BodyHandlers.ofString());
+    HttpResponse<String> first = post("/v1/jobs", body, "Idempotency-Key", key);
     String id = json(first, 202).getString("id");
     assertThat(id).isEqualTo(JobIds.fromIdempotencyKey("alice", key));
     assertThat(first.headers().firstValue("Idempotent-Replayed")).isEmpty();
 
-    HttpResponse<String> retry = HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
-        BodyHandlers.ofString());
+    HttpResponse<String> retry = post("/v1/jobs", body, "Idempotency-Key", key);
     assertThat(json(retry, 202).getString("id")).isEqualTo(id);
     assertThat(retry.headers().firstValue("Idempotent-Replayed")).hasValue("true");
-    assertThat(pipeline.timesPublished(id)).isEqualTo(1);
+    assertThat(fixture.pipeline().timesPublished(id)).isEqualTo(1);
 
     // Once done, a retry answers with the finished job, still without publishing again.
-    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), " once", "stop"));
-    await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200).getString("status"),
+    fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " once", "stop"));
+    await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200).getString("status"),
         "done"::equals);
-    JsonObject late = json(HTTP.send(post(gateway, "/v1/jobs", body, "Idempotency-Key", key),
-        BodyHandlers.ofString()), 202);
+    JsonObject late = json(post("/v1/jobs", body, "Idempotency-Key", key), 202);
     assertThat(late.getString("status")).isEqualTo("done");
-    assertThat(pipeline.timesPublished(id)).isEqualTo(1);
+    assertThat(fixture.pipeline().timesPublished(id)).isEqualTo(1);
   }
 
   @Test
   void idempotencyKeyWithAnotherBodyIsAConflict() throws Exception {
     String key = "conflict-" + UUID.randomUUID();
-    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("first body"), "Idempotency-Key", key),
-        BodyHandlers.ofString()), 202).getString("id");
-    JsonObject conflict = json(HTTP.send(post(gateway, "/v1/jobs", body("second body"), "Idempotency-Key", key),
-        BodyHandlers.ofString()), 409);
+    String id = json(post("/v1/jobs", body("first body"), "Idempotency-Key", key), 202).getString("id");
+    JsonObject conflict = json(post("/v1/jobs", body("second body"), "Idempotency-Key", key), 409);
     assertThat(conflict.getString("job_id")).isEqualTo(id);
     assertThat(conflict.getJsonObject("error").getString("code")).isEqualTo("idempotency_key_reused");
     assertThat(conflict.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
     assertThat(conflict.getJsonObject("error").getString("param")).isEqualTo("Idempotency-Key");
-    assertThat(pipeline.timesPublished(id)).isEqualTo(1);
+    assertThat(fixture.pipeline().timesPublished(id)).isEqualTo(1);
   }
 
   @Test
   void unknownJobIs404() throws Exception {
-    JsonObject error = json(get(gateway, "/v1/jobs/cmpl-nope"), 404);
+    JsonObject error = json(get("/v1/jobs/cmpl-nope"), 404);
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("job_not_found");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
   }
@@ -538,11 +470,11 @@ class GatewayHttpTest {
         // Accepted from alice by another instance: its completion says whose it is.
         .setParams(GenerationParams.newBuilder().build()).setMetadata(Map.of("api_key_name", "alice")).build();
     double duplicatesBefore = metric("aigc_gateway_completions_duplicate_total");
-    pipeline.complete(FakePipeline.ok(elsewhere, " first", "stop"));
-    pipeline.complete(FakePipeline.ok(elsewhere, " second", "stop"));
+    fixture.pipeline().complete(FakePipeline.ok(elsewhere, " first", "stop"));
+    fixture.pipeline().complete(FakePipeline.ok(elsewhere, " second", "stop"));
 
     await().atMost(WAIT).until(() -> metric("aigc_gateway_completions_duplicate_total") > duplicatesBefore);
-    JsonObject job = json(get(gateway, "/v1/jobs/" + elsewhere.getRequestId()), 200);
+    JsonObject job = json(get("/v1/jobs/" + elsewhere.getRequestId()), 200);
     assertThat(job.getString("status")).isEqualTo("done");
     assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getString("text"))
         .isEqualTo(" first");
@@ -550,12 +482,11 @@ class GatewayHttpTest {
 
   @Test
   void restartedGatewayStillAnswersForRecentJobs() throws Exception {
-    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("before restart " + UUID.randomUUID())),
-        BodyHandlers.ofString()), 202).getString("id");
-    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), " remembered", "stop"));
-    await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200).getString("status"), "done"::equals);
+    String id = json(post("/v1/jobs", body("before restart " + UUID.randomUUID())), 202).getString("id");
+    fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), " remembered", "stop"));
+    await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200).getString("status"), "done"::equals);
 
-    try (GatewayService fresh = startGateway(Map.of())) {
+    try (GatewayService fresh = fixture.startGateway(Map.of())) {
       JsonObject job = await().atMost(WAIT).until(() -> get(fresh, "/v1/jobs/" + id), r -> r.statusCode() == 200)
           .body().transform(JsonObject::new);
       assertThat(job.getString("status")).isEqualTo("done");
@@ -568,23 +499,22 @@ class GatewayHttpTest {
 
   @Test
   void inFlightLimitAnswers429() throws Exception {
-    try (GatewayService small = startGateway(Map.of("AIGC_MAX_IN_FLIGHT", "2"))) {
-      String first = json(HTTP.send(post(small, "/v1/jobs", body("slot 1")), BodyHandlers.ofString()), 202)
-          .getString("id");
-      json(HTTP.send(post(small, "/v1/jobs", body("slot 2")), BodyHandlers.ofString()), 202);
+    try (GatewayService small = fixture.startGateway(Map.of("AIGC_MAX_IN_FLIGHT", "2"))) {
+      String first = json(post(small, "/v1/jobs", body("slot 1")), 202).getString("id");
+      json(post(small, "/v1/jobs", body("slot 2")), 202);
 
-      HttpResponse<String> refused = HTTP.send(post(small, "/v1/jobs", body("slot 3")), BodyHandlers.ofString());
+      HttpResponse<String> refused = post(small, "/v1/jobs", body("slot 3"));
       JsonObject error = json(refused, 429);
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
       assertThat(error.getJsonObject("error").getString("code")).isEqualTo("rate_limit_exceeded");
       assertThat(error.getJsonObject("error").getString("type")).isEqualTo("rate_limit_error");
-      json(HTTP.send(post(small, "/v1/completions", body("sync too")), BodyHandlers.ofString()), 429);
+      json(post(small, "/v1/completions", body("sync too")), 429);
       assertThat(metric(small, "aigc_gateway_in_flight")).isEqualTo(2.0);
 
       // A completion frees a slot.
-      pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(first), "x", "stop"));
+      fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(first), "x", "stop"));
       await().atMost(WAIT).until(() -> metric(small, "aigc_gateway_in_flight") == 1.0);
-      json(HTTP.send(post(small, "/v1/jobs", body("slot 3 again")), BodyHandlers.ofString()), 202);
+      json(post(small, "/v1/jobs", body("slot 3 again")), 202);
     }
   }
 
@@ -592,16 +522,16 @@ class GatewayHttpTest {
   void publishFailureAnswers503AndLeavesNothingPending() throws Exception {
     Map<String, String> noRequestsTopic = Map.of("AIGC_TOPIC_REQUESTS", "absent.requests",
         "AIGC_CREATE_TOPICS", "false", "AIGC_PUBLISH_TIMEOUT", "1s");
-    try (GatewayService broken = startGateway(noRequestsTopic)) {
+    try (GatewayService broken = fixture.startGateway(noRequestsTopic)) {
       assertThat(broken.ready()).isFalse();
       assertThat(json(get(broken, "/readyz"), 503)).isEqualTo(new JsonObject().put("status", "unavailable"));
 
-      HttpResponse<String> refused = HTTP.send(post(broken, "/v1/jobs", body("lost?")), BodyHandlers.ofString());
+      HttpResponse<String> refused = post(broken, "/v1/jobs", body("lost?"));
       JsonObject error = json(refused, 503);
       assertThat(error.getJsonObject("error").getString("code")).isEqualTo("service_unavailable");
       assertThat(error.getJsonObject("error").getString("type")).isEqualTo("server_error");
       assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
-      json(HTTP.send(post(broken, "/v1/completions", body("lost too?")), BodyHandlers.ofString()), 503);
+      json(post(broken, "/v1/completions", body("lost too?")), 503);
 
       assertThat(metric(broken, "aigc_gateway_in_flight")).isZero();
       assertThat(metric(broken, "aigc_gateway_publish_failures_total")).isEqualTo(2.0);
@@ -612,18 +542,17 @@ class GatewayHttpTest {
 
   @Test
   void invalidRequestGetsOpenAiErrorBody() throws Exception {
-    JsonObject error = json(HTTP.send(post(gateway, "/v1/completions", "{\"prompt\":\"Hi\",\"foo\":1}"),
-        BodyHandlers.ofString()), 400);
+    JsonObject error = json(post("/v1/completions", "{\"prompt\":\"Hi\",\"foo\":1}"), 400);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "Unrecognized request argument supplied: foo").put("type", "invalid_request_error")
         .put("param", "foo").put("code", "unknown_parameter")));
-    JsonObject malformed = json(HTTP.send(post(gateway, "/v1/jobs", "{\"prompt\":"), BodyHandlers.ofString()), 400);
+    JsonObject malformed = json(post("/v1/jobs", "{\"prompt\":"), 400);
     assertThat(malformed.getJsonObject("error").getString("code")).isEqualTo("invalid_json");
   }
 
   @Test
   void unknownPathIs404() throws Exception {
-    JsonObject error = json(get(gateway, "/v1/embeddings"), 404);
+    JsonObject error = json(get("/v1/embeddings"), 404);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "Invalid URL (GET /v1/embeddings)").put("type", "invalid_request_error")
         .putNull("param").put("code", "unknown_url")));
@@ -631,33 +560,31 @@ class GatewayHttpTest {
 
   @Test
   void wrongMethodIs405() throws Exception {
-    HttpResponse<String> wrong = get(gateway, "/v1/completions");
+    HttpResponse<String> wrong = get("/v1/completions");
     JsonObject error = json(wrong, 405);
     assertThat(wrong.headers().firstValue("Allow")).hasValue("POST");
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
-    HttpResponse<String> put = HTTP.send(authorized(uri(gateway, "/v1/jobs/cmpl-x")).timeout(WAIT)
-        .PUT(HttpRequest.BodyPublishers.noBody()).build(), BodyHandlers.ofString());
+    HttpResponse<String> put = TestHttp.send(request("/v1/jobs/cmpl-x").PUT(HttpRequest.BodyPublishers.noBody()));
     assertThat(put.headers().firstValue("Allow")).hasValue("GET, DELETE");
     assertThat(json(put, 405).getJsonObject("error").getString("code")).isEqualTo("method_not_allowed");
   }
 
   @Test
   void postWithoutJsonContentTypeIs415() throws Exception {
-    HttpRequest plain = authorized(uri(gateway, "/v1/completions")).timeout(WAIT)
-        .header("Content-Type", "text/plain").POST(BodyPublishers.ofString(body("Hi"))).build();
-    JsonObject error = json(HTTP.send(plain, BodyHandlers.ofString()), 415);
+    HttpRequest.Builder plain = request("/v1/completions")
+        .header("Content-Type", "text/plain").POST(BodyPublishers.ofString(body("Hi")));
+    JsonObject error = json(TestHttp.send(plain), 415);
     assertThat(error.getJsonObject("error").getString("code")).isEqualTo("unsupported_media_type");
     assertThat(error.getJsonObject("error").getString("type")).isEqualTo("invalid_request_error");
 
-    HttpRequest none = authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
-        .POST(BodyPublishers.ofString(body("Hi"))).build();
-    json(HTTP.send(none, BodyHandlers.ofString()), 415);
+    HttpRequest.Builder none = request("/v1/jobs").POST(BodyPublishers.ofString(body("Hi")));
+    json(TestHttp.send(none), 415);
 
     // Parameters of the media type are fine.
-    HttpRequest charset = authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
-        .header("Content-Type", "application/json; charset=utf-8").POST(BodyPublishers.ofString("{")).build();
-    assertThat(json(HTTP.send(charset, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
+    HttpRequest.Builder charset = request("/v1/jobs")
+        .header("Content-Type", "application/json; charset=utf-8").POST(BodyPublishers.ofString("{"));
+    assertThat(json(TestHttp.send(charset), 400).getJsonObject("error").getString("code"))
         .isEqualTo("invalid_json");
   }
 
@@ -666,22 +593,20 @@ class GatewayHttpTest {
     int limit = 1024 * 1024;
     // Declared length over the limit: refused on the headers, before any of the body is read. (Not sent with
     // Expect: 100-continue, which the server honours, because JDK 17's client hangs on a final answer to it.)
-    HttpRequest declared = authorized(uri(gateway, "/v1/completions")).timeout(WAIT)
-        .header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofByteArray(new byte[2 * limit])).build();
-    JsonObject error = json(HTTP.send(declared, BodyHandlers.ofString()), 400);
+    HttpRequest.Builder declared = request("/v1/completions")
+        .header("Content-Type", "application/json").POST(BodyPublishers.ofByteArray(new byte[2 * limit]));
+    JsonObject error = json(TestHttp.send(declared), 400);
     assertThat(error).isEqualTo(new JsonObject().put("error", new JsonObject()
         .put("message", "The request body exceeds " + limit + " bytes.").put("type", "invalid_request_error")
         .putNull("param").put("code", "request_too_large")));
 
     // Chunked, no declared length: cut off once past the limit, whatever follows.
-    HttpRequest chunked = authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
-        .header("Content-Type", "application/json")
-        .POST(endless(16L * limit)).build();
-    assertThat(json(HTTP.send(chunked, BodyHandlers.ofString()), 400).getJsonObject("error").getString("code"))
+    HttpRequest.Builder chunked = request("/v1/jobs")
+        .header("Content-Type", "application/json").POST(endless(16L * limit));
+    assertThat(json(TestHttp.send(chunked), 400).getJsonObject("error").getString("code"))
         .isEqualTo("request_too_large");
 
-    assertThat(get(gateway, "/healthz").statusCode()).isEqualTo(200);
+    assertThat(get("/healthz").statusCode()).isEqualTo(200);
   }
 
   // ---- probes and metrics ----
@@ -691,40 +616,39 @@ class GatewayHttpTest {
     // Java's client speaks HTTP/2 (h2c) and multiplexes requests on one connection: refusing one body must not
     // take a request in flight on the same connection down with a GOAWAY.
     HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
-    HttpResponse<String> warm = h2.send(authorized(uri(gateway, "/v1/jobs/cmpl-none")).timeout(WAIT).build(),
+    HttpResponse<String> warm = h2.send(request("/v1/jobs/cmpl-none").build(),
         BodyHandlers.ofString());
     assertThat(warm.version()).isEqualTo(HttpClient.Version.HTTP_2);
     String prompt = "in flight on h2 " + UUID.randomUUID();
-    CompletableFuture<HttpResponse<String>> inFlight = h2.sendAsync(authorized(uri(gateway, "/v1/completions"))
-        .timeout(WAIT).header("Content-Type", "application/json").POST(BodyPublishers.ofString(body(prompt))).build(),
+    CompletableFuture<HttpResponse<String>> inFlight = h2.sendAsync(request("/v1/completions")
+        .header("Content-Type", "application/json").POST(BodyPublishers.ofString(body(prompt))).build(),
         BodyHandlers.ofString());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
 
     String huge = "{\"prompt\":\"" + "x".repeat(2 * 1024 * 1024) + "\"}";
-    HttpResponse<String> refused = h2.send(authorized(uri(gateway, "/v1/jobs")).timeout(WAIT)
+    HttpResponse<String> refused = h2.send(request("/v1/jobs")
         .header("Content-Type", "application/json").POST(BodyPublishers.ofString(huge)).build(),
         BodyHandlers.ofString());
     assertThat(refused.statusCode()).isIn(400, 413);
     // Past the moment an HTTP/1.1 connection would be closed, the other request still waits for its completion...
     await().during(Duration.ofMillis(1500)).atMost(WAIT).until(() -> !inFlight.isDone());
     // ...and gets it.
-    pipeline.complete(FakePipeline.ok(request, " still here", "stop"));
+    fixture.pipeline().complete(FakePipeline.ok(request, " still here", "stop"));
     assertThat(inFlight.get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS).statusCode()).isEqualTo(200);
   }
 
   @Test
   void probesAndMetrics() throws Exception {
-    assertThat(json(get(gateway, "/healthz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
-    await().atMost(WAIT).until(() -> get(gateway, "/readyz").statusCode() == 200);
-    assertThat(gateway.ready()).isTrue();
-    assertThat(json(get(gateway, "/readyz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
+    assertThat(json(get("/healthz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
+    await().atMost(WAIT).until(() -> get("/readyz").statusCode() == 200);
+    assertThat(fixture.gateway().ready()).isTrue();
+    assertThat(json(get("/readyz"), 200)).isEqualTo(new JsonObject().put("status", "ok"));
 
-    String id = json(HTTP.send(post(gateway, "/v1/jobs", body("metered")), BodyHandlers.ofString()), 202)
-        .getString("id");
-    pipeline.complete(FakePipeline.ok(pipeline.awaitRequest(id), "m", "stop"));
-    await().atMost(WAIT).until(() -> json(get(gateway, "/v1/jobs/" + id), 200).getString("status"), "done"::equals);
+    String id = json(post("/v1/jobs", body("metered")), 202).getString("id");
+    fixture.pipeline().complete(FakePipeline.ok(fixture.pipeline().awaitRequest(id), "m", "stop"));
+    await().atMost(WAIT).until(() -> json(get("/v1/jobs/" + id), 200).getString("status"), "done"::equals);
 
-    HttpResponse<String> metrics = get(gateway, "/metrics");
+    HttpResponse<String> metrics = get("/metrics");
     assertThat(metrics.statusCode()).isEqualTo(200);
     assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t)
         .startsWith("text/plain"));
@@ -746,52 +670,57 @@ class GatewayHttpTest {
     return new JsonObject().put("prompt", prompt).put("max_tokens", 4).encode();
   }
 
-  /** A request with alice's key. */
-  private static HttpRequest.Builder authorized(URI uri) {
-    return HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + TestKeys.ALICE);
+  /** A request of alice's, to this class's gateway or another. */
+  private static HttpRequest.Builder request(String path) {
+    return request(fixture.gateway(), path);
   }
 
-  private static URI uri(GatewayService service, String path) {
-    return URI.create("http://127.0.0.1:" + service.httpPort() + path);
+  private static HttpRequest.Builder request(GatewayService service, String path) {
+    return TestHttp.builder(service, path, alice());
   }
 
-  private static HttpRequest post(String path, String json) {
-    return post(gateway, path, json);
-  }
-
-  private static HttpRequest post(GatewayService service, String path, String json, String... headers) {
-    HttpRequest.Builder b = authorized(uri(service, path)).timeout(WAIT)
-        .header("Content-Type", "application/json").POST(BodyPublishers.ofString(json));
-    for (int i = 0; i < headers.length; i += 2) {
-      b.header(headers[i], headers[i + 1]);
-    }
-    return b.build();
-  }
-
-  private static CompletableFuture<HttpResponse<String>> sendAsync(HttpRequest request) {
-    return HTTP.sendAsync(request, BodyHandlers.ofString());
+  private static HttpResponse<String> get(String path) throws Exception {
+    return get(fixture.gateway(), path);
   }
 
   private static HttpResponse<String> get(GatewayService service, String path) throws Exception {
-    return HTTP.send(authorized(uri(service, path)).timeout(WAIT).GET().build(), BodyHandlers.ofString());
+    return TestHttp.get(service, path, alice());
   }
 
-  /** The body as JSON, after checking the status and that it is JSON. */
-  private static JsonObject json(HttpResponse<String> response, int status) {
-    assertThat(response.statusCode()).as("status of %s", response.body()).isEqualTo(status);
-    assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
-    return new JsonObject(response.body());
+  private static HttpResponse<String> post(String path, String json, String... headers) throws Exception {
+    return post(fixture.gateway(), path, json, headers);
+  }
+
+  private static HttpResponse<String> post(GatewayService service, String path, String json, String... headers)
+      throws Exception {
+    return TestHttp.post(service, path, json, alice(headers));
+  }
+
+  /** A POST whose answer waits for the pipeline. */
+  private static CompletableFuture<HttpResponse<String>> postAsync(String path, String json) {
+    return postAsync(fixture.gateway(), path, json);
+  }
+
+  private static CompletableFuture<HttpResponse<String>> postAsync(GatewayService service, String path,
+      String json) {
+    return TestHttp.postAsync(service, path, json, alice());
+  }
+
+  /** Alice's Authorization header, then {@code headers}. */
+  private static String[] alice(String... headers) {
+    String[] all = new String[headers.length + 2];
+    all[0] = "Authorization";
+    all[1] = TestHttp.bearer(TestKeys.ALICE);
+    System.arraycopy(headers, 0, all, 2, headers.length);
+    return all;
   }
 
   private static double metric(String series) throws Exception {
-    return metric(gateway, series);
+    return metric(fixture.gateway(), series);
   }
 
-  /** A series' value from /metrics (0 when absent). */
   private static double metric(GatewayService service, String series) throws Exception {
-    Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE)
-        .matcher(get(service, "/metrics").body());
-    return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    return TestHttp.metric(service, series);
   }
 
   /** A body of {@code length} bytes with no declared length, so it is sent chunked. */

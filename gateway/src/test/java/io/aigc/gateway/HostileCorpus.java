@@ -55,82 +55,86 @@ final class HostileCorpus {
   // ---- the corpus ----
 
   private void brokenJson() {
-    Map<String, String> bodies = new LinkedHashMap<>();
-    bodies.put("truncated object", "{" + PROMPT);
-    bodies.put("truncated string", "{\"prompt\":\"Hi");
-    bodies.put("truncated after the colon", "{\"prompt\":");
-    bodies.put("only an opening brace", "{");
-    bodies.put("trailing garbage", "{" + PROMPT + "} x");
-    bodies.put("two objects", "{" + PROMPT + "}{" + PROMPT + "}");
+    Map<String, String> bodies = table("""
+        truncated object | {"prompt":"Hi"
+        truncated string | {"prompt":"Hi
+        truncated after the colon | {"prompt":
+        only an opening brace | {
+        trailing garbage | {"prompt":"Hi"} x
+        two objects | {"prompt":"Hi"}{"prompt":"Hi"}
+        block comment | {"prompt":/* a comment */"Hi"}
+        single quotes | {'prompt':'Hi'}
+        unquoted key | {prompt:"Hi"}
+        NaN | {"prompt":"Hi","temperature":NaN}
+        Infinity | {"prompt":"Hi","temperature":Infinity}
+        -Infinity | {"prompt":"Hi","temperature":-Infinity}
+        duplicate keys | {"prompt":"a","prompt":"b"}
+        duplicate keys in metadata | {"prompt":"Hi","metadata":{"k":"1","k":"2"}}
+        trailing comma in object | {"prompt":"Hi",}
+        trailing comma in array | {"prompt":["Hi",]}
+        leading zero | {"prompt":"Hi","max_tokens":016}
+        hex number | {"prompt":"Hi","max_tokens":0x10}
+        plus sign | {"prompt":"Hi","max_tokens":+16}
+        bare decimal point | {"prompt":"Hi","temperature":.5}
+        invalid escape | {"prompt":"\\x41"}
+        truncated unicode escape | {"prompt":"\\u12"}
+        Python literal | {"prompt":"Hi","echo":True}
+        undefined | {"prompt":"Hi","suffix":undefined}
+        unterminated array | {"prompt":["Hi"}
+        mismatched bracket | {"prompt":"Hi"]
+        key without value | {"prompt"}
+        missing colon | {"prompt" "Hi"}
+        missing comma | {"prompt":"Hi" "max_tokens":4}
+        """);
     bodies.put("line comment", "// a comment\n{" + PROMPT + "}");
-    bodies.put("block comment", "{\"prompt\":/* a comment */\"Hi\"}");
     bodies.put("hash comment", "# a comment\n{" + PROMPT + "}");
-    bodies.put("single quotes", "{'prompt':'Hi'}");
-    bodies.put("unquoted key", "{prompt:\"Hi\"}");
-    bodies.put("NaN", "{" + PROMPT + ",\"temperature\":NaN}");
-    bodies.put("Infinity", "{" + PROMPT + ",\"temperature\":Infinity}");
-    bodies.put("-Infinity", "{" + PROMPT + ",\"temperature\":-Infinity}");
-    bodies.put("duplicate keys", "{\"prompt\":\"a\",\"prompt\":\"b\"}");
-    bodies.put("duplicate keys in metadata", "{" + PROMPT + ",\"metadata\":{\"k\":\"1\",\"k\":\"2\"}}");
-    bodies.put("trailing comma in object", "{" + PROMPT + ",}");
-    bodies.put("trailing comma in array", "{\"prompt\":[\"Hi\",]}");
-    bodies.put("leading zero", "{" + PROMPT + ",\"max_tokens\":016}");
-    bodies.put("hex number", "{" + PROMPT + ",\"max_tokens\":0x10}");
-    bodies.put("plus sign", "{" + PROMPT + ",\"max_tokens\":+16}");
-    bodies.put("bare decimal point", "{" + PROMPT + ",\"temperature\":.5}");
     bodies.put("control character in a string", "{\"prompt\":\"H\u0001i\"}");
     bodies.put("raw newline in a string", "{\"prompt\":\"H\ni\"}");
-    bodies.put("invalid escape", "{\"prompt\":\"\\x41\"}");
-    bodies.put("truncated unicode escape", "{\"prompt\":\"\\u12\"}");
-    bodies.put("Python literal", "{" + PROMPT + ",\"echo\":True}");
-    bodies.put("undefined", "{" + PROMPT + ",\"suffix\":undefined}");
-    bodies.put("unterminated array", "{\"prompt\":[\"Hi\"}");
-    bodies.put("mismatched bracket", "{" + PROMPT + "]");
-    bodies.put("key without value", "{\"prompt\"}");
-    bodies.put("missing colon", "{\"prompt\" \"Hi\"}");
-    bodies.put("missing comma", "{" + PROMPT + " \"max_tokens\":4}");
     bodies.put("whitespace only", "  \r\n\t ");
     bodies.put("empty body", "");
     bodies.forEach((name, body) -> add("broken JSON: " + name, completions(body), 400, "invalid_json"));
 
-    Map<String, String> notObjects = new LinkedHashMap<>();
-    notObjects.put("null", "null");
-    notObjects.put("an array", "[{" + PROMPT + "}]");
-    notObjects.put("a string", "\"Hi\"");
-    notObjects.put("a number", "42");
-    notObjects.put("a boolean", "true");
+    Map<String, String> notObjects = table("""
+        null | null
+        an array | [{"prompt":"Hi"}]
+        a string | "Hi"
+        a number | 42
+        a boolean | true
+        """);
     notObjects.forEach((name, body) -> add("not an object: " + name, completions(body), 400, "invalid_type"));
   }
 
   /** A wrong type for every field the API knows, each alone beside a valid prompt. */
   private void wrongTypes() {
-    Map<String, List<String>> wrong = new LinkedHashMap<>();
-    wrong.put("model", List.of("42", "[\"tiny-llama\"]", "{}"));
-    wrong.put("prompt", List.of("42", "{\"text\":\"Hi\"}", "[1]", "true", "[[\"Hi\"]]"));
-    wrong.put("max_tokens", List.of("\"16\"", "16.5", "[16]", "true"));
-    wrong.put("temperature", List.of("\"0.7\"", "[0.7]", "{}"));
-    wrong.put("top_p", List.of("\"1\"", "false"));
-    wrong.put("top_k", List.of("\"40\"", "40.5"));
-    wrong.put("n", List.of("\"1\"", "1.5", "true"));
-    wrong.put("stop", List.of("42", "[1]", "{\"a\":\"b\"}", "[[\"x\"]]"));
-    wrong.put("seed", List.of("\"42\"", "4.2"));
-    wrong.put("ignore_eos", List.of("\"true\"", "1"));
-    wrong.put("stream", List.of("\"false\"", "0"));
-    wrong.put("user", List.of("42", "[\"u\"]"));
-    wrong.put("metadata", List.of("\"k=v\"", "[\"k\"]", "{\"k\":1}", "{\"k\":{\"n\":\"v\"}}", "{\"k\":null}"));
-    wrong.put("timeout_seconds", List.of("\"30\"", "[30]"));
-    wrong.put("echo", List.of("\"false\"", "0"));
-    wrong.put("logprobs", List.of("\"0\"", "0.5"));
-    wrong.put("best_of", List.of("\"1\"", "1.5"));
-    wrong.put("presence_penalty", List.of("\"0\"", "[0]"));
-    wrong.put("frequency_penalty", List.of("\"0\"", "{}"));
-    wrong.put("logit_bias", List.of("[]", "\"x\""));
-    wrong.put("suffix", List.of("42", "[]"));
-    wrong.put("repetition_penalty", List.of("\"1\"", "[1]"));
-    wrong.put("min_p", List.of("\"0\"", "false"));
-    wrong.put("min_tokens", List.of("\"1\"", "1.5"));
-    wrong.put("stream_options", List.of("\"include_usage\"", "[true]"));
-    wrong.forEach((field, values) -> values.forEach(value -> {
+    // Each field, then its wrong values, apart.
+    Map<String, String> wrong = table("""
+        model | 42 ["tiny-llama"] {}
+        prompt | 42 {"text":"Hi"} [1] true [["Hi"]]
+        max_tokens | "16" 16.5 [16] true
+        temperature | "0.7" [0.7] {}
+        top_p | "1" false
+        top_k | "40" 40.5
+        n | "1" 1.5 true
+        stop | 42 [1] {"a":"b"} [["x"]]
+        seed | "42" 4.2
+        ignore_eos | "true" 1
+        stream | "false" 0
+        user | 42 ["u"]
+        metadata | "k=v" ["k"] {"k":1} {"k":{"n":"v"}} {"k":null}
+        timeout_seconds | "30" [30]
+        echo | "false" 0
+        logprobs | "0" 0.5
+        best_of | "1" 1.5
+        presence_penalty | "0" [0]
+        frequency_penalty | "0" {}
+        logit_bias | [] "x"
+        suffix | 42 []
+        repetition_penalty | "1" [1]
+        min_p | "0" false
+        min_tokens | "1" 1.5
+        stream_options | "include_usage" [true]
+        """);
+    wrong.forEach((field, values) -> List.of(values.split(" ")).forEach(value -> {
       String body = field.equals("prompt")
           ? "{\"prompt\":" + value + "}"
           : "{" + PROMPT + ",\"" + field + "\":" + value + "}";
@@ -139,35 +143,36 @@ final class HostileCorpus {
   }
 
   private void extremeNumbers() {
-    Map<String, String> outOfRange = new LinkedHashMap<>();
-    outOfRange.put("temperature 1e309 (infinite)", "\"temperature\":1e309");
-    outOfRange.put("temperature -1e309", "\"temperature\":-1e309");
-    outOfRange.put("temperature as a 30-digit integer", "\"temperature\":123456789012345678901234567890");
-    outOfRange.put("presence_penalty 1e309", "\"presence_penalty\":1e309");
-    outOfRange.put("max_tokens -0", "\"max_tokens\":-0");
-    outOfRange.put("max_tokens 2^31", "\"max_tokens\":2147483648");
-    outOfRange.put("max_tokens 2^63", "\"max_tokens\":9223372036854775808");
+    Map<String, String> outOfRange = table("""
+        temperature 1e309 (infinite) | "temperature":1e309
+        temperature -1e309 | "temperature":-1e309
+        temperature as a 30-digit integer | "temperature":123456789012345678901234567890
+        presence_penalty 1e309 | "presence_penalty":1e309
+        max_tokens -0 | "max_tokens":-0
+        max_tokens 2^31 | "max_tokens":2147483648
+        max_tokens 2^63 | "max_tokens":9223372036854775808
+        max_tokens -2^63 | "max_tokens":-9223372036854775808
+        seed 2^63 | "seed":9223372036854775808
+        seed -2^63-1 | "seed":-9223372036854775809
+        top_p 1e-400 (underflows to 0) | "top_p":1e-400
+        top_p -0 | "top_p":-0
+        top_k -2^31-1 | "top_k":-2147483649
+        n 0 | "n":0
+        n 2^32 | "n":4294967296
+        timeout_seconds 1e-400 | "timeout_seconds":1e-400
+        timeout_seconds -0.0 | "timeout_seconds":-0.0
+        timeout_seconds 1e308 | "timeout_seconds":1e308
+        frequency_penalty -2.0001 | "frequency_penalty":-2.0001
+        repetition_penalty 0 | "repetition_penalty":0
+        min_p 2 | "min_p":2
+        min_tokens over max_tokens | "max_tokens":4,"min_tokens":5
+        logprobs 6 (completions allow 5) | "logprobs":6
+        logit_bias 101 | "logit_bias":{"5":101}
+        logit_bias key not a token id | "logit_bias":{"the":1}
+        logit_bias key 2^40 | "logit_bias":{"1099511627776":1}
+        stream_options without stream | "stream_options":{"include_usage":true}
+        """);
     outOfRange.put("max_tokens as a 400-digit integer", "\"max_tokens\":" + "9".repeat(400));
-    outOfRange.put("max_tokens -2^63", "\"max_tokens\":-9223372036854775808");
-    outOfRange.put("seed 2^63", "\"seed\":9223372036854775808");
-    outOfRange.put("seed -2^63-1", "\"seed\":-9223372036854775809");
-    outOfRange.put("top_p 1e-400 (underflows to 0)", "\"top_p\":1e-400");
-    outOfRange.put("top_p -0", "\"top_p\":-0");
-    outOfRange.put("top_k -2^31-1", "\"top_k\":-2147483649");
-    outOfRange.put("n 0", "\"n\":0");
-    outOfRange.put("n 2^32", "\"n\":4294967296");
-    outOfRange.put("timeout_seconds 1e-400", "\"timeout_seconds\":1e-400");
-    outOfRange.put("timeout_seconds -0.0", "\"timeout_seconds\":-0.0");
-    outOfRange.put("timeout_seconds 1e308", "\"timeout_seconds\":1e308");
-    outOfRange.put("frequency_penalty -2.0001", "\"frequency_penalty\":-2.0001");
-    outOfRange.put("repetition_penalty 0", "\"repetition_penalty\":0");
-    outOfRange.put("min_p 2", "\"min_p\":2");
-    outOfRange.put("min_tokens over max_tokens", "\"max_tokens\":4,\"min_tokens\":5");
-    outOfRange.put("logprobs 6 (completions allow 5)", "\"logprobs\":6");
-    outOfRange.put("logit_bias 101", "\"logit_bias\":{\"5\":101}");
-    outOfRange.put("logit_bias key not a token id", "\"logit_bias\":{\"the\":1}");
-    outOfRange.put("logit_bias key 2^40", "\"logit_bias\":{\"1099511627776\":1}");
-    outOfRange.put("stream_options without stream", "\"stream_options\":{\"include_usage\":true}");
     outOfRange.forEach((name, field) ->
         add("extreme number: " + name, completions("{" + PROMPT + "," + field + "}"), 400, "invalid_value"));
 
@@ -253,15 +258,16 @@ final class HostileCorpus {
   }
 
   private void unknownFields() {
-    Map<String, String> unknown = new LinkedHashMap<>();
-    unknown.put("foo", "\"foo\":1");
-    unknown.put("case variant Prompt", "\"Prompt\":\"x\"");
-    unknown.put("chat messages", "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]");
-    unknown.put("empty name", "\"\":1");
-    unknown.put("trailing space in a name", "\"max_tokens \":1");
-    unknown.put("__proto__", "\"__proto__\":{\"admin\":true}");
-    unknown.put("api_key_name at the top", "\"api_key_name\":\"alice\"");
-    unknown.put("functions", "\"functions\":[]");
+    Map<String, String> unknown = table("""
+        foo | "foo":1
+        case variant Prompt | "Prompt":"x"
+        chat messages | "messages":[{"role":"user","content":"Hi"}]
+        empty name | "":1
+        trailing space in a name | "max_tokens ":1
+        __proto__ | "__proto__":{"admin":true}
+        api_key_name at the top | "api_key_name":"alice"
+        functions | "functions":[]
+        """);
     unknown.forEach((name, field) ->
         add("unknown field: " + name, completions("{" + PROMPT + "," + field + "}"), 400, "unknown_parameter"));
     add("reserved metadata key api_key_name",
@@ -272,44 +278,32 @@ final class HostileCorpus {
   private void chat() {
     String hi = "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]";
     Map<String, String[]> bodies = new LinkedHashMap<>();
-    bodies.put("truncated", new String[] {"{" + hi, "invalid_json"});
-    bodies.put("no messages", new String[] {"{\"max_tokens\":4}", "missing_required_parameter"});
-    bodies.put("messages null", new String[] {"{\"messages\":null}", "missing_required_parameter"});
-    bodies.put("messages a string", new String[] {"{\"messages\":\"Hi\"}", "invalid_type"});
-    bodies.put("messages an object", new String[] {"{\"messages\":{\"role\":\"user\"}}", "invalid_type"});
-    bodies.put("no message", new String[] {"{\"messages\":[]}", "invalid_value"});
-    bodies.put("a message that is a string", new String[] {"{\"messages\":[\"Hi\"]}", "invalid_type"});
-    bodies.put("a message without role", new String[] {"{\"messages\":[{\"content\":\"Hi\"}]}",
-        "missing_required_parameter"});
-    bodies.put("a message without content", new String[] {"{\"messages\":[{\"role\":\"user\"}]}",
-        "missing_required_parameter"});
-    bodies.put("a role that is a number", new String[] {"{\"messages\":[{\"role\":1,\"content\":\"Hi\"}]}",
-        "invalid_type"});
-    bodies.put("an unknown role", new String[] {"{\"messages\":[{\"role\":\"root\",\"content\":\"Hi\"}]}",
-        "invalid_value"});
-    bodies.put("content that is a number", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":1}]}",
-        "invalid_type"});
-    bodies.put("an image part", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
-        + "\"image_url\",\"image_url\":{\"url\":\"file:///etc/passwd\"}}]}]}", "invalid_value"});
-    bodies.put("a part without a type", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":"
-        + "[{\"text\":\"Hi\"}]}]}", "missing_required_parameter"});
-    bodies.put("an unknown field in a message", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":"
-        + "\"Hi\",\"__proto__\":{}}]}", "unknown_parameter"});
-    bodies.put("a tool message", new String[] {"{\"messages\":[{\"role\":\"tool\",\"content\":\"1\","
-        + "\"tool_call_id\":\"x\"}]}", "unsupported_parameter"});
-    bodies.put("tools", new String[] {"{" + hi + ",\"tools\":[{\"type\":\"function\"}]}",
-        "unsupported_parameter"});
-    bodies.put("json output", new String[] {"{" + hi + ",\"response_format\":{\"type\":\"json_object\"}}",
-        "unsupported_parameter"});
-    bodies.put("a prompt as well", new String[] {"{\"prompt\":\"Hi\"," + hi + "}", "unknown_parameter"});
-    bodies.put("two different token limits", new String[] {"{" + hi + ",\"max_tokens\":4,"
-        + "\"max_completion_tokens\":5}", "invalid_value"});
-    bodies.put("top_logprobs without logprobs", new String[] {"{" + hi + ",\"top_logprobs\":2}", "invalid_value"});
-    bodies.put("top_logprobs 21", new String[] {"{" + hi + ",\"logprobs\":true,\"top_logprobs\":21}",
-        "invalid_value"});
-    bodies.put("logprobs as a number", new String[] {"{" + hi + ",\"logprobs\":5}", "invalid_type"});
-    bodies.put("an unpaired surrogate in content", new String[] {"{\"messages\":[{\"role\":\"user\","
-        + "\"content\":\"\\ud800\"}]}", "invalid_value"});
+    rows("""
+        truncated | {"messages":[{"role":"user","content":"Hi"}] | invalid_json
+        no messages | {"max_tokens":4} | missing_required_parameter
+        messages null | {"messages":null} | missing_required_parameter
+        messages a string | {"messages":"Hi"} | invalid_type
+        messages an object | {"messages":{"role":"user"}} | invalid_type
+        no message | {"messages":[]} | invalid_value
+        a message that is a string | {"messages":["Hi"]} | invalid_type
+        a message without role | {"messages":[{"content":"Hi"}]} | missing_required_parameter
+        a message without content | {"messages":[{"role":"user"}]} | missing_required_parameter
+        a role that is a number | {"messages":[{"role":1,"content":"Hi"}]} | invalid_type
+        an unknown role | {"messages":[{"role":"root","content":"Hi"}]} | invalid_value
+        content that is a number | {"messages":[{"role":"user","content":1}]} | invalid_type
+        an image part | {"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"file:///etc/passwd"}}]}]} | invalid_value
+        a part without a type | {"messages":[{"role":"user","content":[{"text":"Hi"}]}]} | missing_required_parameter
+        an unknown field in a message | {"messages":[{"role":"user","content":"Hi","__proto__":{}}]} | unknown_parameter
+        a tool message | {"messages":[{"role":"tool","content":"1","tool_call_id":"x"}]} | unsupported_parameter
+        tools | {"messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function"}]} | unsupported_parameter
+        json output | {"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_object"}} | unsupported_parameter
+        a prompt as well | {"prompt":"Hi","messages":[{"role":"user","content":"Hi"}]} | unknown_parameter
+        two different token limits | {"messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"max_completion_tokens":5} | invalid_value
+        top_logprobs without logprobs | {"messages":[{"role":"user","content":"Hi"}],"top_logprobs":2} | invalid_value
+        top_logprobs 21 | {"messages":[{"role":"user","content":"Hi"}],"logprobs":true,"top_logprobs":21} | invalid_value
+        logprobs as a number | {"messages":[{"role":"user","content":"Hi"}],"logprobs":5} | invalid_type
+        an unpaired surrogate in content | {"messages":[{"role":"user","content":"\\ud800"}]} | invalid_value
+        """).forEach(r -> bodies.put(r[0], new String[] {r[1], r[2]}));
     bodies.put("10k nested arrays as content", new String[] {"{\"messages\":[{\"role\":\"user\",\"content\":"
         + "[".repeat(10_000) + "]".repeat(10_000) + "}]}", "invalid_json"});
     StringBuilder many = new StringBuilder("{\"max_tokens\":0,\"messages\":[");
@@ -328,21 +322,22 @@ final class HostileCorpus {
 
   private void contentTypes() {
     String body = "{" + PROMPT + ",\"max_tokens\":0}";
-    Map<String, String> refused = new LinkedHashMap<>();
-    refused.put("text/plain", "text/plain");
-    refused.put("multipart/form-data", "multipart/form-data; boundary=xyz");
-    refused.put("form-urlencoded", "application/x-www-form-urlencoded");
-    refused.put("application/xml", "application/xml");
-    refused.put("text/json", "text/json");
-    refused.put("application/jsonx", "application/jsonx");
-    refused.put("application/json-patch+json", "application/json-patch+json");
-    refused.put("a list of two types", "application/json, text/plain");
+    Map<String, String> refused = table("""
+        text/plain | text/plain
+        multipart/form-data | multipart/form-data; boundary=xyz
+        form-urlencoded | application/x-www-form-urlencoded
+        application/xml | application/xml
+        text/json | text/json
+        application/jsonx | application/jsonx
+        application/json-patch+json | application/json-patch+json
+        a list of two types | application/json, text/plain
+        only semicolons | ;;;
+        charset latin1 | application/json; charset=latin1
+        charset utf-16 | application/json; charset=utf-16
+        empty charset | application/json; charset=
+        second charset contradicts the first | application/json; charset=utf-8; charset=iso-8859-1
+        """);
     refused.put("empty value", "");
-    refused.put("only semicolons", ";;;");
-    refused.put("charset latin1", "application/json; charset=latin1");
-    refused.put("charset utf-16", "application/json; charset=utf-16");
-    refused.put("empty charset", "application/json; charset=");
-    refused.put("second charset contradicts the first", "application/json; charset=utf-8; charset=iso-8859-1");
     refused.forEach((name, type) -> add("content type: " + name,
         api("POST", "/v1/completions").header("Content-Type", type).body(body).bytes(), 415,
         "unsupported_media_type"));
@@ -361,16 +356,17 @@ final class HostileCorpus {
   }
 
   private void methods() {
-    Map<String, String> routes = new LinkedHashMap<>();
-    routes.put("/v1/completions", "POST");
-    routes.put("/v1/chat/completions", "POST");
-    routes.put("/v1/jobs", "POST");
-    routes.put("/v1/jobs/cmpl-x", "GET, DELETE");
-    routes.put("/v1/models", "GET");
-    routes.put("/v1/models/tiny-llama", "GET");
-    routes.put("/healthz", "GET");
-    routes.put("/readyz", "GET");
-    routes.put("/metrics", "GET");
+    Map<String, String> routes = table("""
+        /v1/completions | POST
+        /v1/chat/completions | POST
+        /v1/jobs | POST
+        /v1/jobs/cmpl-x | GET, DELETE
+        /v1/models | GET
+        /v1/models/tiny-llama | GET
+        /healthz | GET
+        /readyz | GET
+        /metrics | GET
+        """);
     routes.forEach((path, allowed) -> {
       for (String method : List.of("PUT", "DELETE", "PATCH")) {
         if (allowed.contains(method)) {
@@ -508,6 +504,18 @@ final class HostileCorpus {
   }
 
   // ---- building requests ----
+
+  /** The rows of a table, one a line, its columns parted by {@code " | "}. */
+  private static List<String[]> rows(String table) {
+    return table.lines().map(line -> line.strip().split(" \\| ")).toList();
+  }
+
+  /** A table of two columns, in order: the first column to the second. */
+  private static Map<String, String> table(String table) {
+    Map<String, String> pairs = new LinkedHashMap<>();
+    rows(table).forEach(row -> pairs.put(row[0], row[1]));
+    return pairs;
+  }
 
   private void add(String name, byte[] request, int status, String code) {
     add(name, request, status, code, false);

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.aigc.gateway.HostileCorpus.Case;
 import io.aigc.gateway.RawHttp.Response;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.vertx.core.json.JsonObject;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
@@ -14,10 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -44,24 +42,8 @@ class HostileHttpTest {
    */
   private static final long HEAP_GROWTH_BOUND = 4L * 1024 * 1024;
 
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
-
-  @BeforeAll
-  static void start() throws Exception {
-    kafka = EmbeddedKafka.start();
-    gateway = TestGateway.start(kafka, Map.of());
-  }
-
-  @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.gatewayOnly();
 
   static List<Case> corpus() {
     return CORPUS;
@@ -77,7 +59,7 @@ class HostileHttpTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("corpus")
   void answersWithAClearClientErrorAndKeepsServing(Case c) throws Exception {
-    try (RawHttp http = new RawHttp(gateway.httpPort(), ANSWER)) {
+    try (RawHttp http = new RawHttp(fixture.gateway().httpPort(), ANSWER)) {
       Response response = http.exchange(c.request(), c.head());
       assertClearClientError(c, response);
       if (c.closes()) {
@@ -89,7 +71,7 @@ class HostileHttpTest {
             .isEqualTo(200);
       }
     }
-    try (RawHttp fresh = new RawHttp(gateway.httpPort(), ANSWER)) {
+    try (RawHttp fresh = new RawHttp(fixture.gateway().httpPort(), ANSWER)) {
       assertThat(fresh.exchange(HEALTH, false).status()).as("%s: a new connection is served", c).isEqualTo(200);
     }
   }
@@ -117,14 +99,14 @@ class HostileHttpTest {
     // Hostile input is answered, not logged: nothing for a sender of garbage to fill the log with.
     assertThat(gatewayLines).as("gateway log lines while serving the corpus").isEmpty();
     // And none of it became a job.
-    assertThat(TestHttp.metric(gateway, "aigc_gateway_requests_published_total")).isZero();
-    assertThat(TestHttp.metric(gateway, "aigc_gateway_in_flight")).isZero();
+    assertThat(fixture.metric("aigc_gateway_requests_published_total")).isZero();
+    assertThat(fixture.metric("aigc_gateway_in_flight")).isZero();
   }
 
   @Test
   void aRequestThatNeverFinishesIsCutOffAtTheIdleTimeout() throws Exception {
     // A gateway of its own: an idle timeout this short would be a hazard for the corpus on a busy machine.
-    try (GatewayService impatient = TestGateway.start(kafka, Map.of("AIGC_SYNC_TIMEOUT", "1s",
+    try (GatewayService impatient = fixture.startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s",
         "AIGC_STREAM_IDLE_TIMEOUT", "1s", "AIGC_HTTP_IDLE_TIMEOUT", IDLE_TIMEOUT.toMillis() + "ms"))) {
       cutOffAtTheIdleTimeout(impatient.httpPort());
     }
@@ -181,7 +163,7 @@ class HostileHttpTest {
     try {
       for (Case c : CORPUS) {
         if (http == null) {
-          http = new RawHttp(gateway.httpPort(), ANSWER);
+          http = new RawHttp(fixture.gateway().httpPort(), ANSWER);
         }
         Response response = http.exchange(c.request(), c.head());
         assertThat(response.status()).as(c.name()).isEqualTo(c.status());
@@ -204,7 +186,7 @@ class HostileHttpTest {
    */
   private static long liveHeap() {
     // The one connection left is the JDK client's that asks.
-    await().atMost(ANSWER).until(() -> TestHttp.metric(gateway, "aigc_gateway_http_connections") <= 1);
+    await().atMost(ANSWER).until(() -> fixture.metric("aigc_gateway_http_connections") <= 1);
     for (int i = 0; i < 3; i++) {
       System.gc();
     }

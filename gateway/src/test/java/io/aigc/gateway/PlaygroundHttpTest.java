@@ -2,17 +2,16 @@ package io.aigc.gateway;
 
 import static io.aigc.gateway.TestHttp.bearer;
 import static io.aigc.gateway.TestHttp.error;
-import static io.aigc.gateway.TestHttp.get;
 import static io.aigc.gateway.TestHttp.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.sun.net.httpserver.HttpServer;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
@@ -20,9 +19,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -35,13 +34,21 @@ import org.junit.jupiter.params.provider.ValueSource;
 class PlaygroundHttpTest {
   private static final String ALICE = bearer(TestKeys.ALICE);
   private static final List<String> FILES = List.of("app.js", "api.js", "panel.js", "style.css", "icon.svg");
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
   private static HttpServer worker;
+  // The gateway is told where the worker's metrics are once the worker has a port.
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.gatewayOnly().env(() -> Map.of(
+      "AIGC_PIPELINE_METRICS_URLS", "http://127.0.0.1:" + startWorker() + "/metrics",
+      "AIGC_PIPELINE_INTERVAL", "100ms",
+      "AIGC_BACKLOG_INTERVAL", "100ms"));
 
-  @BeforeAll
-  static void start() throws Exception {
-    worker = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+  /** A worker's metrics endpoint; its port. */
+  private static int startWorker() {
+    try {
+      worker = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
     worker.createContext("/metrics", exchange -> {
       byte[] body = """
           aigc_num_requests_waiting{model="tiny-llama"} 1
@@ -55,21 +62,11 @@ class PlaygroundHttpTest {
       }
     });
     worker.start();
-    kafka = EmbeddedKafka.start();
-    gateway = TestGateway.start(kafka, Map.of(
-        "AIGC_PIPELINE_METRICS_URLS", "http://127.0.0.1:" + worker.getAddress().getPort() + "/metrics",
-        "AIGC_PIPELINE_INTERVAL", "100ms",
-        "AIGC_BACKLOG_INTERVAL", "100ms"));
+    return worker.getAddress().getPort();
   }
 
   @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
+  static void stopWorker() {
     if (worker != null) {
       worker.stop(0);
     }
@@ -77,7 +74,7 @@ class PlaygroundHttpTest {
 
   @Test
   void thePageNeedsNoKeyAndRunsOnlyItsOwnFiles() throws Exception {
-    HttpResponse<String> page = get(gateway, "/");
+    HttpResponse<String> page = fixture.get("/");
     assertThat(page.statusCode()).isEqualTo(200);
     assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith(
         "text/html"));
@@ -90,11 +87,11 @@ class PlaygroundHttpTest {
     // No inline script or style for the policy to refuse.
     assertThat(page.body()).doesNotContain("<style", "style=", "onclick", "<script>");
     for (String file : FILES) {
-      HttpResponse<String> served = get(gateway, "/playground/" + file);
+      HttpResponse<String> served = fixture.get("/playground/" + file);
       assertThat(served.statusCode()).as(file).isEqualTo(200);
       assertThat(served.headers().firstValue("Content-Security-Policy")).as(file).isPresent();
     }
-    assertThat(get(gateway, "/playground/app.js").headers().firstValue("Content-Type"))
+    assertThat(fixture.get("/playground/app.js").headers().firstValue("Content-Type"))
         .hasValueSatisfying(t -> assertThat(t).startsWith("text/javascript"));
   }
 
@@ -112,28 +109,28 @@ class PlaygroundHttpTest {
   @ValueSource(strings = {"/playground/missing.js", "/playground/../../etc/passwd", "/playground/%2e%2e/pom.xml",
       "/index.html", "/webroot/index.html", "/playground/.hidden"})
   void nothingElseIsServed(String path) throws Exception {
-    assertThat(error(get(gateway, path), 404).getString("code")).isIn("unknown_url", "not_found");
+    assertThat(error(fixture.get(path), 404).getString("code")).isIn("unknown_url", "not_found");
   }
 
   @Test
   void thePageIsOnlyRead() throws Exception {
-    HttpResponse<String> posted = TestHttp.send(TestHttp.builder(gateway, "/").POST(BodyPublishers.ofString("x")));
+    HttpResponse<String> posted = TestHttp.send(fixture.request("/").POST(BodyPublishers.ofString("x")));
     assertThat(error(posted, 405).getString("code")).isEqualTo("method_not_allowed");
     assertThat(posted.headers().firstValue("Allow")).hasValue("GET");
   }
 
   @Test
   void pipelineFiguresNeedTheKey() throws Exception {
-    assertThat(error(get(gateway, "/v1/pipeline"), 401).getString("code")).isEqualTo("missing_api_key");
+    assertThat(error(fixture.get("/v1/pipeline"), 401).getString("code")).isEqualTo("missing_api_key");
     // The API's own answers carry no page headers.
-    assertThat(get(gateway, "/v1/models", "Authorization", ALICE).headers().firstValue("Content-Security-Policy"))
+    assertThat(fixture.get("/v1/models", "Authorization", ALICE).headers().firstValue("Content-Security-Policy"))
         .isEmpty();
   }
 
   @Test
   void pipelineFiguresComeFromTheLagAndTheServicesMetrics() throws Exception {
     JsonObject pipeline = await().atMost(TestHttp.WAIT).until(
-        () -> json(get(gateway, "/v1/pipeline", "Authorization", ALICE), 200),
+        () -> json(fixture.get("/v1/pipeline", "Authorization", ALICE), 200),
         p -> !p.getJsonArray("services").isEmpty() && p.getJsonObject("waiting").getValue("worker") != null);
     assertThat(pipeline.getString("object")).isEqualTo("pipeline");
     assertThat(pipeline.getLong("interval_ms")).isEqualTo(100);

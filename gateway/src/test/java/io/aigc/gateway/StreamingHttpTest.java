@@ -5,15 +5,11 @@ import static io.aigc.gateway.FakePipeline.piece;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
-import io.aigc.runtime.testing.EmbeddedKafka;
 import io.aigc.schemas.Cancellation;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.TextLogprob;
 import io.aigc.schemas.TextLogprobs;
-import io.aigc.schemas.Topics;
 import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -24,20 +20,14 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * {@code "stream": true} over HTTP against a real broker: the test plays the worker (stream events, to the partition
@@ -48,40 +38,19 @@ class StreamingHttpTest {
   private static final Duration WAIT = TestHttp.WAIT;
   private static final int PARTITION = 1;
 
-  private static EmbeddedKafka kafka;
-  private static GatewayService gateway;
-  private static FakePipeline pipeline;
-
-  @BeforeAll
-  static void start() throws Exception {
-    kafka = EmbeddedKafka.start();
-    gateway = TestGateway.start(kafka, Map.of("AIGC_STREAM_PARTITION", Integer.toString(PARTITION)));
-    pipeline = new FakePipeline(KafkaSettings.fromEnv(Env.of(kafka.env())), Topics.defaults());
-  }
-
-  @AfterAll
-  static void stop() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  @RegisterExtension
+  static final GatewayFixture fixture = GatewayFixture.withPipeline()
+      .env(Map.of("AIGC_STREAM_PARTITION", Integer.toString(PARTITION)));
 
   @Test
   void aStreamedCompletionSendsItsTextAsTextCompletionChunksThenDone() throws Exception {
     String prompt = "stream me " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("max_tokens", 3)
-        .put("stream", true).encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).put("max_tokens", 3).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     assertThat(request.getStreamPartition()).isEqualTo(PARTITION);
     assertThat(request.getRequestId()).startsWith("cmpl-");
 
-    pipeline.stream(request, piece(request, 0, 0, " Once"), piece(request, 0, 1, " upon"),
+    fixture.pipeline().stream(request, piece(request, 0, 0, " Once"), piece(request, 0, 1, " upon"),
         last(request, 0, 2, " a", "length", new Usage(4, 3, 7)));
     List<JsonObject> chunks = Sse.of(pending).untilDone();
 
@@ -95,12 +64,12 @@ class StreamingHttpTest {
   @Test
   void aStreamedChatAnnouncesTheRoleInterleavesChoicesDropsRepeatsAndEndsWithTheUsage() throws Exception {
     String content = "chat stream " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/chat/completions", chatBody(content).put("n", 2).put("stream", true)
+    var pending = Sse.post(fixture.gateway(), "/v1/chat/completions", chatBody(content).put("n", 2).put("stream", true)
         .put("stream_options", new JsonObject().put("include_usage", true)).encode());
     GenerationRequest request = awaitChat(content);
     assertThat(request.getRequestId()).startsWith("chatcmpl-");
 
-    pipeline.stream(request,
+    fixture.pipeline().stream(request,
         piece(request, 0, 0, "Hel"),
         piece(request, 1, 0, "Good"),
         piece(request, 0, 1, "lo"),
@@ -138,11 +107,10 @@ class StreamingHttpTest {
   @Test
   void logprobsAreStreamedWithEachPieceInTheShapeOfEachEndpoint() throws Exception {
     String prompt = "logprobs " + UUID.randomUUID();
-    var text = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("logprobs", 2)
-        .put("stream", true).encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+    var text = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).put("logprobs", 2).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
     assertThat(request.getParams().getLogprobs()).isEqualTo(2);
-    pipeline.stream(request,
+    fixture.pipeline().stream(request,
         FakePipeline.withLogprobs(piece(request, 0, 0, " caf\u00e9"), List.of(token(" caf", -0.5, " caf", " tea"),
             token("\u00e9", -0.25, "\u00e9", "e"))),
         FakePipeline.withLogprobs(last(request, 0, 1, "!", "stop", new Usage(3, 3, 6)),
@@ -166,11 +134,11 @@ class StreamingHttpTest {
             .put("text_offset", new JsonArray().add(5)));
 
     String content = "chat logprobs " + UUID.randomUUID();
-    var chat = Sse.post(gateway, "/v1/chat/completions", chatBody(content).put("logprobs", true)
+    var chat = Sse.post(fixture.gateway(), "/v1/chat/completions", chatBody(content).put("logprobs", true)
         .put("top_logprobs", 1).put("stream", true).encode());
     GenerationRequest chatRequest = awaitChat(content);
     assertThat(chatRequest.getParams().getLogprobs()).isEqualTo(1);
-    pipeline.stream(chatRequest, FakePipeline.withLogprobs(last(chatRequest, 0, 0, "\u00e9", "stop",
+    fixture.pipeline().stream(chatRequest, FakePipeline.withLogprobs(last(chatRequest, 0, 0, "\u00e9", "stop",
         new Usage(3, 1, 4)), List.of(token("\u00e9", -0.25, "\u00e9"))));
     List<JsonObject> chatChunks = Sse.of(chat).untilDone();
 
@@ -184,10 +152,9 @@ class StreamingHttpTest {
   @Test
   void anErrorBeforeAnyTextIsAnOrdinaryHttpError() throws Exception {
     String prompt = "too long " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.complete(FakePipeline.failed(request, "context_length_exceeded", "The prompt is too long."));
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    fixture.pipeline().complete(FakePipeline.failed(request, "context_length_exceeded", "The prompt is too long."));
 
     assertThat(Sse.error(pending, 400)).isEqualTo(new JsonObject()
         .put("error", new JsonObject().put("message", "The prompt is too long.").put("type", "invalid_request_error")
@@ -197,7 +164,7 @@ class StreamingHttpTest {
 
   @Test
   void anInvalidStreamedRequestIsRefusedBeforeAnyJob() throws Exception {
-    var pending = Sse.post(gateway, "/v1/chat/completions", chatBody("x").put("stream", true)
+    var pending = Sse.post(fixture.gateway(), "/v1/chat/completions", chatBody("x").put("stream", true)
         .put("model", "gpt-4o").encode());
     assertThat(Sse.error(pending, 404).getJsonObject("error").getString("code")).isEqualTo("model_not_found");
   }
@@ -205,10 +172,9 @@ class StreamingHttpTest {
   @Test
   void anErrorAfterTheTextBeganIsAnErrorEventThenDone() throws Exception {
     String prompt = "fails midway " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.stream(request, piece(request, 0, 0, " So"),
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    fixture.pipeline().stream(request, piece(request, 0, 0, " So"),
         FakePipeline.failure(request, "internal_error", "The worker failed."));
     List<JsonObject> chunks = Sse.of(pending).untilDone();
 
@@ -223,16 +189,16 @@ class StreamingHttpTest {
   @Test
   void aFailedCompletionAfterTheTextBeganIsAnErrorEvent() throws Exception {
     String content = "cancelled midway " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/chat/completions", chatBody(content).put("stream", true).encode());
+    var pending = Sse.post(fixture.gateway(), "/v1/chat/completions", chatBody(content).put("stream", true).encode());
     GenerationRequest request = awaitChat(content);
-    pipeline.stream(request, piece(request, 0, 0, "Well"));
+    fixture.pipeline().stream(request, piece(request, 0, 0, "Well"));
     Sse sse = Sse.of(pending);
     assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getString("role"))
         .isEqualTo("assistant");
     assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getJsonObject("delta").getString("content"))
         .isEqualTo("Well");
 
-    pipeline.complete(FakePipeline.failed(request, "cancelled", "The job was cancelled."));
+    fixture.pipeline().complete(FakePipeline.failed(request, "cancelled", "The job was cancelled."));
     List<JsonObject> rest = sse.untilDone();
     assertThat(rest).hasSize(1);
     assertThat(rest.get(0).getJsonObject("error").getString("code")).isEqualTo("cancelled");
@@ -241,14 +207,12 @@ class StreamingHttpTest {
   @Test
   void aCompletionArrivingBeforeTheLastEventsSendsTheRemainder() throws Exception {
     String prompt = "completion first " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("n", 2)
-        .put("stream", true).put("stream_options", new JsonObject().put("include_usage", true)).encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.stream(request, piece(request, 0, 0, " Hello"));
-    Sse sse = Sse.of(pending);
-    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" Hello");
+    var pending = Sse.post(fixture.gateway(), "/v1/completions",
+        streamBody(prompt).put("n", 2).put("stream_options", new JsonObject().put("include_usage", true)).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    Sse sse = afterFirstPiece(request, pending, " Hello");
 
-    pipeline.complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " Hello world", "stop", null),
+    fixture.pipeline().complete(FakePipeline.ok(request, List.of(new CompletionChoice(0, " Hello world", "stop", null),
         new CompletionChoice(1, " Hi", "length", null)), new Usage(4, 3, 7)));
     List<JsonObject> rest = sse.untilDone();
 
@@ -260,22 +224,19 @@ class StreamingHttpTest {
     assertThat(rest.get(2).getJsonObject("usage")).isEqualTo(new JsonObject().put("prompt_tokens", 4)
         .put("completion_tokens", 3).put("total_tokens", 7));
     // The events the completion overtook change nothing.
-    pipeline.stream(request, last(request, 0, 1, " world", "stop", new Usage(4, 2, 6)));
+    fixture.pipeline().stream(request, last(request, 0, 1, " world", "stop", new Usage(4, 2, 6)));
   }
 
   @Test
   void aMissingEventIsMadeUpFromTheCompletion() throws Exception {
     String prompt = "gap " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.stream(request, piece(request, 0, 0, " A"));
-    Sse sse = Sse.of(pending);
-    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" A");
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    Sse sse = afterFirstPiece(request, pending, " A");
 
     // Sequence 1 never comes: what follows cannot be placed, and the completion has the rest.
-    pipeline.stream(request, last(request, 0, 2, " C", "stop", new Usage(1, 3, 4)));
-    pipeline.complete(FakePipeline.ok(request, " A B C", "stop"));
+    fixture.pipeline().stream(request, last(request, 0, 2, " C", "stop", new Usage(1, 3, 4)));
+    fixture.pipeline().complete(FakePipeline.ok(request, " A B C", "stop"));
     List<JsonObject> rest = sse.untilDone();
     assertThat(rest).hasSize(1);
     assertThat(rest.get(0).getJsonArray("choices").getJsonObject(0)).isEqualTo(new JsonObject()
@@ -285,14 +246,11 @@ class StreamingHttpTest {
   @Test
   void aCompletionThatContradictsWhatWasStreamedEndsTheStreamWithAnError() throws Exception {
     String prompt = "diverged " + UUID.randomUUID();
-    var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
-        .encode());
-    GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-    pipeline.stream(request, piece(request, 0, 0, " Yes"));
-    Sse sse = Sse.of(pending);
-    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(" Yes");
+    var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    Sse sse = afterFirstPiece(request, pending, " Yes");
 
-    pipeline.complete(FakePipeline.ok(request, " No", "stop"));
+    fixture.pipeline().complete(FakePipeline.ok(request, " No", "stop"));
     List<JsonObject> rest = sse.untilDone();
     assertThat(rest).hasSize(1);
     assertThat(rest.get(0).getJsonObject("error").getString("code")).isEqualTo("internal_error");
@@ -303,69 +261,67 @@ class StreamingHttpTest {
   @Test
   void aClientThatLeavesCancelsItsJob() throws Exception {
     String prompt = "leaving " + UUID.randomUUID();
-    String body = new JsonObject().put("prompt", prompt).put("stream", true).encode();
-    try (Socket socket = new Socket("127.0.0.1", gateway.httpPort())) {
+    String body = streamBody(prompt).encode();
+    try (Socket socket = new Socket("127.0.0.1", fixture.gateway().httpPort())) {
       socket.setSoTimeout((int) WAIT.toMillis());
       OutputStream out = socket.getOutputStream();
       out.write(("POST /v1/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TestKeys.ALICE
           + "\r\nContent-Type: application/json\r\nContent-Length: " + body.getBytes(StandardCharsets.UTF_8).length
           + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
       out.flush();
-      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-      pipeline.stream(request, piece(request, 0, 0, " Bye"));
+      GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+      fixture.pipeline().stream(request, piece(request, 0, 0, " Bye"));
       readUntil(socket.getInputStream(), "data: ");
-      assertThat(TestHttp.metric(gateway, "aigc_gateway_streams_open")).isEqualTo(1.0);
+      assertThat(fixture.metric("aigc_gateway_streams_open")).isEqualTo(1.0);
       socket.close();
 
-      Cancellation cancellation = awaitCancellation(request.getRequestId());
+      Cancellation cancellation = fixture.awaitCancellation(request.getRequestId());
       assertThat(cancellation.getRequestedBy()).isEqualTo("alice");
-      await().atMost(WAIT).until(() -> TestHttp.metric(gateway, "aigc_gateway_streams_open") == 0);
-      assertThat(TestHttp.metric(gateway, "aigc_gateway_streams_total{outcome=\"client_closed\"}")).isEqualTo(1.0);
+      await().atMost(WAIT).until(() -> fixture.metric("aigc_gateway_streams_open") == 0);
+      assertThat(fixture.metric("aigc_gateway_streams_total{outcome=\"client_closed\"}")).isEqualTo(1.0);
     }
   }
 
   @Test
   void aStalledStreamEndsWithAnErrorAndCancelsItsJob() throws Exception {
-    try (GatewayService impatient = TestGateway.start(kafka, Map.of("AIGC_STREAM_PARTITION", "0",
+    try (GatewayService impatient = fixture.startGateway(Map.of("AIGC_STREAM_PARTITION", "0",
         "AIGC_STREAM_IDLE_TIMEOUT", "1s"))) {
       String prompt = "stalls " + UUID.randomUUID();
-      var pending = Sse.post(impatient, "/v1/completions", new JsonObject().put("prompt", prompt)
-          .put("stream", true).encode());
-      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
+      var pending = Sse.post(impatient, "/v1/completions", streamBody(prompt).encode());
+      GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
       assertThat(request.getStreamPartition()).isZero();
-      pipeline.stream(request, piece(request, 0, 0, " and then"));
+      fixture.pipeline().stream(request, piece(request, 0, 0, " and then"));
 
       List<JsonObject> chunks = Sse.of(pending).untilDone();
       assertThat(chunks).hasSize(2);
       assertThat(chunks.get(1).getJsonObject("error")).isEqualTo(new JsonObject()
           .put("message", "The job produced no text for 1s; it is cancelled.").put("type", "server_error")
           .putNull("param").put("code", "stream_timeout"));
-      assertThat(awaitCancellation(request.getRequestId()).getRequestedBy()).isEqualTo("alice");
+      assertThat(fixture.awaitCancellation(request.getRequestId()).getRequestedBy()).isEqualTo("alice");
 
       // Stalled before its first token: nothing was sent, so the error is the HTTP answer.
       String silent = "never starts " + UUID.randomUUID();
-      var nothing = Sse.post(impatient, "/v1/completions", new JsonObject().put("prompt", silent)
-          .put("stream", true).encode());
+      var nothing = Sse.post(impatient, "/v1/completions", streamBody(silent).encode());
       JsonObject error = Sse.error(nothing, 504);
       assertThat(error.getJsonObject("error").getString("code")).isEqualTo("stream_timeout");
-      assertThat(awaitCancellation(error.getString("job_id"))).isNotNull();
+      assertThat(fixture.awaitCancellation(error.getString("job_id"))).isNotNull();
     }
   }
 
   @Test
   void eachGatewayReadsItsOwnPartitionOnly() throws Exception {
-    try (GatewayService other = TestGateway.start(kafka, Map.of("AIGC_STREAM_PARTITION", "0"))) {
-      assertThat(gateway.streamPartition()).isEqualTo(PARTITION);
+    try (GatewayService other = fixture.startGateway(Map.of("AIGC_STREAM_PARTITION", "0"))) {
+      assertThat(fixture.gateway().streamPartition()).isEqualTo(PARTITION);
       assertThat(other.streamPartition()).isZero();
       String prompt = "mine " + UUID.randomUUID();
-      var pending = Sse.post(gateway, "/v1/completions", new JsonObject().put("prompt", prompt).put("stream", true)
-          .encode());
-      GenerationRequest request = pipeline.awaitRequest(r -> r.getPrompt().equals(prompt));
-      pipeline.stream(request, piece(request, 0, 0, " a"), last(request, 0, 1, " b", "stop", new Usage(1, 2, 3)));
+      var pending = Sse.post(fixture.gateway(), "/v1/completions", streamBody(prompt).encode());
+      GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+      fixture.pipeline().stream(request, piece(request, 0, 0, " a"),
+          last(request, 0, 1, " b", "stop", new Usage(1, 2, 3)));
       assertThat(Sse.of(pending).untilDone()).hasSize(2);
 
       // An event on the other gateway's partition is the first it reads: it never saw the two above.
-      pipeline.streamTo(0, piece(request, 0, 0, " marker"));
+      fixture.pipeline().streamTo(0, piece(request, 0, 0, " marker"));
       await().atMost(WAIT).until(() -> TestHttp.metric(other, "aigc_gateway_stream_events_read_total") > 0);
       assertThat(TestHttp.metric(other, "aigc_gateway_stream_events_read_total")).isEqualTo(1.0);
       assertThat(TestHttp.metric(other, "aigc_gateway_stream_events_unclaimed_total")).isEqualTo(1.0);
@@ -374,12 +330,25 @@ class StreamingHttpTest {
 
   @Test
   void withoutAConfiguredPartitionAGatewayPicksOneOfTheTopics() throws Exception {
-    try (GatewayService unconfigured = TestGateway.start(kafka, Map.of())) {
+    try (GatewayService unconfigured = fixture.startGateway(Map.of())) {
       assertThat(unconfigured.streamPartition()).isBetween(0, 1);
     }
   }
 
   // ---- helpers ----
+
+  private static JsonObject streamBody(String prompt) {
+    return new JsonObject().put("prompt", prompt).put("stream", true);
+  }
+
+  /** Streams {@code text} as the request's first piece and reads it back: the stream, left open. */
+  private static Sse afterFirstPiece(GenerationRequest request,
+      CompletableFuture<HttpResponse<Stream<String>>> pending, String text) throws Exception {
+    fixture.pipeline().stream(request, piece(request, 0, 0, text));
+    Sse sse = Sse.of(pending);
+    assertThat(sse.nextJson().getJsonArray("choices").getJsonObject(0).getString("text")).isEqualTo(text);
+    return sse;
+  }
 
   private static JsonObject chatBody(String content) {
     return new JsonObject().put("messages", new JsonArray().add(new JsonObject().put("role", "user")
@@ -387,7 +356,7 @@ class StreamingHttpTest {
   }
 
   private static GenerationRequest awaitChat(String content) {
-    return pipeline.awaitRequest(r -> r.getMessages() != null && !r.getMessages().isEmpty()
+    return fixture.pipeline().awaitRequest(r -> r.getMessages() != null && !r.getMessages().isEmpty()
         && r.getMessages().get(0).getContent().equals(content));
   }
 
@@ -431,23 +400,6 @@ class StreamingHttpTest {
       int b = in.read();
       assertThat(b).as("the stream ended before '%s': %s", marker, seen).isNotNegative();
       seen.append((char) b);
-    }
-  }
-
-  private static Cancellation awaitCancellation(String id) {
-    Topics topics = Topics.defaults();
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(KafkaSettings.fromEnv(Env.of(kafka.env()))
-        .consumer("cancellations-" + UUID.randomUUID(), "test"), new StringDeserializer(),
-        new ByteArrayDeserializer())) {
-      consumer.subscribe(List.of(topics.cancellations().name()));
-      return await().atMost(WAIT).until(() -> {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          if (id.equals(r.key())) {
-            return topics.cancellations().valueSerde().decode(r.value());
-          }
-        }
-        return null;
-      }, c -> c != null);
     }
   }
 }

@@ -10,6 +10,7 @@ import java.net.http.HttpRequest.BodyPublishers;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,8 +34,18 @@ final class TestHttp {
 
   static HttpResponse<String> post(GatewayService gateway, String path, String json, String... headers)
       throws Exception {
-    return send(builder(gateway, path, headers).header("Content-Type", "application/json")
-        .POST(BodyPublishers.ofString(json)));
+    return send(posting(gateway, path, json, headers));
+  }
+
+  /** The same POST, answered later: for a request whose answer waits for the pipeline. */
+  static CompletableFuture<HttpResponse<String>> postAsync(GatewayService gateway, String path, String json,
+      String... headers) {
+    return CLIENT.sendAsync(posting(gateway, path, json, headers).build(), BodyHandlers.ofString());
+  }
+
+  private static HttpRequest.Builder posting(GatewayService gateway, String path, String json, String... headers) {
+    return builder(gateway, path, headers).header("Content-Type", "application/json")
+        .POST(BodyPublishers.ofString(json));
   }
 
   static HttpResponse<String> send(HttpRequest.Builder request) throws Exception {
