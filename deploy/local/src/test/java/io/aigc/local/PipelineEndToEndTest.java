@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -243,9 +245,8 @@ class PipelineEndToEndTest {
   }
 
   /** One more invalid request, too large to write out: a body over the gateway's size limit. */
-  static List<Object[]> oversizedBody() {
-    return List.<Object[]>of(new Object[] {"body over the size limit", "{\"prompt\": \"" + "x".repeat(2 << 20) + "\"}",
-        null});
+  static Stream<Arguments> oversizedBody() {
+    return Stream.of(Arguments.of("body over the size limit", "{\"prompt\": \"" + "x".repeat(2 << 20) + "\"}", null));
   }
 
   // Why | body | the param the error names ("-": none)
