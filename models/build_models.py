@@ -269,6 +269,11 @@ def repeat_kv(x, groups):
     return x[:, :, None, :, :].expand(b, h, groups, t, d).reshape(b, h * groups, t, d)
 
 
+def extend_cache(past_k, past_v, k, v):
+    """The past length, and the keys and values with this step's appended: what a block attends over and returns."""
+    return past_k.shape[2], torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+
+
 def attend(q, k, v, attention_mask, past_len):
     """q [B,H,S,D], k/v [B,H,T,D] with T = past_len + S; attention_mask [B,T] (1 = real token)."""
     s, t = q.shape[2], k.shape[2]
@@ -304,9 +309,7 @@ class LlamaBlock(nn.Module):
         v = self.v_proj(h).view(b, s, self.kvh, self.d).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        past_len = past_k.shape[2]
-        k = torch.cat([past_k, k], dim=2)
-        v = torch.cat([past_v, v], dim=2)
+        past_len, k, v = extend_cache(past_k, past_v, k, v)
         groups = self.h // self.kvh  # grouped-query attention: each KV head serves `groups` query heads
         kk, vv = repeat_kv(k, groups), repeat_kv(v, groups)
         a = attend(q, kk, vv, attention_mask, past_len).transpose(1, 2).reshape(b, s, self.h * self.d)
@@ -316,10 +319,41 @@ class LlamaBlock(nn.Module):
         return x, k, v
 
 
-class TinyLlama(nn.Module):
+class Decoder(nn.Module):
+    """What both models share: their config, and the cache passed through their blocks layer by layer. The blocks keep
+    their Hugging Face names (Llama's `layers`, GPT-2's `h`), as the rest of each model does."""
+
     def __init__(self, c):
         super().__init__()
         self.c = c
+
+    def blocks(self):
+        return self.layers if hasattr(self, "layers") else self.h
+
+    def kv_shape(self):
+        """(KV heads, head size) of the cache."""
+        c = self.c
+        if c["model_type"] == "llama":
+            return c["num_key_value_heads"], c["head_dim"]
+        return c["n_head"], c["n_embd"] // c["n_head"]
+
+    def empty_cache(self, batch):
+        kv_heads, head_dim = self.kv_shape()
+        return [torch.zeros(batch, kv_heads, 0, head_dim)] * (2 * len(self.blocks()))
+
+    def through_blocks(self, x, past, *args):
+        """x through every block, each given `args` and its layer's past keys and values; also the present cache
+        (key, value per layer), in the export's order."""
+        present = []
+        for i, block in enumerate(self.blocks()):
+            x, k, v = block(x, *args, past[2 * i], past[2 * i + 1])
+            present += [k, v]
+        return x, present
+
+
+class TinyLlama(Decoder):
+    def __init__(self, c):
+        super().__init__(c)
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
         self.layers = nn.ModuleList(LlamaBlock(c) for _ in range(c["num_hidden_layers"]))
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
@@ -331,11 +365,7 @@ class TinyLlama(nn.Module):
         freqs = position_ids.float().unsqueeze(-1) * self.inv_freq
         emb = torch.cat((freqs, freqs), dim=-1)
         cos, sin = emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)
-        x = self.embed_tokens(input_ids)
-        present = []
-        for i, layer in enumerate(self.layers):
-            x, k, v = layer(x, cos, sin, attention_mask, past[2 * i], past[2 * i + 1])
-            present += [k, v]
+        x, present = self.through_blocks(self.embed_tokens(input_ids), past, cos, sin, attention_mask)
         return self.lm_head(self.norm(x)), present
 
 
@@ -355,19 +385,16 @@ class Gpt2Block(nn.Module):
         b, s, e = x.shape
         q, k, v = self.c_attn(self.ln_1(x)).split(e, dim=2)
         q, k, v = (t.view(b, s, self.h, self.d).transpose(1, 2) for t in (q, k, v))
-        past_len = past_k.shape[2]
-        k = torch.cat([past_k, k], dim=2)
-        v = torch.cat([past_v, v], dim=2)
+        past_len, k, v = extend_cache(past_k, past_v, k, v)
         a = attend(q, k, v, attention_mask, past_len).transpose(1, 2).reshape(b, s, e)
         x = x + self.c_proj(a)
         x = x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
         return x, k, v
 
 
-class TinyGpt2(nn.Module):
+class TinyGpt2(Decoder):
     def __init__(self, c):
-        super().__init__()
-        self.c = c
+        super().__init__(c)
         self.wte = nn.Embedding(c["vocab_size"], c["n_embd"])
         self.wpe = nn.Embedding(c["n_positions"], c["n_embd"])
         self.h = nn.ModuleList(Gpt2Block(c) for _ in range(c["n_layer"]))
@@ -377,11 +404,7 @@ class TinyGpt2(nn.Module):
         nn.init.normal_(self.wpe.weight, std=0.01)
 
     def forward(self, input_ids, attention_mask, position_ids, past):
-        x = self.wte(input_ids) + self.wpe(position_ids)
-        present = []
-        for i, block in enumerate(self.h):
-            x, k, v = block(x, attention_mask, past[2 * i], past[2 * i + 1])
-            present += [k, v]
+        x, present = self.through_blocks(self.wte(input_ids) + self.wpe(position_ids), past, attention_mask)
         return F.linear(self.ln_f(x), self.wte.weight), present  # tied embeddings, as in GPT-2
 
 
@@ -460,15 +483,12 @@ def train(model, ids, steps):
     opt = torch.optim.AdamW(model.parameters(), lr=5e-3, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=5e-3, total_steps=steps, pct_start=0.1)
     gen = torch.Generator().manual_seed(1234)
-    n_layers = len(model.layers if hasattr(model, "layers") else model.h)
     for step in range(steps):
         starts = torch.randint(0, len(data) - seq - 1, (batch,), generator=gen)
         x = torch.stack([data[s:s + seq] for s in starts])
         y = torch.stack([data[s + 1:s + seq + 1] for s in starts])
-        kv_heads, head_dim = kv_shape(model)
-        empty = [torch.zeros(batch, kv_heads, 0, head_dim)] * (2 * n_layers)
         positions = torch.arange(seq).unsqueeze(0).expand(batch, -1)
-        logits, _ = model(x, torch.ones(batch, seq, dtype=torch.long), positions, empty)
+        logits, _ = model(x, torch.ones(batch, seq, dtype=torch.long), positions, model.empty_cache(batch))
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad()
         loss.backward()
@@ -478,17 +498,9 @@ def train(model, ids, steps):
             print("  step %4d loss %.3f" % (step, loss.item()), flush=True)
 
 
-def kv_shape(model):
-    c = model.c
-    if c["model_type"] == "llama":
-        return c["num_key_value_heads"], c["head_dim"]
-    return c["n_head"], c["n_embd"] // c["n_head"]
-
-
 def export(model, with_position_ids, io_dtype, path):
     model.eval()
-    n_layers = len(model.layers if hasattr(model, "layers") else model.h)
-    kv_heads, head_dim = kv_shape(model)
+    kv_heads, head_dim = model.kv_shape()
     dtype = getattr(torch, io_dtype)
     wrapper = OptimumInterface(model, with_position_ids, dtype)
     b, s, p = 2, 3, 4
@@ -502,7 +514,7 @@ def export(model, with_position_ids, io_dtype, path):
         axes["position_ids"] = {0: "batch_size", 1: "sequence_length"}
     outputs = ["logits"]
     axes["logits"] = {0: "batch_size", 1: "sequence_length"}
-    for i in range(n_layers):
+    for i in range(len(model.blocks())):
         for kind in ("key", "value"):
             args.append(torch.zeros(b, kv_heads, p, head_dim, dtype=dtype))
             names.append("past_key_values.%d.%s" % (i, kind))
@@ -517,11 +529,9 @@ def export(model, with_position_ids, io_dtype, path):
 def check_cache_consistency(model, ids):
     """The cached decode must give the logits of a full recomputation; catches export-shaped bugs early."""
     model.eval()
-    n_layers = len(model.layers if hasattr(model, "layers") else model.h)
-    kv_heads, head_dim = kv_shape(model)
     x = torch.tensor([ids])
     with torch.no_grad():
-        empty = [torch.zeros(1, kv_heads, 0, head_dim)] * (2 * n_layers)
+        empty = model.empty_cache(1)
         full, _ = model(x, torch.ones_like(x), torch.arange(len(ids)).unsqueeze(0), empty)
         _, past = model(x[:, :-1], torch.ones_like(x[:, :-1]), torch.arange(len(ids) - 1).unsqueeze(0), empty)
         step, _ = model(x[:, -1:], torch.ones_like(x), torch.tensor([[len(ids) - 1]]), past)

@@ -14,15 +14,9 @@
 # partitions and the share of the work each held (--scale-out-only: those rows alone). Run it on an otherwise idle
 # machine: every figure shares its CPUs.
 set -euo pipefail
+source "$(dirname "$0")/common.sh"
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-
-source deploy/bench/jar.sh
-
-models=()
-for arg in "$@"; do [ "$arg" = "--model" ] && models=(x); done
-if [ ${#models[@]} -eq 0 ]; then
+if ! model_given "$@"; then
   if [ ! -f target/models/bench-llama/model.onnx ]; then
     if ! /usr/bin/python3 -c "import torch, onnx" 2>/dev/null; then
       echo "run.sh: building the benchmark model needs Debian's python3-torch and python3-onnx:" >&2
@@ -36,5 +30,4 @@ if [ ${#models[@]} -eq 0 ]; then
   set -- --model models/tiny-llama --model target/models/bench-llama "$@"
 fi
 
-export DJL_OFFLINE=true
 exec java -Xmx2g -XX:MaxDirectMemorySize=6g -cp "$JAR:deploy/bench/target/lib/*" io.aigc.bench.Benchmark "$@"

@@ -7,15 +7,7 @@
 # Default model: models/tiny-llama, where generation costs almost nothing and the pipeline's own time shows. Prints
 # the median and 90th percentile of each hop and writes target/bench/trace.json. Takes about a minute.
 set -euo pipefail
+source "$(dirname "$0")/common.sh"
 
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-
-source deploy/bench/jar.sh
-
-model=()
-for arg in "$@"; do [ "$arg" = "--model" ] && model=(x); done
-[ ${#model[@]} -eq 0 ] && set -- --model models/tiny-llama "$@"
-
-export DJL_OFFLINE=true
+model_given "$@" || set -- --model models/tiny-llama "$@"
 exec java -Xmx512m -cp "$JAR:deploy/bench/target/lib/*" io.aigc.bench.LatencyTrace "$@"

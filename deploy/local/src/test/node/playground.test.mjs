@@ -4,14 +4,13 @@
 // prints one line per check ("ok - ..." or "not ok - ...") and exits non-zero when any fails.
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
+import { check, runChecks } from './checks.mjs';
 
 const base = process.env.AIGC_BASE_URL;
 const key = process.env.AIGC_API_KEY;
 const workerMetrics = process.env.AIGC_WORKER_METRICS_URL;
 const screenshots = (process.env.AIGC_SCREENSHOTS ?? '').split(',').filter((p) => p !== '');
 const WAIT = 60_000;
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 
 /** The API, called directly, as the page would call it. */
 async function api(method, path, body) {
@@ -210,16 +209,4 @@ check('the page as a person sees it (screenshot)', async () => {
   assert.deepEqual(problems, []);
 });
 
-let failed = 0;
-for (const { name, fn } of checks) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e?.stack ?? e}`);
-  }
-}
-await browser.close();
-console.log(`${checks.length - failed} of ${checks.length} checks passed`);
-process.exit(failed ? 1 : 0);
+await runChecks(() => browser.close());

@@ -3,13 +3,12 @@
 // check ("ok - ..." or "not ok - ...") and exits non-zero when any fails.
 import assert from 'node:assert/strict';
 import OpenAI, { toFile } from 'openai';
+import { check, runChecks } from './checks.mjs';
 
 const client = new OpenAI({ maxRetries: 0, timeout: 60_000 });
 const model = process.env.AIGC_MODEL;
 const prompt = 'You may make and give copies';
 const messages = [{ role: 'user', content: 'What may I do with copies of the Program?' }];
-const checks = [];
-const check = (name, fn) => checks.push({ name, fn });
 
 /** Every chunk of a stream, in order. */
 async function chunks(stream) {
@@ -211,15 +210,4 @@ check('a cancelled batch ends cancelled, and an unknown one is NotFoundError', a
     (e) => e instanceof OpenAI.NotFoundError && e.status === 404);
 });
 
-let failed = 0;
-for (const { name, fn } of checks) {
-  try {
-    await fn();
-    console.log(`ok - ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`not ok - ${name}: ${e?.stack ?? e}`);
-  }
-}
-console.log(`${checks.length - failed} of ${checks.length} checks passed`);
-process.exit(failed ? 1 : 0);
+await runChecks();

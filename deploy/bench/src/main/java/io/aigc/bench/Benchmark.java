@@ -253,17 +253,10 @@ public final class Benchmark {
 
   static PipelineResult measurePipeline(Options options, ModelDirectory dir, List<LimitRow> limit, Duration soak,
       Duration overload) throws Exception {
-    Path home = options.out().resolve(dir.name()).resolve("cluster");
-    deleteRecursively(home);
-    ProcessCluster.Settings settings = ProcessCluster.Settings
-        .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
-        .withFreePorts()
-        .withRestart(false)
-        .withEnv(Map.of(
-            "AIGC_MODEL_DIR", dir.path().toString(),
+    ProcessCluster.Settings settings = processes(options.out().resolve(dir.name()).resolve("cluster"), dir.path(),
+        Map.of(
             "AIGC_MAX_BATCH", String.valueOf(Collections.max(options.levels())),
             "AIGC_SYNC_TIMEOUT", "10m",
-            "AIGC_AUTH", "none",
             // A small backlog bound, so the overload run meets it within minutes and drains quickly afterwards.
             "AIGC_MAX_BACKLOG", "500",
             "AIGC_TOPIC_PARTITIONS", "4"));
@@ -278,8 +271,7 @@ public final class Benchmark {
         targets.add(new MemorySampler.Target(service, () -> cluster.pid(service).stream().boxed().findFirst()
             .orElse(null), port));
       }
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient http = httpClient();
       Map<String, Object> request = completionBody(options.tokens());
       ClosedLoop.Call call = completionCall(http, settings.httpPort(), request);
       // Warm-up: the first requests load classes, fill caches and settle consumer groups, and for many seconds after,
@@ -543,12 +535,7 @@ public final class Benchmark {
     ModelReport main = reports.get(reports.size() - 1);
     Map<String, Object> summary = new LinkedHashMap<>();
     summary.put("model", main.model());
-    summary.put("pipeline_efficiency", round(main.pipelineEfficiency()));
-    summary.put("batching_speedup", round(main.batchingSpeedup()));
-    summary.put("added_latency_ms_p50", round(main.addedLatencyMsP50()));
-    summary.put("added_latency_outside_generation_ms_p50", round(main.outsideGenerationMsP50()));
-    summary.put("added_latency_slower_generation_ms_p50", round(main.slowerGenerationMsP50()));
-    summary.put("rows", rows(main));
+    summary.putAll(figures(main));
     summary.put("machine", Map.of("cores", Runtime.getRuntime().availableProcessors(),
         "java", System.getProperty("java.version"), "os", System.getProperty("os.name") + " "
             + System.getProperty("os.arch"), "date", Instant.now().toString()));
@@ -559,12 +546,7 @@ public final class Benchmark {
       m.put("parameters", r.parameters());
       m.put("prompt_tokens", r.promptTokens());
       m.put("tokens_per_request", r.tokensPerRequest());
-      m.put("pipeline_efficiency", round(r.pipelineEfficiency()));
-      m.put("batching_speedup", round(r.batchingSpeedup()));
-      m.put("added_latency_ms_p50", round(r.addedLatencyMsP50()));
-      m.put("added_latency_outside_generation_ms_p50", round(r.outsideGenerationMsP50()));
-      m.put("added_latency_slower_generation_ms_p50", round(r.slowerGenerationMsP50()));
-      m.put("rows", rows(r));
+      m.putAll(figures(r));
       m.put("memory", r.memory().stream().map(x -> Map.of("service", x.service(),
           "peak_heap_mb", round(x.peakHeapMb()), "peak_rss_mb", round(x.peakRssMb()))).toList());
       if (r.soak() != null) {
@@ -594,6 +576,18 @@ public final class Benchmark {
     }
     summary.put("models", models);
     return summary;
+  }
+
+  /** A model's headline figures, then its rows. */
+  private static Map<String, Object> figures(ModelReport r) {
+    Map<String, Object> figures = new LinkedHashMap<>();
+    figures.put("pipeline_efficiency", round(r.pipelineEfficiency()));
+    figures.put("batching_speedup", round(r.batchingSpeedup()));
+    figures.put("added_latency_ms_p50", round(r.addedLatencyMsP50()));
+    figures.put("added_latency_outside_generation_ms_p50", round(r.outsideGenerationMsP50()));
+    figures.put("added_latency_slower_generation_ms_p50", round(r.slowerGenerationMsP50()));
+    figures.put("rows", rows(r));
+    return figures;
   }
 
   private static List<Map<String, Object>> rows(ModelReport r) {
@@ -678,6 +672,26 @@ public final class Benchmark {
       throw new IllegalArgumentException("--scale-out-only needs --workers");
     }
     return new Options(models, levels, window, tokens, soak, overload, out, workers, scaleOutOnly);
+  }
+
+  /**
+   * The broker and the four services each their own process, in {@code home} (emptied first), on free ports, serving
+   * {@code model} without API keys, with {@code env} beside the defaults. No restarts: a process that dies fails the
+   * run rather than coming back mid-measurement.
+   */
+  static ProcessCluster.Settings processes(Path home, Path model, Map<String, String> env) throws IOException {
+    deleteRecursively(home);
+    return ProcessCluster.Settings
+        .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
+        .withFreePorts()
+        .withRestart(false)
+        .withEnv(Map.of("AIGC_MODEL_DIR", model.toString(), "AIGC_AUTH", "none"))
+        .withEnv(env);
+  }
+
+  /** The client the measured requests go through. */
+  static HttpClient httpClient() {
+    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
   }
 
   static void deleteRecursively(Path dir) throws IOException {

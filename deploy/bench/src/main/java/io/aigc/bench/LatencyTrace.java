@@ -111,12 +111,7 @@ public final class LatencyTrace {
   }
 
   static List<Trace> run(Path model, int requests, int tokens, Path home) throws Exception {
-    Benchmark.deleteRecursively(home);
-    ProcessCluster.Settings settings = ProcessCluster.Settings
-        .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
-        .withFreePorts()
-        .withRestart(false)
-        .withEnv(Map.of("AIGC_MODEL_DIR", model.toString(), "AIGC_AUTH", "none", "AIGC_TOPIC_PARTITIONS", "4"));
+    ProcessCluster.Settings settings = Benchmark.processes(home, model, Map.of("AIGC_TOPIC_PARTITIONS", "4"));
     Topics topics = Topics.defaults();
     String tokenized = topics.tokenized(ModelDirectory.nameOf(model)).name();
     KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(Map.of("KAFKA_BOOTSTRAP_SERVERS", settings.bootstrapServers())));

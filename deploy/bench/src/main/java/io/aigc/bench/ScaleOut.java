@@ -43,16 +43,9 @@ final class ScaleOut {
     ModelDirectory dir = ModelDirectory.open(modelDir);
     System.out.printf("%n== %s: one worker pool at %s worker processes, concurrency %d, %d tokens per request%n",
         dir.name(), sizes, concurrency, tokens);
-    Path home = out.resolve("scale-out").resolve("cluster");
-    Benchmark.deleteRecursively(home);
     int partitions = 12; // divisible by 1, 2, 3 and 4 workers, so an even assignment exists
-    ProcessCluster.Settings settings = ProcessCluster.Settings
-        .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
-        .withFreePorts()
-        .withRestart(false)
-        .withEnv(Map.of(
-            "AIGC_MODEL_DIR", dir.path().toString(),
-            "AIGC_AUTH", "none",
+    ProcessCluster.Settings settings = Benchmark.processes(out.resolve("scale-out").resolve("cluster"), dir.path(),
+        Map.of(
             "AIGC_SYNC_TIMEOUT", "10m",
             "AIGC_MAX_BATCH", String.valueOf(concurrency),
             "AIGC_WORKER_ID", "worker-1",
@@ -63,8 +56,7 @@ final class ScaleOut {
     List<Row> rows = new ArrayList<>();
     try (ProcessCluster cluster = ProcessCluster.start(settings)) {
       cluster.awaitReady(Duration.ofMinutes(3));
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(5)).build();
+      HttpClient http = Benchmark.httpClient();
       ClosedLoop.Call call = Benchmark.completionCall(http, settings.httpPort(),
           Benchmark.completionBody(tokens));
       int started = 1;

@@ -33,10 +33,9 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -48,22 +47,11 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(180)
 class CommandLineTest {
   static final ObjectMapper JSON = new ObjectMapper();
-  static TestPipeline pipeline;
+  @RegisterExtension
+  static final PerClass<TestPipeline> pipeline = TestPipeline.perClass();
   @TempDir
   Path dir;
   final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-  @BeforeAll
-  static void startPipeline() throws Exception {
-    pipeline = TestPipeline.start();
-  }
-
-  @AfterAll
-  static void stopPipeline() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-  }
 
   @Test
   void aBatchAnswersEveryLineInOpenAisBatchOutputFormatAndRefusesWhatTheApiRefuses() throws IOException {
@@ -156,7 +144,7 @@ class CommandLineTest {
         input.toString(), "-o", output.toString(), "--max-outstanding", "4")
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectOutput(dir.resolve("stdout").toFile()).redirectError(dir.resolve("stderr").toFile());
-    builder.environment().putAll(pipeline.clientEnv());
+    builder.environment().putAll(pipeline.get().clientEnv());
     // SIGINT, as Ctrl-C sends it. A process started with SIGINT ignored (a background job of a script, as CI may be)
     // passes that on and the JVM keeps it ignored: there, SIGTERM, which the JVM's shutdown takes the same way.
     boolean interruptible = !sigintIgnored();
@@ -237,8 +225,8 @@ class CommandLineTest {
   }
 
   private int aigc(BooleanSupplier stop, String... args) {
-    return AigcMain.execute(Env.of(pipeline.clientEnv()), stop, new PrintStream(err, true, StandardCharsets.UTF_8),
-        args);
+    return AigcMain.execute(Env.of(pipeline.get().clientEnv()), stop,
+        new PrintStream(err, true, StandardCharsets.UTF_8), args);
   }
 
   /** Whether this process ignores SIGINT (bit 2 of the SigIgn mask), which the processes it starts inherit. */
@@ -270,7 +258,7 @@ class CommandLineTest {
   }
 
   private static List<ConsumerRecord<String, byte[]>> requestRecords(Set<String> ids) {
-    KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(pipeline.clientEnv()));
+    KafkaSettings kafka = KafkaSettings.fromEnv(Env.of(pipeline.get().clientEnv()));
     return TopicReader.readCommittedUntil(kafka, List.of("generation.requests"), seen -> seen.stream()
         .map(ConsumerRecord::key).collect(Collectors.toSet()).containsAll(ids)).stream()
         .filter(r -> ids.contains(r.key())).toList();

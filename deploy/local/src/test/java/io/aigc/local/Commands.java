@@ -13,12 +13,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Runs outside clients (Python, bash, curl, kcat) as processes from the repository root, as a user would. */
+/** Runs outside clients (Python, bash, curl, kcat, Node) as processes from the repository root, as a user would. */
 final class Commands {
   static final Path ROOT = repositoryRoot();
   /** Debian's interpreter: the one that sees Debian's python3-confluent-kafka and python3-avro. */
   static final String PYTHON = "/usr/bin/python3";
   static final String INSTALL = "apt-get install -y python3-confluent-kafka python3-avro kcat";
+  /** The Node clients' checks, with their npm packages pinned in a committed lockfile. */
+  static final Path NODE_DIR = ROOT.resolve("deploy/local/src/test/node");
+  static final String NODE_INSTALL = "npm ci --prefix deploy/local/src/test/node";
 
   private Commands() {}
 
@@ -40,6 +43,25 @@ final class Commands {
         .isZero();
     assertThat(System.getenv("PATH").split(File.pathSeparator)).as("kcat is missing from PATH: %s", INSTALL)
         .anyMatch(dir -> Files.isExecutable(Path.of(dir, "kcat")));
+  }
+
+  /** Fails, never skips, when an npm package of the Node checks is missing: CI installs them ({@code .ci/run}). */
+  static void requireNodePackage(String name) {
+    assertThat(NODE_DIR.resolve("node_modules/" + name + "/package.json"))
+        .as("%s is not installed: run `%s` (CI does)", name, NODE_INSTALL).exists();
+  }
+
+  /**
+   * Runs one of the Node check scripts (they share {@code checks.mjs}: a line "ok - ..." or "not ok - ..." per
+   * check) and asserts that all {@code count} of its checks ran and passed.
+   */
+  static Result nodeChecks(String script, Map<String, String> env, Duration timeout, int count) {
+    Result result = run(List.of("node", NODE_DIR.resolve(script).toString()), env, timeout);
+    List<String> lines = result.out().lines().toList();
+    assertThat(lines.stream().filter(l -> l.startsWith("not ok"))).as("%s", result).isEmpty();
+    assertThat(lines.stream().filter(l -> l.startsWith("ok - "))).as("%s", result).hasSize(count);
+    assertThat(result.exit()).as("%s", result).isZero();
+    return result;
   }
 
   /** Runs {@code command} from the repository root with {@code env} added; fails if it outlives {@code timeout}. */

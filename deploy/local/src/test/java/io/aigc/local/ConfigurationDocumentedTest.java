@@ -39,7 +39,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class ConfigurationDocumentedTest {
   static final String EVERY_SERVICE = "Every service";
   static final String LAUNCHER = "deploy/local/run.sh";
-  static final Path ROOT = repositoryRoot();
+  static final Path ROOT = Commands.ROOT;
   static final Map<String, Set<String>> TABLES = configurationTables(ROOT.resolve("README.md"));
 
   static Stream<Arguments> services() {
@@ -245,15 +245,5 @@ class ConfigurationDocumentedTest {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** Tests run in the module's folder; the README and run.sh are the repository's. */
-  private static Path repositoryRoot() {
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      if (Files.isRegularFile(p.resolve("deploy/local/run.sh")) && Files.isRegularFile(p.resolve("README.md"))) {
-        return p;
-      }
-    }
-    throw new IllegalStateException("cannot find the repository root (with README.md and deploy/local/run.sh)");
   }
 }

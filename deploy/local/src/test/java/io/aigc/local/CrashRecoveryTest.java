@@ -5,14 +5,11 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.aigc.model.testing.TestModels;
-import io.aigc.schemas.CompletionStatus;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,10 +20,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Every accepted job gets exactly one completion, whatever crashes: the broker and each service run as their own
@@ -39,34 +34,13 @@ class CrashRecoveryTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final Pattern RUNNING = Pattern.compile("(?m)^aigc_num_requests_running\\{model=\"[^\"]*\"} (\\S+)$");
 
-  static ProcessCluster cluster;
-  @TempDir
-  static Path home;
-
-  @BeforeAll
-  static void start() throws Exception {
-    ProcessCluster.Settings settings = ProcessCluster.Settings
-        .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
-        .withFreePorts()
-        .withEnv(Map.of(
-            "AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString(),
-            "AIGC_AUTH", "none",
-            "AIGC_TOPIC_PARTITIONS", "4",
-            "AIGC_MAX_BATCH", "16"));
-    cluster = ProcessCluster.start(settings);
-    cluster.awaitReady(Duration.ofMinutes(2));
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) {
-      cluster.close();
-    }
-  }
+  @RegisterExtension
+  static final PerClass<ProcessCluster> cluster = TestProcessCluster.perClass("crash-recovery",
+      (home, defaults) -> defaults.withEnv(Map.of("AIGC_TOPIC_PARTITIONS", "4", "AIGC_MAX_BATCH", "16")));
 
   @Test
   void everyAcceptedJobCompletesExactlyOnceThroughCrashes() throws Exception {
-    Load load = new Load(cluster.settings().httpPort());
+    Load load = new Load(cluster.get().settings().httpPort());
     load.start(4);
     try {
       await().atMost(Duration.ofSeconds(60)).until(() -> load.accepted.size() >= 20);
@@ -88,28 +62,22 @@ class CrashRecoveryTest {
     }
 
     Set<String> accepted = Set.copyOf(load.accepted);
-    CompletionsChecker.Report report = CompletionsChecker.check(cluster.settings().bootstrapServers(), accepted,
-        Duration.ofMinutes(3));
-    assertThat(report.missing()).as("accepted jobs without a completion").isEmpty();
-    assertThat(report.doubled()).as("request ids with more than one completion").isEmpty();
-    for (String id : accepted) {
-      assertThat(report.byId().get(id).get(0).getStatus()).as(id).isEqualTo(CompletionStatus.OK);
-    }
+    TestProcessCluster.assertEachCompletedOnce(cluster.get(), accepted);
     assertThat(accepted.size()).isGreaterThan(60);
     assertThat(load.retries.get()).as("clients had to retry during the crashes").isPositive();
   }
 
   private static void crashAndRecover(String process) throws Exception {
-    long pid = cluster.pid(process).orElseThrow();
-    cluster.kill(process, true);
-    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.pid(process).orElse(pid) != pid);
-    cluster.awaitReady(Duration.ofMinutes(2));
+    long pid = cluster.get().pid(process).orElseThrow();
+    cluster.get().kill(process, true);
+    await().atMost(Duration.ofSeconds(60)).until(() -> cluster.get().pid(process).orElse(pid) != pid);
+    cluster.get().awaitReady(Duration.ofMinutes(2));
   }
 
   private static double workerRunning() {
     try {
       String body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-          + cluster.settings().metricsPorts().get("inference-worker") + "/metrics")).build(),
+          + cluster.get().settings().metricsPorts().get("inference-worker") + "/metrics")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
       Matcher m = RUNNING.matcher(body);
       return m.find() ? Double.parseDouble(m.group(1)) : 0;

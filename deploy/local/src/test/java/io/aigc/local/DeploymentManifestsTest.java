@@ -40,7 +40,10 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 import org.assertj.core.api.SoftAssertions;
+import org.assertj.core.api.junit.jupiter.InjectSoftAssertions;
+import org.assertj.core.api.junit.jupiter.SoftAssertionsExtension;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -52,6 +55,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * serve; the topics and consumer groups are the ones the services use; the scalers stay within the partitions; the
  * grace periods outlast the shutdowns; the images are the ones the Dockerfiles build.
  */
+@ExtendWith(SoftAssertionsExtension.class)
 class DeploymentManifestsTest {
   static final Path ROOT = Commands.ROOT;
   static final String KUBECTL_INSTALL = "apt-get install -y kubectl";
@@ -67,6 +71,9 @@ class DeploymentManifestsTest {
   static final Duration STREAMS_CLOSE = Duration.ofSeconds(30);
   /** After its drain the worker commits and closes its consumer and two producers, up to 5 s each (WorkerService). */
   static final Duration WORKER_CLOSE_AFTER_DRAIN = Duration.ofSeconds(20);
+  /** Every check of a test is reported, not only the first that fails; asserted after each test. */
+  @InjectSoftAssertions
+  SoftAssertions softly;
 
   /** The topic a model's workers read, as the services name it. */
   static String tokenizedTopic(String model) {
@@ -116,7 +123,6 @@ class DeploymentManifestsTest {
   @ValueSource(strings = {"cpu", "gpu"})
   void everyServiceRunsAsADeploymentWithADisruptionBudget(String overlay) {
     List<JsonNode> all = render(overlay);
-    SoftAssertions softly = new SoftAssertions();
     softly.assertThat(containers(all).stream().map(Container::service).collect(Collectors.toSet()))
         .as("the services the Deployments run").containsExactlyInAnyOrderElementsOf(ProcessCluster.SERVICES);
     for (JsonNode deployment : ofKind(all, "Deployment")) {
@@ -136,13 +142,11 @@ class DeploymentManifestsTest {
             name(pdb), fewest, name).isTrue();
       }
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: every variable set is one its service reads, and its configuration accepts it")
   @ValueSource(strings = {"cpu", "gpu"})
   void everyVariableSetIsOneTheServiceReads(String overlay) {
-    SoftAssertions softly = new SoftAssertions();
     for (Container c : containers(render(overlay))) {
       softly.assertThat(unread(c.service(), c.env().keySet()))
           .as("variables Deployment %s sets that %s does not read", c.owner(), c.service()).isEmpty();
@@ -159,14 +163,12 @@ class DeploymentManifestsTest {
         }
       });
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: probes and scrapes ask for paths the services serve, on the ports they serve them")
   @ValueSource(strings = {"cpu", "gpu"})
   void probesUsePathsAndPortsTheServicesServe(String overlay) throws IOException {
     List<JsonNode> all = render(overlay);
-    SoftAssertions softly = new SoftAssertions();
     for (Container c : containers(all)) {
       Map<String, String> probes = Map.of("startupProbe", "/healthz", "livenessProbe", "/healthz",
           "readinessProbe", "/readyz");
@@ -193,7 +195,6 @@ class DeploymentManifestsTest {
             name(service)).isEqualTo(target.port());
       }
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: a Strimzi KafkaTopic for every topic the services use, with retention and min ISR")
@@ -205,7 +206,6 @@ class DeploymentManifestsTest {
     Set<String> expected = topics.all(List.of()).stream().map(Topic::name).collect(Collectors.toCollection(TreeSet::new));
     workers(containers).forEach(w -> expected.addAll(w.models().stream().map(m -> tokenizedTopic(m)).toList()));
 
-    SoftAssertions softly = new SoftAssertions();
     softly.assertThat(kafkaTopics(all).keySet()).as("the KafkaTopics' names").containsExactlyInAnyOrderElementsOf(expected);
     kafkaTopics(all).forEach((name, topic) -> {
       softly.assertThat(topic.path("apiVersion").asText()).as("%s's apiVersion", name).isEqualTo("kafka.strimzi.io/v1");
@@ -234,7 +234,6 @@ class DeploymentManifestsTest {
     Map<String, String> inputs = Map.of(TOKENIZER, topics.requests().name(), POSTPROCESSOR, topics.generated().name());
     inputs.forEach((service, topic) -> softly.assertThat(deployment(all, only(containers, service).owner())
         .at("/spec/replicas").asInt()).as("%s's replicas", service).isBetween(1, partitions(all, topic)));
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: each model's worker pool scales on its own group's lag, within its partitions")
@@ -243,7 +242,6 @@ class DeploymentManifestsTest {
     List<JsonNode> all = render(overlay);
     List<Container> containers = containers(all);
     String readme = readmeSection("Deploy on Kubernetes");
-    SoftAssertions softly = new SoftAssertions();
     Set<String> served = new TreeSet<>();
     for (Container worker : workers(containers)) {
       softly.assertThat(worker.models()).as("Deployment %s's AIGC_MODEL_DIR: one model per worker", worker.owner())
@@ -276,7 +274,6 @@ class DeploymentManifestsTest {
       softly.assertThat(only(containers, service).models()).as("the models %s serves: those with a worker pool",
           service).containsExactlyInAnyOrderElementsOf(served);
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: the gateway's HPA scales on CPU, no further than the stream topic's partitions")
@@ -298,7 +295,6 @@ class DeploymentManifestsTest {
   @ValueSource(strings = {"cpu", "gpu"})
   void gracePeriodsOutlastTheShutdowns(String overlay) {
     List<JsonNode> all = render(overlay);
-    SoftAssertions softly = new SoftAssertions();
     for (Container c : containers(all)) {
       Duration grace = Duration.ofSeconds(c.pod().at("/spec/terminationGracePeriodSeconds").asLong());
       Duration shutdown = switch (c.service()) {
@@ -308,13 +304,11 @@ class DeploymentManifestsTest {
       };
       softly.assertThat(grace).as("terminationGracePeriodSeconds of Deployment %s", c.owner()).isGreaterThan(shutdown);
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: requests and limits everywhere; the worker's direct memory fits its KV cache")
   @ValueSource(strings = {"cpu", "gpu"})
   void everyContainerHasRequestsAndLimitsThatFitItsJvm(String overlay) {
-    SoftAssertions softly = new SoftAssertions();
     for (Container c : containers(render(overlay))) {
       for (String kind : List.of("requests", "limits")) {
         for (String resource : List.of("cpu", "memory")) {
@@ -334,14 +328,12 @@ class DeploymentManifestsTest {
             .isGreaterThanOrEqualTo(2 * kv);
       }
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: the workers' device, GPU and image match the overlay")
   @ValueSource(strings = {"cpu", "gpu"})
   void theWorkersDeviceMatchesTheOverlay(String overlay) {
     boolean gpu = overlay.equals("gpu");
-    SoftAssertions softly = new SoftAssertions();
     for (Container c : containers(render(overlay))) {
       boolean gpuWorker = gpu && c.service().equals(WORKER);
       softly.assertThat(c.spec().at("/resources/limits/nvidia.com~1gpu").asText())
@@ -351,17 +343,14 @@ class DeploymentManifestsTest {
       softly.assertThat(dockerfile(c.spec().path("image").asText()).getFileName().toString())
           .as("the Dockerfile of Deployment %s's image", c.owner()).isEqualTo(gpuWorker ? "Dockerfile.cuda" : "Dockerfile");
     }
-    softly.assertAll();
   }
 
   @ParameterizedTest(name = "{0}: every image is built by its service's Dockerfile")
   @ValueSource(strings = {"cpu", "gpu"})
   void everyImageIsBuiltByItsServicesDockerfile(String overlay) {
-    SoftAssertions softly = new SoftAssertions();
     for (Container c : containers(render(overlay))) {
       checkDockerfile(softly, c.service(), dockerfile(c.spec().path("image").asText()));
     }
-    softly.assertAll();
   }
 
   @Test
@@ -380,7 +369,6 @@ class DeploymentManifestsTest {
     Path file = ROOT.resolve("deploy/compose/compose.yaml");
     JsonNode compose = YAML.readTree(file.toFile());
     JsonNode services = compose.path("services");
-    SoftAssertions softly = new SoftAssertions();
     softly.assertThat(names(services)).containsExactlyInAnyOrderElementsOf(
         concat(ProcessCluster.SERVICES, List.of("broker")));
     JsonNode broker = services.path("broker");
@@ -420,7 +408,6 @@ class DeploymentManifestsTest {
         services.at("/gateway/environment/AIGC_HTTP_PORT").asText(String.valueOf(ServiceDefaults.GATEWAY_HTTP_PORT))));
     softly.assertThat(services.at("/gateway/ports/0").asText()).as("the gateway's published port")
         .endsWith(":" + gateway.port());
-    softly.assertAll();
   }
 
   // ---- reading the manifests ----

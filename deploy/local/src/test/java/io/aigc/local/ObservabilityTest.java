@@ -39,9 +39,12 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * What an operator sees, on the real pipeline: every metric the Grafana dashboard and the Prometheus alert rules in
@@ -51,31 +54,21 @@ import org.junit.jupiter.api.Test;
 class ObservabilityTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  static final Path OBSERVABILITY = ConfigurationDocumentedTest.ROOT.resolve("deploy/observability");
+  static final Path OBSERVABILITY = Commands.ROOT.resolve("deploy/observability");
   static final Duration WAIT = Duration.ofSeconds(60);
   /** A metric name of ours in a PromQL expression (strings are removed first: label values are not names). */
   static final Pattern OUR_NAME = Pattern.compile("\\baigc_[a-zA-Z0-9_]+");
   static final Pattern STRING = Pattern.compile("\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'");
   static final Pattern TYPE = Pattern.compile("(?m)^# TYPE (\\S+) (\\S+)$");
 
-  static OtlpReceiver receiver;
-  static TestPipeline pipeline;
-
-  @BeforeAll
-  static void start() throws Exception {
-    receiver = OtlpReceiver.start();
-    pipeline = TestPipeline.start(Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url()));
-  }
-
-  @AfterAll
-  static void stop() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-    if (receiver != null) {
-      receiver.close();
-    }
-  }
+  // Registered in this order, so closed in the reverse: the pipeline first, its last spans still received.
+  @RegisterExtension
+  @Order(1)
+  static final OtlpReceiver receiver = new OtlpReceiver();
+  @RegisterExtension
+  @Order(2)
+  static final PerClass<TestPipeline> pipeline =
+      TestPipeline.perClass(() -> Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.url()));
 
   @Test
   void everyMetricOfTheDashboardAndTheAlertRulesIsExported() throws Exception {
@@ -92,7 +85,7 @@ class ObservabilityTest {
 
   @Test
   void everyMetricOfOursIsInTheReadmeTable() throws Exception {
-    String readme = Files.readString(ConfigurationDocumentedTest.ROOT.resolve("README.md"));
+    String readme = Files.readString(Commands.ROOT.resolve("README.md"));
     String table = readme.substring(readme.indexOf("| Metric | Type |"), readme.indexOf("## Performance"));
     assertThat(families()).filteredOn(name -> name.startsWith("aigc_"))
         .allSatisfy(name -> assertThat(table).as("README's metrics table").contains("`" + name + "`"));
@@ -165,7 +158,7 @@ class ObservabilityTest {
 
   private static Map<String, String> types() throws Exception {
     Map<String, String> types = new HashMap<>();
-    for (int port : pipeline.metricsPorts().values()) {
+    for (int port : pipeline.get().metricsPorts().values()) {
       String body = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
           HttpResponse.BodyHandlers.ofString()).body();
       Matcher m = TYPE.matcher(body);
@@ -179,8 +172,8 @@ class ObservabilityTest {
 
   static void complete(String prompt, String traceparent) throws Exception {
     HttpRequest.Builder request = HttpRequest.newBuilder(
-            URI.create("http://127.0.0.1:" + pipeline.gatewayPort() + "/v1/completions"))
-        .header("Authorization", "Bearer " + pipeline.apiKey())
+            URI.create("http://127.0.0.1:" + pipeline.get().gatewayPort() + "/v1/completions"))
+        .header("Authorization", "Bearer " + pipeline.get().apiKey())
         .header("Content-Type", "application/json")
         .timeout(WAIT)
         .POST(HttpRequest.BodyPublishers.ofString(
@@ -196,7 +189,7 @@ class ObservabilityTest {
   static List<String> traceparents(String topic) {
     List<String> found = new ArrayList<>();
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(
-        KafkaSettings.fromEnv(Env.of(pipeline.clientEnv())).consumer("observability-" + System.nanoTime(), "obs"),
+        KafkaSettings.fromEnv(Env.of(pipeline.get().clientEnv())).consumer("observability-" + System.nanoTime(), "obs"),
         new StringDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
           .map(p -> new TopicPartition(topic, p.partition())).toList();
@@ -225,29 +218,24 @@ class ObservabilityTest {
    * An OTLP/HTTP trace receiver: what a collector does with {@code POST /v1/traces}, reduced to the fields this test
    * reads. The protobuf is walked by hand (a dozen lines) rather than with the generated OTLP classes.
    */
-  static final class OtlpReceiver implements AutoCloseable {
+  static final class OtlpReceiver implements BeforeAllCallback, AfterAllCallback {
     record Span(String service, String traceId, String spanId, String parentSpanId, String name) {}
 
-    private final HttpServer server;
     private final List<Span> spans = new CopyOnWriteArrayList<>();
+    private HttpServer server;
 
-    private OtlpReceiver(HttpServer server) {
-      this.server = server;
-    }
-
-    static OtlpReceiver start() throws IOException {
-      HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-      OtlpReceiver receiver = new OtlpReceiver(server);
+    @Override
+    public void beforeAll(ExtensionContext context) throws IOException {
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
       server.createContext("/v1/traces", ex -> {
         try (InputStream in = ex.getRequestBody()) {
-          receiver.read(in.readAllBytes());
+          read(in.readAllBytes());
         }
         ex.getResponseHeaders().set("Content-Type", "application/x-protobuf");
         ex.sendResponseHeaders(200, -1); // an empty ExportTraceServiceResponse: everything accepted
         ex.close();
       });
       server.start();
-      return receiver;
     }
 
     String url() {
@@ -324,8 +312,10 @@ class ObservabilityTest {
     }
 
     @Override
-    public void close() {
-      server.stop(0);
+    public void afterAll(ExtensionContext context) {
+      if (server != null) {
+        server.stop(0);
+      }
     }
   }
 }

@@ -8,9 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The playground page in a real browser against the whole pipeline: headless Chromium (Debian's {@code chromium})
@@ -26,23 +25,13 @@ class PlaygroundBrowserTest {
   static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   static final Path SCREENSHOT = Path.of("target/playground/playground.png");
   static final Path README_SCREENSHOT = Commands.ROOT.resolve("docs/playground.png");
-  static TestPipeline pipeline;
-
-  @BeforeAll
-  static void startPipeline() throws Exception {
+  @RegisterExtension
+  static final PerClass<TestPipeline> pipeline = TestPipeline.perClass(() -> {
     // Fails, never skips: CI installs both (.ci/run), and a skipped browser test proves nothing.
-    assertThat(OpenAiSdkTest.NODE_DIR.resolve("node_modules/playwright-core/package.json"))
-        .as("playwright-core is not installed: run `%s` (CI does)", OpenAiSdkTest.INSTALL).exists();
+    Commands.requireNodePackage("playwright-core");
     assertThat(CHROMIUM).as("Chromium is missing: apt-get install -y chromium (CI does)").isExecutable();
-    pipeline = TestPipeline.start();
-  }
-
-  @AfterAll
-  static void stopPipeline() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-  }
+    return Map.of();
+  });
 
   @Test
   void thePlaygroundWorksInABrowser() throws Exception {
@@ -52,18 +41,14 @@ class PlaygroundBrowserTest {
     if (Boolean.getBoolean("aigc.updateScreenshot")) {
       screenshots.add(README_SCREENSHOT.toString());
     }
-    Commands.Result result = Commands.run(
-        List.of("node", OpenAiSdkTest.NODE_DIR.resolve("playground.test.mjs").toString()),
-        Map.of("AIGC_BASE_URL", "http://127.0.0.1:" + pipeline.gatewayPort(),
-            "AIGC_API_KEY", pipeline.apiKey(),
-            "AIGC_WORKER_METRICS_URL", "http://127.0.0.1:" + pipeline.metricsPort("inference-worker") + "/metrics",
+    Commands.nodeChecks("playground.test.mjs",
+        Map.of("AIGC_BASE_URL", "http://127.0.0.1:" + pipeline.get().gatewayPort(),
+            "AIGC_API_KEY", pipeline.get().apiKey(),
+            "AIGC_WORKER_METRICS_URL", "http://127.0.0.1:" + pipeline.get().metricsPort("inference-worker")
+                + "/metrics",
             "AIGC_SCREENSHOTS", String.join(",", screenshots),
             "CHROMIUM", CHROMIUM.toString()),
-        Duration.ofMinutes(4));
-    List<String> lines = result.out().lines().toList();
-    assertThat(lines.stream().filter(l -> l.startsWith("not ok"))).as("%s", result).isEmpty();
-    assertThat(lines.stream().filter(l -> l.startsWith("ok - "))).as("%s", result).hasSize(7);
-    assertThat(result.exit()).as("%s", result).isZero();
+        Duration.ofMinutes(4), 7);
     assertThat(SCREENSHOT).as("the screenshot artifact").isNotEmptyFile();
     assertThat(README_SCREENSHOT).as("the README's screenshot").isNotEmptyFile();
   }

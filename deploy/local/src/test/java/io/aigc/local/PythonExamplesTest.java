@@ -13,9 +13,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Python examples ({@code examples/python}) against the real pipeline: Debian's python3-confluent-kafka and
@@ -25,25 +24,16 @@ import org.junit.jupiter.api.Test;
 class PythonExamplesTest {
   static final ObjectMapper JSON = new ObjectMapper();
   static final Duration TIMEOUT = Duration.ofSeconds(120);
-  static TestPipeline pipeline;
-
-  @BeforeAll
-  static void startPipeline() throws Exception {
+  @RegisterExtension
+  static final PerClass<TestPipeline> pipeline = TestPipeline.perClass(() -> {
     Commands.requireClients();
-    pipeline = TestPipeline.start();
-  }
-
-  @AfterAll
-  static void stopPipeline() {
-    if (pipeline != null) {
-      pipeline.close();
-    }
-  }
+    return Map.of();
+  });
 
   static Commands.Result python(String... args) {
     List<String> command = new ArrayList<>(List.of(Commands.PYTHON));
     command.addAll(List.of(args));
-    Commands.Result result = Commands.run(command, pipeline.clientEnv(), TIMEOUT);
+    Commands.Result result = Commands.run(command, pipeline.get().clientEnv(), TIMEOUT);
     assertThat(result.exit()).as("%s", result).isZero();
     return result;
   }

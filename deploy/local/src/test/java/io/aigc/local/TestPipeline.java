@@ -7,31 +7,27 @@ import io.aigc.runtime.Env;
 import io.aigc.runtime.testing.EmbeddedKafka;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 /**
- * A real broker (in-process KRaft) and the four services on free ports, with the default model and one API key:
- * what tests run outside clients (Python, curl, kcat) against.
+ * A real broker (in-process KRaft) and the four services on free ports, with the default model and one API key
+ * ({@code apiKey}; the gateway knows only its SHA-256): what tests run outside clients (Python, curl, kcat, Node)
+ * against.
  */
-final class TestPipeline implements AutoCloseable {
-  private final EmbeddedKafka kafka;
-  private final LocalPipeline pipeline;
-  private final String apiKey;
-  private final Path stateDir;
-
-  private TestPipeline(EmbeddedKafka kafka, LocalPipeline pipeline, String apiKey, Path stateDir) {
-    this.kafka = kafka;
-    this.pipeline = pipeline;
-    this.apiKey = apiKey;
-    this.stateDir = stateDir;
-  }
+record TestPipeline(EmbeddedKafka kafka, LocalPipeline pipeline, String apiKey, Path stateDir)
+    implements AutoCloseable {
 
   static TestPipeline start() throws Exception {
     return start(Map.of());
@@ -39,11 +35,16 @@ final class TestPipeline implements AutoCloseable {
 
   /** With these variables set beside the defaults (OTEL_EXPORTER_OTLP_ENDPOINT, say). */
   static TestPipeline start(Map<String, String> extra) throws Exception {
+    return start(EmbeddedKafka.start(), extra);
+  }
+
+  /** On this broker (one that requires SASL, say), which it closes with itself. */
+  static TestPipeline start(EmbeddedKafka kafka, Map<String, String> extra) throws Exception {
     String apiKey = "test-" + UUID.randomUUID();
-    Path stateDir = Files.createTempDirectory("aigc-clients");
-    EmbeddedKafka kafka = EmbeddedKafka.start();
     LocalPipeline pipeline = null;
+    Path stateDir = null;
     try {
+      stateDir = Files.createTempDirectory("aigc-clients");
       Map<String, String> vars = new HashMap<>(kafka.env());
       vars.putAll(Map.of(
           "AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString(),
@@ -53,7 +54,7 @@ final class TestPipeline implements AutoCloseable {
           "AIGC_POSTPROCESSOR_METRICS_PORT", "0",
           "AIGC_STATE_DIR", stateDir.toString(),
           "AIGC_TOPIC_PARTITIONS", "4",
-          "AIGC_API_KEYS", "test:" + PipelineEndToEndTest.sha256Hex(apiKey),
+          "AIGC_API_KEYS", "test:" + sha256Hex(apiKey),
           "AIGC_RATE_LIMIT", "0"));
       vars.putAll(extra);
       vars.put("AIGC_DATA_DIR", stateDir.resolve("gateway").toString());
@@ -65,7 +66,33 @@ final class TestPipeline implements AutoCloseable {
         pipeline.close();
       }
       kafka.close();
+      if (stateDir != null) {
+        deleteQuietly(stateDir);
+      }
       throw e;
+    }
+  }
+
+  /** A pipeline for a test class: {@code @RegisterExtension static final PerClass<TestPipeline> pipeline = ...}. */
+  static PerClass<TestPipeline> perClass() {
+    return perClass(Map::of);
+  }
+
+  /**
+   * The same, started once {@code setup} has run: it checks what the class needs besides (failing, never skipping,
+   * when a client is missing) and returns the variables to set beside the defaults.
+   */
+  static PerClass<TestPipeline> perClass(Callable<Map<String, String>> setup) {
+    return new PerClass<>(() -> start(setup.call()));
+  }
+
+  /** What the gateway is configured with for a key: its SHA-256, never the key. */
+  static String sha256Hex(String key) {
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 
@@ -87,11 +114,6 @@ final class TestPipeline implements AutoCloseable {
     return pipeline.metricsPorts().get(service);
   }
 
-  /** The key the gateway accepts (it knows only its SHA-256). */
-  String apiKey() {
-    return apiKey;
-  }
-
   /** What a client process needs to reach this broker, as the examples and the services read it. */
   Map<String, String> clientEnv() {
     return Map.of("KAFKA_BOOTSTRAP_SERVERS", bootstrapServers());
@@ -107,8 +129,8 @@ final class TestPipeline implements AutoCloseable {
     }
   }
 
-  /** Streams state of a finished test: nobody reads it again, and /tmp is shared. */
-  private static void deleteQuietly(Path dir) {
+  /** What a finished test leaves (Streams state, logs): nobody reads it again, and /tmp is shared. */
+  static void deleteQuietly(Path dir) {
     try (Stream<Path> paths = Files.walk(dir)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException | UncheckedIOException e) {

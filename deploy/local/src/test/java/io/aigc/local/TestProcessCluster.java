@@ -1,0 +1,60 @@
+package io.aigc.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.aigc.model.testing.TestModels;
+import io.aigc.schemas.CompletionStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * The broker and the four services each their own OS process ({@link ProcessCluster}), on free ports, serving the tiny
+ * model without API keys: what the crash, overload and scale-out tests run against.
+ */
+final class TestProcessCluster {
+  private TestProcessCluster() {}
+
+  /** A test's settings from the defaults: its variables, whether a process that dies is started again (it is). */
+  @FunctionalInterface
+  interface Configure {
+    ProcessCluster.Settings apply(Path home, ProcessCluster.Settings defaults) throws IOException;
+  }
+
+  /**
+   * For a test class, ready before its first test: its home is {@code target/processes/NAME}, emptied first and left
+   * afterwards, so that the services' logs of a failed run can be read.
+   */
+  static PerClass<ProcessCluster> perClass(String name, Configure configure) {
+    return new PerClass<>(() -> {
+      Path home = Path.of("target/processes", name).toAbsolutePath();
+      TestPipeline.deleteQuietly(home);
+      Files.createDirectories(home);
+      ProcessCluster cluster = ProcessCluster.start(configure.apply(home, ProcessCluster.Settings
+          .defaults(home, System.getProperty("java.class.path"), ProcessCluster.Layout.PROCESSES)
+          .withFreePorts()
+          .withEnv(Map.of("AIGC_MODEL_DIR", TestModels.dir(TestModels.TINY_LLAMA).toString(), "AIGC_AUTH", "none"))));
+      try {
+        cluster.awaitReady(Duration.ofMinutes(3));
+        return cluster;
+      } catch (Exception | Error e) {
+        cluster.close();
+        throw e;
+      }
+    });
+  }
+
+  /** Each accepted job has exactly one completion on the completions topic, and it is OK. */
+  static void assertEachCompletedOnce(ProcessCluster cluster, Collection<String> accepted) {
+    CompletionsChecker.Report report = CompletionsChecker.check(cluster.settings().bootstrapServers(), accepted,
+        Duration.ofMinutes(3));
+    assertThat(report.missing()).as("accepted jobs without a completion").isEmpty();
+    assertThat(report.doubled()).as("request ids with more than one completion").isEmpty();
+    for (String id : accepted) {
+      assertThat(report.byId().get(id).get(0).getStatus()).as(id).isEqualTo(CompletionStatus.OK);
+    }
+  }
+}
