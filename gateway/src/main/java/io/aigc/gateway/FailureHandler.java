@@ -14,8 +14,12 @@ import org.slf4j.LoggerFactory;
  * The one place errors become responses: an {@link ApiError} a handler threw or failed with, a status Vert.x-Web
  * failed with (404, 405, 413, 415), a request Vert.x could not read (a 400), or an unexpected exception (a 500 that
  * says nothing about the cause).
+ *
+ * @param maxFileBytes the body limit of uploads to {@link Routes#FILES}, where a 413 quotes it instead of
+ *     {@code maxBodyBytes}
  */
-record FailureHandler(long maxBodyBytes, Connections connections) implements Handler<RoutingContext> {
+record FailureHandler(long maxBodyBytes, long maxFileBytes, Connections connections)
+    implements Handler<RoutingContext> {
   private static final Logger log = LoggerFactory.getLogger(FailureHandler.class);
 
   @Override
@@ -45,7 +49,8 @@ record FailureHandler(long maxBodyBytes, Connections connections) implements Han
       log.error("unexpected failure on {} {}", ctx.request().method(), path, failure);
       error = ApiError.internal();
     } else {
-      error = ApiError.fromHttpStatus(ctx.statusCode(), ctx.request().method().name(), path, maxBodyBytes);
+      error = ApiError.fromHttpStatus(ctx.statusCode(), ctx.request().method().name(), path,
+          Routes.FILES.equals(path) ? maxFileBytes : maxBodyBytes);
     }
     if (response.ended()) {
       return;

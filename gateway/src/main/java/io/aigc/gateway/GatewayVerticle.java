@@ -58,7 +58,7 @@ final class GatewayVerticle extends VerticleBase {
     // Rejects a declared Content-Length over the limit before reading, and stops buffering a chunked body at it.
     BodyHandler body = BodyHandler.create(false).setBodyLimit(config.maxBodyBytes());
     Connections connections = new Connections(vertx, metrics);
-    FailureHandler failures = new FailureHandler(config.maxBodyBytes(), connections);
+    FailureHandler failures = new FailureHandler(config.maxBodyBytes(), config.batches().maxFileBytes(), connections);
     String model = models.defaultId();
 
     Router router = Router.router(vertx);

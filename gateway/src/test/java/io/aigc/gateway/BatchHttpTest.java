@@ -30,8 +30,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @Timeout(90)
 class BatchHttpTest {
+  /** Under the default body limit of other requests (1 MiB), so an upload's 413 shows which limit it quotes. */
+  private static final int MAX_FILE_BYTES = 200_000;
+
   @RegisterExtension
-  static final GatewayFixture fixture = GatewayFixture.withPipeline().env(Map.of("AIGC_BATCH_MAX_IN_FLIGHT", "5"));
+  static final GatewayFixture fixture = GatewayFixture.withPipeline().env(Map.of("AIGC_BATCH_MAX_IN_FLIGHT", "5",
+      "AIGC_MAX_FILE_BYTES", Integer.toString(MAX_FILE_BYTES)));
   private static BatchClient alice;
   private static BatchClient bob;
 
@@ -156,6 +160,14 @@ class BatchHttpTest {
         .map(l -> l.getJsonObject("error").getString("code")).distinct()).containsExactly("batch_cancelled");
     assertThat(fixture.pipeline().requestsPrompted("cancel ")).hasSizeBetween(5, 6);
     error(fixture.post("/v1/batches/" + id + "/cancel", "", "Authorization", bearer(TestKeys.BOB)), 404);
+  }
+
+  @Test
+  void anUploadOverTheFileLimitIsRefusedWithThatLimit() throws Exception {
+    JsonObject tooLarge = error(alice.upload("batch", "big.jsonl", "x".repeat(MAX_FILE_BYTES + 1)), 400);
+    assertThat(tooLarge.getString("code")).isEqualTo("request_too_large");
+    assertThat(tooLarge.getString("message")).isEqualTo("The request body exceeds " + MAX_FILE_BYTES + " bytes.");
+    alice.uploadBatchFile(completionLine("a", "b") + "\n"); // and the next upload is served as usual
   }
 
   @Test
