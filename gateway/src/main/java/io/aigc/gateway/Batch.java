@@ -19,7 +19,7 @@ import java.util.Map;
 record Batch(String id, String owner, String endpoint, String inputFileId, String completionWindow, Status status,
     long createdAt, long expiresAt, Map<Status, Long> reached, String outputFileId, String errorFileId,
     List<BatchInput.Problem> errors, int total, int completed, int failed, int submitted,
-    Map<String, String> metadata) {
+    Map<String, String> metadata, Long outputExpiresAfter) {
 
   enum Status {
     VALIDATING, IN_PROGRESS, FINALIZING, COMPLETED, FAILED, EXPIRED, CANCELLING, CANCELLED;
@@ -58,37 +58,38 @@ record Batch(String id, String owner, String endpoint, String inputFileId, Strin
     metadata = metadata == null ? null : Map.copyOf(metadata);
   }
 
+  /** @param outputExpiresAfter seconds its output and error files live after they are made; null: until deleted */
   static Batch created(String id, String owner, String endpoint, String inputFileId, String completionWindow,
-      long now, long expiresAt, Map<String, String> metadata) {
+      long now, long expiresAt, Map<String, String> metadata, Long outputExpiresAfter) {
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, Status.VALIDATING, now, expiresAt, Map.of(),
-        null, null, null, 0, 0, 0, 0, metadata);
+        null, null, null, 0, 0, 0, 0, metadata, outputExpiresAfter);
   }
 
   Batch moveTo(Status next, long now) {
     Map<Status, Long> times = new LinkedHashMap<>(reached);
     times.putIfAbsent(next, now);
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, next, createdAt, expiresAt, times,
-        outputFileId, errorFileId, errors, total, completed, failed, submitted, metadata);
+        outputFileId, errorFileId, errors, total, completed, failed, submitted, metadata, outputExpiresAfter);
   }
 
   Batch withTotal(int lines) {
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, status, createdAt, expiresAt, reached,
-        outputFileId, errorFileId, errors, lines, completed, failed, submitted, metadata);
+        outputFileId, errorFileId, errors, lines, completed, failed, submitted, metadata, outputExpiresAfter);
   }
 
   Batch withErrors(List<BatchInput.Problem> problems) {
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, status, createdAt, expiresAt, reached,
-        outputFileId, errorFileId, problems, total, completed, failed, submitted, metadata);
+        outputFileId, errorFileId, problems, total, completed, failed, submitted, metadata, outputExpiresAfter);
   }
 
   Batch withCounts(int completedLines, int failedLines, int submittedLines) {
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, status, createdAt, expiresAt, reached,
-        outputFileId, errorFileId, errors, total, completedLines, failedLines, submittedLines, metadata);
+        outputFileId, errorFileId, errors, total, completedLines, failedLines, submittedLines, metadata, outputExpiresAfter);
   }
 
   Batch withFiles(String output, String error) {
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, status, createdAt, expiresAt, reached,
-        output, error, errors, total, completed, failed, submitted, metadata);
+        output, error, errors, total, completed, failed, submitted, metadata, outputExpiresAfter);
   }
 
   /** OpenAI's batch object. */
@@ -120,7 +121,8 @@ record Batch(String id, String owner, String endpoint, String inputFileId, Strin
 
   /** What is written to the data folder: the batch object and what resuming needs. */
   JsonObject toStored() {
-    return toJson().put("aigc", new JsonObject().put("owner", owner).put("submitted", submitted));
+    return toJson().put("aigc", new JsonObject().put("owner", owner).put("submitted", submitted)
+        .put("output_expires_after", outputExpiresAfter));
   }
 
   static Batch fromStored(JsonObject o) {
@@ -147,6 +149,6 @@ record Batch(String id, String owner, String endpoint, String inputFileId, Strin
         o.getString("input_file_id"), o.getString("completion_window"), Status.fromWire(o.getString("status")),
         o.getLong("created_at"), o.getLong("expires_at"), reached, o.getString("output_file_id"),
         o.getString("error_file_id"), problems, counts.getInteger("total"), counts.getInteger("completed"),
-        counts.getInteger("failed"), aigc.getInteger("submitted"), meta);
+        counts.getInteger("failed"), aigc.getInteger("submitted"), meta, aigc.getLong("output_expires_after"));
   }
 }

@@ -24,6 +24,8 @@ import java.util.function.Function;
 record BatchApi(Batches batches, BatchFiles files, BatchConfig config) {
   private static final Set<String> CREATE_FIELDS = Set.of("input_file_id", "endpoint", "completion_window",
       "metadata", "output_expires_after");
+  private static final long MIN_EXPIRY_SECONDS = 3_600;
+  private static final long MAX_EXPIRY_SECONDS = 2_592_000;
   private static final int MAX_METADATA = 16;
   private static final int MAX_METADATA_KEY = 64;
   private static final int MAX_METADATA_VALUE = 512;
@@ -117,13 +119,40 @@ record BatchApi(Batches batches, BatchFiles files, BatchConfig config) {
       throw ApiError.invalid("completion_window", "invalid_value", "Invalid 'completion_window': only '"
           + Batches.COMPLETION_WINDOW + "' is supported.");
     }
-    JsonNode expiry = body.present("output_expires_after");
-    if (expiry != null && !expiry.isObject()) {
-      throw JsonBody.wrongType("output_expires_after", "an object", expiry);
-    }
+    Long outputExpiresAfter = outputExpiresAfter(body.present("output_expires_after"));
     Map<String, String> metadata = metadata(body.present("metadata"));
     String caller = ApiKeyHandler.caller(ctx);
-    answer(ctx, () -> batches.create(caller, input, endpoint, metadata).toJson());
+    answer(ctx, () -> batches.create(caller, input, endpoint, metadata, outputExpiresAfter).toJson());
+  }
+
+  /**
+   * OpenAI's {@code {"anchor": "created_at", "seconds": N}}: the output and error files are deleted N seconds after
+   * they are made, N from an hour to 30 days. Null when absent.
+   */
+  private static Long outputExpiresAfter(JsonNode expiry) {
+    if (expiry == null) {
+      return null;
+    }
+    if (!expiry.isObject()) {
+      throw JsonBody.wrongType("output_expires_after", "an object", expiry);
+    }
+    JsonNode anchor = expiry.get("anchor");
+    JsonNode seconds = expiry.get("seconds");
+    if (anchor == null || !anchor.isTextual() || !anchor.textValue().equals("created_at")) {
+      throw ApiError.invalid("output_expires_after", "invalid_value",
+          "Invalid 'output_expires_after.anchor': the supported anchor is 'created_at'.");
+    }
+    if (seconds == null || !seconds.canConvertToLong() || !seconds.isIntegralNumber()
+        || seconds.longValue() < MIN_EXPIRY_SECONDS || seconds.longValue() > MAX_EXPIRY_SECONDS) {
+      throw ApiError.invalid("output_expires_after", "invalid_value", "Invalid 'output_expires_after.seconds': "
+          + "expected an integer between " + MIN_EXPIRY_SECONDS + " (1 hour) and " + MAX_EXPIRY_SECONDS
+          + " (30 days).");
+    }
+    if (expiry.size() != 2) {
+      throw ApiError.invalid("output_expires_after", "invalid_value",
+          "Invalid 'output_expires_after': it takes 'anchor' and 'seconds' only.");
+    }
+    return seconds.longValue();
   }
 
   private void listBatches(RoutingContext ctx) {

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -35,11 +36,15 @@ final class BatchFiles implements AutoCloseable {
   static final String PURPOSE_BATCH = "batch";
   static final String PURPOSE_OUTPUT = "batch_output";
 
-  /** A file as {@code /v1/files} shows it; {@code owner} is the API key name that uploaded it (null without keys). */
-  record StoredFile(String id, long bytes, long createdAt, String filename, String purpose, String owner) {
+  /**
+   * A file as {@code /v1/files} shows it; {@code owner} is the API key name that uploaded it (null without keys),
+   * {@code expiresAt} when it is deleted (Unix seconds; null: when its owner deletes it).
+   */
+  record StoredFile(String id, long bytes, long createdAt, String filename, String purpose, String owner,
+      Long expiresAt) {
     JsonObject toJson() {
       return new JsonObject().put("id", id).put("object", "file").put("bytes", bytes).put("created_at", createdAt)
-          .put("filename", filename).put("purpose", purpose).put("status", "processed").putNull("expires_at")
+          .put("filename", filename).put("purpose", purpose).put("status", "processed").put("expires_at", expiresAt)
           .putNull("status_details");
     }
 
@@ -49,7 +54,11 @@ final class BatchFiles implements AutoCloseable {
 
     static StoredFile fromStored(JsonObject o) {
       return new StoredFile(o.getString("id"), o.getLong("bytes"), o.getLong("created_at"), o.getString("filename"),
-          o.getString("purpose"), o.getString("owner"));
+          o.getString("purpose"), o.getString("owner"), o.getLong("expires_at"));
+    }
+
+    boolean expired(long nowSeconds) {
+      return expiresAt != null && nowSeconds >= expiresAt;
     }
   }
 
@@ -58,8 +67,10 @@ final class BatchFiles implements AutoCloseable {
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final Map<String, StoredFile> files = new LinkedHashMap<>();
+  private final Clock clock;
 
-  BatchFiles(Path dataDir) throws IOException {
+  BatchFiles(Path dataDir, Clock clock) throws IOException {
+    this.clock = clock;
     this.dir = Files.createDirectories(dataDir.resolve("files"));
     this.uploads = Files.createDirectories(dataDir.resolve("uploads"));
     this.lockChannel = FileChannel.open(dataDir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -79,6 +90,7 @@ final class BatchFiles implements AutoCloseable {
     List<StoredFile> found = readAll(dir, "*.json", StoredFile::fromStored, "file description");
     found.sort(Comparator.comparingLong(StoredFile::createdAt).thenComparing(StoredFile::id));
     found.forEach(f -> files.put(f.id(), f));
+    deleteExpired();
   }
 
   /** Where uploads are received before they become files. */
@@ -91,26 +103,32 @@ final class BatchFiles implements AutoCloseable {
     String id = JobIds.random("file-");
     Path content = content(id);
     Files.move(source, content, StandardCopyOption.ATOMIC_MOVE);
-    return describe(id, Files.size(content), filename, purpose, owner);
+    return describe(id, Files.size(content), filename, purpose, owner, null);
   }
 
-  /** Makes {@code text} a file. */
-  synchronized StoredFile add(String text, String filename, String purpose, String owner) throws IOException {
+  /** Makes {@code text} a file, deleted {@code expiresAfter} seconds after it is made (null: never). */
+  synchronized StoredFile add(String text, String filename, String purpose, String owner, Long expiresAfter)
+      throws IOException {
     String id = JobIds.random("file-");
     writeAtomically(content(id), text);
-    return describe(id, Files.size(content(id)), filename, purpose, owner);
+    return describe(id, Files.size(content(id)), filename, purpose, owner, expiresAfter);
   }
 
-  /** The file, when {@code caller} owns it: another caller's file is as absent as an unknown one. */
+  /**
+   * The file, when {@code caller} owns it: another caller's file is as absent as an unknown one, and so is an
+   * expired one.
+   */
   synchronized Optional<StoredFile> find(String id, String caller) {
-    return Optional.ofNullable(files.get(id)).filter(f -> Objects.equals(f.owner(), caller));
+    long now = nowSeconds();
+    return Optional.ofNullable(files.get(id)).filter(f -> Objects.equals(f.owner(), caller) && !f.expired(now));
   }
 
   /** {@code caller}'s files, newest first. */
   synchronized List<StoredFile> list(String caller, String purpose) {
     List<StoredFile> mine = new ArrayList<>();
+    long now = nowSeconds();
     for (StoredFile f : files.values()) {
-      if (Objects.equals(f.owner(), caller) && (purpose == null || purpose.equals(f.purpose()))) {
+      if (Objects.equals(f.owner(), caller) && (purpose == null || purpose.equals(f.purpose())) && !f.expired(now)) {
         mine.add(0, f);
       }
     }
@@ -121,19 +139,42 @@ final class BatchFiles implements AutoCloseable {
     if (find(id, caller).isEmpty()) {
       return false;
     }
+    remove(id);
+    return true;
+  }
+
+  /** Deletes the files whose time has come; until then {@link #find} and {@link #list} already hide them. */
+  synchronized int deleteExpired() throws IOException {
+    long now = nowSeconds();
+    List<String> expired = files.values().stream().filter(f -> f.expired(now)).map(StoredFile::id).toList();
+    for (String id : expired) {
+      remove(id);
+    }
+    if (!expired.isEmpty()) {
+      log.info("deleted {} expired files", expired.size());
+    }
+    return expired.size();
+  }
+
+  private void remove(String id) throws IOException {
     Files.deleteIfExists(dir.resolve(id + ".json"));
     files.remove(id);
     Files.deleteIfExists(content(id));
-    return true;
+  }
+
+  private long nowSeconds() {
+    return clock.millis() / 1000;
   }
 
   Path content(String id) {
     return dir.resolve(id + ".jsonl");
   }
 
-  private StoredFile describe(String id, long bytes, String filename, String purpose, String owner)
-      throws IOException {
-    StoredFile file = new StoredFile(id, bytes, System.currentTimeMillis() / 1000, filename, purpose, owner);
+  private StoredFile describe(String id, long bytes, String filename, String purpose, String owner,
+      Long expiresAfter) throws IOException {
+    long now = nowSeconds();
+    StoredFile file = new StoredFile(id, bytes, now, filename, purpose, owner,
+        expiresAfter == null ? null : now + expiresAfter);
     writeAtomically(dir.resolve(id + ".json"), file.toStored().encode());
     files.put(id, file);
     return file;

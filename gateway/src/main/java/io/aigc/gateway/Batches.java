@@ -58,6 +58,7 @@ final class Batches implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Batches.class);
   static final String COMPLETION_WINDOW = "24h";
   private static final long TICK_MS = 50;
+  private static final long EXPIRY_CHECK_MS = 60_000;
 
   /** An endpoint a batch may name: how its lines' bodies are read and its answers shaped. */
   record Endpoint(GenerationCall.Reader reader, ResponseFormat format) {}
@@ -163,9 +164,20 @@ final class Batches implements AutoCloseable {
       public Future<?> start() {
         Batches.this.context = context;
         wake();
+        // Output files made with an expiry (output_expires_after) are deleted within a minute of it; the verticle's
+        // undeployment cancels the timer.
+        vertx.setPeriodic(EXPIRY_CHECK_MS, t -> deleteExpiredFiles());
         return Future.succeededFuture();
       }
     }, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)).onSuccess(id -> deployment = id);
+  }
+
+  private void deleteExpiredFiles() {
+    try {
+      files.deleteExpired();
+    } catch (IOException e) {
+      log.warn("deleting expired files failed; trying again in a minute: {}", e.toString());
+    }
   }
 
   /** Runs {@code work} on the batches' context; the answer comes back on the caller's context. */
@@ -185,7 +197,9 @@ final class Batches implements AutoCloseable {
 
   // ---- what the HTTP handlers ask (on the batches' context, through call) ----
 
-  Batch create(String owner, String inputFileId, String endpoint, Map<String, String> metadata) throws IOException {
+  /** @param outputExpiresAfter seconds the batch's output and error files live once made; null: until deleted */
+  Batch create(String owner, String inputFileId, String endpoint, Map<String, String> metadata,
+      Long outputExpiresAfter) throws IOException {
     BatchFiles.StoredFile input = files.find(inputFileId, owner)
         .orElseThrow(() -> ApiError.notFound("file", inputFileId));
     if (!BatchFiles.PURPOSE_BATCH.equals(input.purpose())) {
@@ -194,7 +208,7 @@ final class Batches implements AutoCloseable {
     }
     long now = clock.millis() / 1000;
     Batch batch = Batch.created(JobIds.random("batch_"), owner, endpoint, inputFileId, COMPLETION_WINDOW, now,
-        now + config.completionWindow().toSeconds(), metadata);
+        now + config.completionWindow().toSeconds(), metadata, outputExpiresAfter);
     save(batch);
     batches.put(batch.id(), batch);
     runs.put(batch.id(), new Run(batch));
@@ -484,9 +498,11 @@ final class Batches implements AutoCloseable {
     }
     String owner = run.batch.owner();
     String outputId = output.isEmpty() ? null
-        : files.add(output.toString(), id + "_output.jsonl", BatchFiles.PURPOSE_OUTPUT, owner).id();
+        : files.add(output.toString(), id + "_output.jsonl", BatchFiles.PURPOSE_OUTPUT, owner,
+            run.batch.outputExpiresAfter()).id();
     String errorId = errors.isEmpty() ? null
-        : files.add(errors.toString(), id + "_error.jsonl", BatchFiles.PURPOSE_OUTPUT, owner).id();
+        : files.add(errors.toString(), id + "_error.jsonl", BatchFiles.PURPOSE_OUTPUT, owner,
+            run.batch.outputExpiresAfter()).id();
     update(run, run.batch.withFiles(outputId, errorId).withCounts(completed, failed, run.submitted())
         .moveTo(end, now));
     runs.remove(id);

@@ -155,7 +155,7 @@ public final class GatewayService implements Service {
   /** The Batch API's files and batches, from the data folder; unfinished batches resume. */
   private Batches startBatches(JobSubmitter submitter, RecordPublisher publisher, ServedModels models)
       throws Exception {
-    batchFiles = new BatchFiles(config.batches().dataDir());
+    batchFiles = new BatchFiles(config.batches().dataDir(), Clock.systemUTC());
     RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
     Batches started = new Batches(vertx, config.batches(), batchFiles, submitter, store,
         new JobCanceller(publisher, config.topics().cancellations()),

@@ -11,12 +11,14 @@ import static org.awaitility.Awaitility.await;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.GenerationRequest;
 import io.vertx.core.json.JsonObject;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -168,6 +170,38 @@ class BatchHttpTest {
     assertThat(tooLarge.getString("code")).isEqualTo("request_too_large");
     assertThat(tooLarge.getString("message")).isEqualTo("The request body exceeds " + MAX_FILE_BYTES + " bytes.");
     alice.uploadBatchFile(completionLine("a", "b") + "\n"); // and the next upload is served as usual
+  }
+
+  @Test
+  void anOutputExpiryIsCheckedAndGivenToTheBatchsOutputFile() throws Exception {
+    String prompt = "expiring " + UUID.randomUUID();
+    String file = alice.uploadBatchFile(completionLine("e", prompt) + "\n");
+    for (Object expiry : List.of("1h", new JsonObject().put("anchor", "now").put("seconds", 3600),
+        new JsonObject().put("anchor", "created_at").put("seconds", 60),
+        new JsonObject().put("anchor", "created_at").put("seconds", 2_592_001),
+        new JsonObject().put("anchor", "created_at").put("seconds", 3600).put("extra", 1))) {
+      assertThat(error(createWithExpiry(file, expiry), 400).getString("param")).as("%s", expiry)
+          .isEqualTo("output_expires_after");
+    }
+
+    JsonObject batch = json(createWithExpiry(file, new JsonObject().put("anchor", "created_at").put("seconds", 3600)),
+        200);
+    GenerationRequest request = fixture.pipeline().awaitPrompt(prompt);
+    fixture.pipeline().complete(FakePipeline.ok(request, " gone within the hour", "stop"));
+    JsonObject done = alice.awaitStatus(batch.getString("id"), "completed");
+
+    JsonObject output = json(fixture.get("/v1/files/" + done.getString("output_file_id"), "Authorization",
+        bearer(TestKeys.ALICE)), 200);
+    assertThat(output.getLong("expires_at")).isEqualTo(output.getLong("created_at") + 3600);
+    // An upload has no expiry: it stays until deleted.
+    assertThat(json(fixture.get("/v1/files/" + file, "Authorization", bearer(TestKeys.ALICE)), 200)
+        .getValue("expires_at")).isNull();
+  }
+
+  private HttpResponse<String> createWithExpiry(String file, Object expiry) throws Exception {
+    return fixture.post("/v1/batches", new JsonObject().put("input_file_id", file).put("endpoint", "/v1/completions")
+        .put("completion_window", "24h").put("output_expires_after", expiry).encode(),
+        "Authorization", bearer(TestKeys.ALICE));
   }
 
   @Test

@@ -53,7 +53,7 @@ class BatchInputTest {
 
   @Test
   void aBatchIsStoredWithWhatResumingNeedsAndShownInOpenAisShape() {
-    Batch batch = Batch.created("batch_1", "alice", URL, "file-1", "24h", 100, 200, Map.of("k", "v"))
+    Batch batch = Batch.created("batch_1", "alice", URL, "file-1", "24h", 100, 200, Map.of("k", "v"), 3600L)
         .withTotal(3).moveTo(Batch.Status.IN_PROGRESS, 101).withCounts(1, 1, 2)
         .moveTo(Batch.Status.CANCELLING, 102).moveTo(Batch.Status.CANCELLED, 103).withFiles("file-o", null);
     assertThat(Batch.fromStored(batch.toStored())).isEqualTo(batch);
@@ -77,7 +77,7 @@ class BatchInputTest {
 
   @Test
   void aFailedBatchShowsItsErrors() {
-    Batch failed = Batch.created("batch_2", null, URL, "file-2", "24h", 1, 2, null)
+    Batch failed = Batch.created("batch_2", null, URL, "file-2", "24h", 1, 2, null, null)
         .withErrors(List.of(new BatchInput.Problem("empty_file", "no requests", null, null)))
         .moveTo(Batch.Status.FAILED, 1);
     assertThat(Batch.fromStored(failed.toStored())).isEqualTo(failed);
