@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
 @Command(name = "aigc", mixinStandardHelpOptions = true, version = "aigc 0.1.0",
     subcommands = {BatchCommand.class, ReplayCommand.class},
     description = "Generation jobs from a terminal, straight to Kafka. Reads KAFKA_BOOTSTRAP_SERVERS (default "
-        + "127.0.0.1:9092), the other KAFKA_* settings and AIGC_TOPIC_* as the services do.",
+        + "127.0.0.1:9092), the other KAFKA_* settings and AIGC_TOPIC_* as the services do, and the gateway's "
+        + "AIGC_TASKS_FILE.",
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:done", "1:an error (said on stderr)", "2:a usage error",
         "3:a batch finished, and some of its lines failed (their errors are in the output)",

@@ -47,7 +47,7 @@ final class Batch {
 
   static Result run(CliConfig config, Options options, Progress.Factory progressFactory, BooleanSupplier stop)
       throws IOException {
-    BatchInput input = BatchInput.parse(Files.readAllBytes(options.input()));
+    BatchInput input = BatchInput.parse(Files.readAllBytes(options.input()), config.tasks());
     Path statePath = BatchState.beside(options.output());
     BatchState state = BatchState.read(statePath).orElse(null);
     boolean resumed = state != null;

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.aigc.gateway.ApiShapes;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.Tasks;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -41,7 +42,8 @@ record BatchInput(String sha256, List<Line> lines) {
    */
   record Line(int number, String customId, String jobId, ApiShapes.Read read) {}
 
-  static BatchInput parse(byte[] file) {
+  /** {@code file}'s lines, each read as its endpoint reads it, with {@code tasks} the named tasks there are. */
+  static BatchInput parse(byte[] file, Tasks tasks) {
     String sha256 = HexFormat.of().formatHex(sha256(file));
     List<Line> lines = new ArrayList<>();
     Map<String, Integer> seen = new HashMap<>();
@@ -71,7 +73,7 @@ record BatchInput(String sha256, List<Line> lines) {
       }
       // The deployment's own limits (max_tokens, n) are the pipeline's to apply, as to any producer.
       ApiShapes.Read read = ApiShapes.read(text(line, "method"), text(line, "url"), rawBody(text),
-          RequestRules.Limits.NONE);
+          RequestRules.Limits.NONE, tasks);
       lines.add(new Line(number, customId.textValue(), jobId(sha256, customId.textValue(), read.chat()), read));
     }
     if (lines.isEmpty()) {

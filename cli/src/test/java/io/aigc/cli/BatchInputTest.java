@@ -3,6 +3,7 @@ package io.aigc.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.aigc.schemas.Tasks;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
@@ -13,7 +14,7 @@ class BatchInputTest {
       + "\"body\": {\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}}";
 
   static BatchInput parse(String... lines) {
-    return BatchInput.parse(String.join("\n", lines).getBytes(StandardCharsets.UTF_8));
+    return BatchInput.parse(String.join("\n", lines).getBytes(StandardCharsets.UTF_8), Tasks.builtIn());
   }
 
   @Test
@@ -31,6 +32,20 @@ class BatchInputTest {
     assertThat(chat.number()).isEqualTo(3);
     assertThat(chat.read().chat()).isTrue();
     assertThat(chat.jobId()).startsWith("chatcmpl-");
+  }
+
+  @Test
+  void aLineNamingAnOperatorsTaskIsReadWithTheOperatorsTasks() {
+    String line = "{\"custom_id\": \"t\", \"method\": \"POST\", \"url\": \"/v1/completions\", "
+        + "\"body\": {\"task\": \"haiku\", \"task_fields\": {\"topic\": \"Kafka\"}}}";
+    Tasks operators = Tasks.parse("{\"tasks\": {\"haiku\": {\"description\": \"A haiku.\", "
+        + "\"template\": \"A haiku about {{ topic }}:\", \"required\": [\"topic\"]}}}", Tasks.builtIn());
+
+    BatchInput.Line read = BatchInput.parse(line.getBytes(StandardCharsets.UTF_8), operators).lines().get(0);
+    assertThat(read.read().refused()).isNull();
+    assertThat(read.read().spec().task()).isEqualTo("haiku");
+    // Without the operator's file the gateway would refuse the line, and so does the command line.
+    assertThat(parse(line).lines().get(0).read().refused().status()).isEqualTo(400);
   }
 
   @Test

@@ -40,12 +40,11 @@ public final class ApiShapes {
   public record Read(RequestSpec spec, String model, boolean chat, Answer refused) {}
 
   /**
-   * Reads {@code body} as {@code method} {@code url} would be read, under {@code limits}. Streaming is refused: its
-   * answer is a stream of events, which has no place in a file of answers.
+   * Reads {@code body} as {@code method} {@code url} would be read, under {@code limits}, with {@code tasks} the named
+   * tasks there are (the gateway's: the built-in ones and the operator's file). Streaming is refused: its answer is a
+   * stream of events, which has no place in a file of answers.
    */
-  private static final Tasks BUILT_IN = Tasks.builtIn();
-
-  public static Read read(String method, String url, byte[] body, RequestRules.Limits limits) {
+  public static Read read(String method, String url, byte[] body, RequestRules.Limits limits, Tasks tasks) {
     boolean chat = CHAT_COMPLETIONS.equals(url);
     try {
       if (!chat && !COMPLETIONS.equals(url)) {
@@ -57,8 +56,7 @@ public final class ApiShapes {
       String model = peekModel(body);
       // The served models are the pipeline's to check: whatever the body names passes here.
       ServedModels any = ServedModels.of(model == null ? "-" : model, 0);
-      // Named tasks are checked against the built-in ones; an operator's own task is the pipeline's to check.
-      GenerationCall call = (chat ? new ChatCompletionsBody(any, limits) : new CompletionsBody(any, limits, BUILT_IN))
+      GenerationCall call = (chat ? new ChatCompletionsBody(any, limits) : new CompletionsBody(any, limits, tasks))
           .read(body);
       if (call.stream()) {
         throw CompletionsBody.unsupported("stream", "'stream' is not supported here: each answer is written whole.");

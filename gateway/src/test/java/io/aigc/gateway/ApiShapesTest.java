@@ -7,6 +7,7 @@ import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.GenerationError;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.Tasks;
 import io.aigc.schemas.Usage;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 class ApiShapesTest {
   static ApiShapes.Read read(String method, String url, String body) {
-    return ApiShapes.read(method, url, body.getBytes(StandardCharsets.UTF_8), RequestRules.Limits.NONE);
+    return ApiShapes.read(method, url, body.getBytes(StandardCharsets.UTF_8), RequestRules.Limits.NONE,
+        Tasks.builtIn());
   }
 
   @Test
