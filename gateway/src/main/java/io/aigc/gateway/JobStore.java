@@ -38,9 +38,11 @@ final class JobStore {
 
   /**
    * What a client can learn about a job. The completion is null while it is queued, the owner without keys, the
-   * model when the job is known only from its completion and that does not say.
+   * model when the job is known only from its completion and that does not say. {@code chat}: its answer is a chat
+   * completion (a conversation accepted here, or a job known only from its completion whose id is a chat one).
    */
-  record Job(String id, String owner, Instant created, Status status, Completion completion, String model) {}
+  record Job(String id, String owner, Instant created, Status status, Completion completion, String model,
+      boolean chat) {}
 
   sealed interface Admission permits Accepted, Existing, Conflict, Full {}
 
@@ -81,7 +83,8 @@ final class JobStore {
       Status status = completion == null ? Status.QUEUED
           : completion.getStatus() == CompletionStatus.OK ? Status.DONE : Status.FAILED;
       String model = request != null ? request.model() : completion != null ? completion.getModel() : null;
-      return new Job(id, owner, created, status, completion, model);
+      boolean chat = request != null ? request.messages() != null : id.startsWith(ResponseFormat.CHAT.idPrefix());
+      return new Job(id, owner, created, status, completion, model, chat);
     }
 
     boolean evictable() {

@@ -11,11 +11,6 @@ import java.util.Locale;
 final class JsonViews {
   private JsonViews() {}
 
-  /** A completion as {@code POST /v1/completions} returns it ({@code object: text_completion}). */
-  static JsonObject completion(Completion c, String servedModel) {
-    return ResponseFormat.TEXT.completion(c, servedModel);
-  }
-
   /** {@code GET /v1/models}: OpenAI's list of models. */
   static JsonObject models(ServedModels models) {
     JsonArray data = new JsonArray();
@@ -78,7 +73,9 @@ final class JsonViews {
           .put("decode_ms", c.getTimings().getDecodeMs()));
     }
     if (job.status() == JobStore.Status.DONE) {
-      return body.put("completion", completion(c, servedModel));
+      // In the shape its endpoint answers with: a chat job's is a chat.completion, as its 504 promised.
+      ResponseFormat format = job.chat() ? ResponseFormat.CHAT : ResponseFormat.TEXT;
+      return body.put("completion", format.completion(c, servedModel));
     }
     return body.put("error", errorObject(ApiError.fromPipeline(job.id(), c.getError())));
   }

@@ -165,6 +165,26 @@ class GatewayHttpTest {
   }
 
   @Test
+  void aChatJobPolledAfterItsTimeoutShowsAChatCompletion() throws Exception {
+    try (GatewayService impatient = fixture.startGateway(Map.of("AIGC_SYNC_TIMEOUT", "1s"))) {
+      String content = "slow chat " + UUID.randomUUID();
+      HttpResponse<String> response = post(impatient, "/v1/chat/completions", new JsonObject().put("messages",
+          new JsonArray().add(new JsonObject().put("role", "user").put("content", content))).encode());
+      GenerationRequest request = fixture.pipeline().awaitRequest(r -> r.getMessages() != null
+          && r.getMessages().get(0).getContent().equals(content));
+      String id = json(response, 504).getString("job_id");
+      assertThat(id).isEqualTo(request.getRequestId()).startsWith("chatcmpl-");
+
+      fixture.pipeline().complete(FakePipeline.ok(request, "at last", "stop"));
+      JsonObject job = await().atMost(WAIT).until(() -> json(get(impatient, "/v1/jobs/" + id), 200),
+          j -> j.getString("status").equals("done"));
+      assertThat(job.getJsonObject("completion").getString("object")).isEqualTo("chat.completion");
+      assertThat(job.getJsonObject("completion").getJsonArray("choices").getJsonObject(0).getJsonObject("message")
+          .getString("content")).isEqualTo("at last");
+    }
+  }
+
+  @Test
   void unreadableCompletionFailsItsWaitingRequest() throws Exception {
     String prompt = "poisoned " + UUID.randomUUID();
     CompletableFuture<HttpResponse<String>> pending = postAsync("/v1/completions", body(prompt));
