@@ -138,6 +138,38 @@ check('a chat streams the message the API answers', async () => {
   await page.check('input[name=mode][value=prompt]');
 });
 
+check('a task sends its fields from the form and streams the text the API answers; an empty field is refused',
+  async () => {
+    const fields = { title: 'Free software', body: 'You may make and give copies of the Program.' };
+    const settings = { max_tokens: 16, temperature: 0, top_p: '', seed: '', stop: '' };
+    const expected = await api('POST', '/v1/completions',
+      { task: 'news-summary', task_fields: fields, max_tokens: 16, temperature: 0 });
+    assert.equal(expected.status, 200, JSON.stringify(expected.body));
+    await page.check('input[name=mode][value=task]');
+    await page.selectOption('#task', 'news-summary');
+    for (const [name, value] of Object.entries(fields)) {
+      await page.fill(`#task-fields textarea[data-field=${name}]`, value);
+    }
+    for (const [id, value] of Object.entries(settings)) {
+      await page.fill(`#${id}`, String(value));
+    }
+    await page.click('#generate');
+    await finished();
+    assert.equal(await page.getAttribute('#request', 'data-state'), 'done');
+    assert.equal(await page.textContent('#output'), expected.body.choices[0].text);
+
+    // A required field left empty is sent as it is, and the API says what is missing.
+    const refused = await api('POST', '/v1/completions',
+      { task: 'news-summary', task_fields: { title: fields.title, body: '' }, max_tokens: 16, stream: true });
+    assert.equal(refused.status, 400);
+    await page.fill('#task-fields textarea[data-field=body]', '');
+    await page.click('#generate');
+    await finished();
+    assert.equal(await page.getAttribute('#request', 'data-state'), 'error');
+    assert.equal(await page.textContent('#error'), `${refused.body.error.message} (${refused.body.error.code})`);
+    await page.check('input[name=mode][value=prompt]');
+  });
+
 check('an invalid setting shows the API\'s own error', async () => {
   const prompt = 'You may make and give copies';
   const expected = await api('POST', '/v1/completions', { prompt, max_tokens: 8, temperature: 5, stream: true });

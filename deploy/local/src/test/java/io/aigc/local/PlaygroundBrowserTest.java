@@ -48,7 +48,7 @@ class PlaygroundBrowserTest {
                 + "/metrics",
             "AIGC_SCREENSHOTS", String.join(",", screenshots),
             "CHROMIUM", CHROMIUM.toString()),
-        Duration.ofMinutes(4), 7);
+        Duration.ofMinutes(4), 8);
     assertThat(SCREENSHOT).as("the screenshot artifact").isNotEmptyFile();
     assertThat(README_SCREENSHOT).as("the README's screenshot").isNotEmptyFile();
   }
