@@ -2,13 +2,11 @@ package io.aigc.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.aigc.model.testing.MovableClock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,7 +14,7 @@ class BatchFilesTest {
   @TempDir
   Path dataDir;
 
-  private final SettableClock clock = new SettableClock(Instant.parse("2026-12-01T00:00:00Z"));
+  private final MovableClock clock = new MovableClock(Instant.parse("2026-12-01T00:00:00Z"));
 
   @Test
   void aFileWithAnExpiryIsGoneFromItsExpiryOnAndDeletedFromDisk() throws Exception {
@@ -52,34 +50,6 @@ class BatchFilesTest {
     try (BatchFiles files = new BatchFiles(dataDir, clock)) {
       assertThat(files.content(expiring.id())).doesNotExist();
       assertThat(Files.exists(dataDir.resolve("files").resolve(expiring.id() + ".json"))).isFalse();
-    }
-  }
-
-  /** A clock the test moves. */
-  private static final class SettableClock extends Clock {
-    private Instant now;
-
-    SettableClock(Instant now) {
-      this.now = now;
-    }
-
-    void advance(Duration by) {
-      now = now.plus(by);
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
     }
   }
 }
