@@ -35,6 +35,8 @@ class GenerationEngineTest {
   static final class Harness implements AutoCloseable {
     final ModelDirectory dir;
     final OnnxModel model;
+    /** A session of its own for {@link #alone}: a model is driven by one thread, and the engine's runs meanwhile. */
+    final OnnxModel reference;
     final TextTokenizer tokenizer;
     final GenerationEngine engine;
     final AtomicInteger maxRowsPerStep = new AtomicInteger();
@@ -48,7 +50,10 @@ class GenerationEngineTest {
 
     Harness(Path modelDir, EngineSettings settings) throws Exception {
       dir = ModelDirectory.open(modelDir);
-      model = OnnxModel.open(dir, OnnxModel.SessionSettings.cpu().withThreads(1, false).withPooledBytes(64L << 20));
+      OnnxModel.SessionSettings session = OnnxModel.SessionSettings.cpu().withThreads(1, false)
+          .withPooledBytes(64L << 20);
+      model = OnnxModel.open(dir, session);
+      reference = OnnxModel.open(dir, session);
       tokenizer = TextTokenizer.load(dir);
       engine = new GenerationEngine(model, tokenizer, settings, new EngineMetrics() {
         @Override
@@ -80,7 +85,7 @@ class GenerationEngineTest {
     }
 
     int[] alone(String prompt, int maxTokens) throws Exception {
-      return DirectDecoder.greedy(model, List.of(tokenizer.encode(prompt)), maxTokens, true).get(0);
+      return DirectDecoder.greedy(reference, List.of(tokenizer.encode(prompt)), maxTokens, true).get(0);
     }
 
     @Override
@@ -88,6 +93,7 @@ class GenerationEngineTest {
       engine.close();
       tokenizer.close();
       model.close();
+      reference.close();
     }
   }
 
