@@ -26,7 +26,7 @@ public final class AssignedReader implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AssignedReader.class);
   private static final Duration POLL = Duration.ofMillis(200);
   /** How soon a reader without partitions, or one whose poll failed, tries again. */
-  public static final Duration RETRY = Duration.ofSeconds(1);
+  private static final Duration RETRY = Duration.ofSeconds(1);
   /** How soon a configuration the topic cannot satisfy is tried again: it changes only with the topic. */
   private static final Duration MISCONFIGURED_RETRY = Duration.ofSeconds(30);
 
@@ -89,13 +89,13 @@ public final class AssignedReader implements AutoCloseable {
   }
 
   private void run() {
-    long nextPositioning = System.nanoTime() + (positioned ? recheckNanos : 0);
+    long nextPositioning = System.nanoTime() + recheckNanos;
     try {
       while (running) {
         try {
-          if (System.nanoTime() - nextPositioning >= 0) {
+          if (!positioned || System.nanoTime() - nextPositioning >= 0) {
             positioned = positioning.position(consumer);
-            nextPositioning = System.nanoTime() + (positioned ? recheckNanos : RETRY.toNanos());
+            nextPositioning = System.nanoTime() + recheckNanos;
           }
           if (!positioned) {
             // Nothing to poll until the topic is there (polling an empty assignment is an error).
