@@ -26,7 +26,7 @@ class BatchInputTest {
     assertThat(completion.number()).isEqualTo(1);
     assertThat(completion.read().refused()).isNull();
     assertThat(completion.read().spec().prompt()).isEqualTo("Hello");
-    assertThat(completion.read().spec().maxTokens()).isEqualTo(4);
+    assertThat(completion.read().spec().sampling().maxTokens()).isEqualTo(4);
     assertThat(completion.jobId()).startsWith("cmpl-").hasSize("cmpl-".length() + 24);
     BatchInput.Line chat = input.lines().get(1);
     assertThat(chat.number()).isEqualTo(3);

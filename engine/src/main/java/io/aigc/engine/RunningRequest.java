@@ -1,5 +1,6 @@
 package io.aigc.engine;
 
+import io.aigc.model.SamplingParams;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

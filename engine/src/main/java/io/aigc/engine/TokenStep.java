@@ -1,5 +1,7 @@
 package io.aigc.engine;
 
+import io.aigc.model.SamplingParams;
+
 /**
  * What one step added to a choice: the token and, when the request asked for them, its log-probabilities.
  *

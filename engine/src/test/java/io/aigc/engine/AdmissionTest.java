@@ -2,6 +2,7 @@ package io.aigc.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.aigc.model.SamplingParams;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.Arrays;

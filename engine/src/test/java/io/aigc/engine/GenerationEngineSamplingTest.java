@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.aigc.engine.GenerationEngineTest.Harness;
+import io.aigc.model.SamplingParams;
 import io.aigc.model.testing.TestModels;
 import java.nio.file.Path;
 import java.util.ArrayList;

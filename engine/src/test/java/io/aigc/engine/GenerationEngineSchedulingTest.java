@@ -3,6 +3,7 @@ package io.aigc.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.aigc.model.SamplingParams;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;

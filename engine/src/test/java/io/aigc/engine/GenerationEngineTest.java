@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.aigc.model.ModelDirectory;
+import io.aigc.model.SamplingParams;
 import io.aigc.model.testing.MovableClock;
 import io.aigc.model.testing.TestModels;
 import io.aigc.text.TextTokenizer;

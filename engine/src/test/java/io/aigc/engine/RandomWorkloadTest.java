@@ -3,6 +3,7 @@ package io.aigc.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.aigc.engine.GenerationEngineSchedulingTest.Engine;
+import io.aigc.model.SamplingParams;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;

@@ -3,6 +3,7 @@ package io.aigc.engine;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.aigc.model.SamplingParams;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;

@@ -42,7 +42,8 @@ record ChatCompletionsBody(ServedModels models, RequestRules.Limits limits) impl
     String model = models.check(body.string("model"));
     RequestSpec.Builder spec = RequestSpec.builder().model(model).messages(messages(body));
     SamplingFields.read(body, limits, List.of("max_tokens", "max_completion_tokens"), spec);
-    spec.logprobs(logprobs(body));
+    int logprobs = logprobs(body);
+    spec.sampling(s -> s.logprobs(logprobs));
     rejectUnsupported(body);
     return GenerationCall.of(body, spec.build());
   }
@@ -147,15 +148,15 @@ record ChatCompletionsBody(ServedModels models, RequestRules.Limits limits) impl
     return String.join("\n", texts);
   }
 
-  /** {@code logprobs} and {@code top_logprobs} as the contract's one field: null, or how many alternatives. */
-  private static Integer logprobs(JsonBody body) {
+  /** {@code logprobs} and {@code top_logprobs} as one number: -1 (none), or how many alternatives. */
+  private static int logprobs(JsonBody body) {
     boolean on = Boolean.TRUE.equals(body.bool("logprobs"));
     Integer top = body.within(TOP_LOGPROBS, body.integer("top_logprobs"));
     if (top != null && !on) {
       throw ApiError.invalid("top_logprobs", "invalid_value",
           "Invalid 'top_logprobs': it requires 'logprobs' to be true.");
     }
-    return on ? (top == null ? 0 : top) : null;
+    return on ? (top == null ? 0 : top) : -1;
   }
 
   private static void rejectUnsupported(JsonBody body) {

@@ -42,9 +42,10 @@ record CompletionsBody(ServedModels models, RequestRules.Limits limits, Tasks ta
     RequestSpec.Builder spec = (body.present("task") != null ? task(body) : RequestSpec.builder().prompt(prompt(body)))
         .model(model);
     SamplingFields.read(body, limits, List.of("max_tokens"), spec);
-    spec.logprobs(body.within(LOGPROBS, body.integer("logprobs")));
+    Integer logprobs = body.within(LOGPROBS, body.integer("logprobs"));
+    spec.sampling(s -> s.logprobs(logprobs == null ? -1 : logprobs));
     RequestSpec request = spec.build();
-    rejectUnsupported(body, request.n());
+    rejectUnsupported(body, request.sampling().n());
     return GenerationCall.of(body, request);
   }
 

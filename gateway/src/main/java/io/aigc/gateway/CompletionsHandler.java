@@ -35,7 +35,8 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
       stream(ctx, id, caller, request, call.includeUsage());
       return;
     }
-    Wait wait = new Wait(ctx, id, arrived, modelOf(request), request.n(), request.logprobs() != null);
+    Wait wait = new Wait(ctx, id, arrived, modelOf(request), request.sampling().n(),
+        request.sampling().wantsLogprobs());
     wait.listen();
     int partition = streams.feed().partition();
     submitter.submit(id, request, partition < 0 ? null : partition, ctx.request().getHeader(Tracing.HEADER))
@@ -53,8 +54,8 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     if (partition < 0) {
       throw ApiError.streamUnavailable();
     }
-    EventStream stream = new EventStream(ctx, id, caller, format, modelOf(request), request.n(), includeUsage,
-        streams);
+    EventStream stream = new EventStream(ctx, id, caller, format, modelOf(request), request.sampling().n(),
+        includeUsage, streams);
     stream.listen();
     submitter.submit(id, request, partition, ctx.request().getHeader(Tracing.HEADER))
         .onSuccess(submitted -> stream.start(submitted.job()))

@@ -1,6 +1,7 @@
 package io.aigc.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.aigc.model.SamplingParams;
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.RequestSpec;
 import java.time.Duration;
@@ -60,7 +61,7 @@ final class SamplingFields {
     Double presence = body.within(RequestRules.PRESENCE_PENALTY, body.number("presence_penalty"));
     Double frequency = body.within(RequestRules.FREQUENCY_PENALTY, body.number("frequency_penalty"));
     Double repetition = body.within(RequestRules.REPETITION_PENALTY, body.number("repetition_penalty"));
-    int max = maxTokens == null ? Math.min(RequestRules.DEFAULT_MAX_TOKENS, limits.maxTokens()) : maxTokens;
+    int max = maxTokens == null ? Math.min(SamplingParams.DEFAULT_MAX_TOKENS, limits.maxTokens()) : maxTokens;
     Integer minTokens = body.within(RequestRules.MIN_TOKENS, body.integer("min_tokens"));
     if (minTokens != null) {
       RequestRules.minTokens(minTokens, max).ifPresent(violation -> {
@@ -86,19 +87,21 @@ final class SamplingFields {
     Double timeout = body.within(RequestRules.TIMEOUT_SECONDS, body.number("timeout_seconds"));
 
     return spec
-        .maxTokens(max)
-        .temperature(temperature == null ? RequestRules.DEFAULT_TEMPERATURE : temperature)
-        .topP(topP == null ? RequestRules.DEFAULT_TOP_P : topP)
-        .topK(topK == null ? RequestRules.DEFAULT_TOP_K : topK)
-        .minP(minP == null ? 0 : minP)
-        .n(n == null ? RequestRules.DEFAULT_N : n)
-        .stop(stop)
-        .seed(seed)
-        .penalties(presence == null ? 0 : presence, frequency == null ? 0 : frequency,
-            repetition == null ? 1 : repetition)
-        .minTokens(minTokens == null ? 0 : minTokens)
-        .logitBias(logitBias)
-        .ignoreEos(ignoreEos != null && ignoreEos)
+        .sampling(s -> s
+            .maxTokens(max)
+            .temperature(temperature == null ? SamplingParams.DEFAULT_TEMPERATURE : temperature)
+            .topP(topP == null ? SamplingParams.DEFAULT_TOP_P : topP)
+            .topK(topK == null ? SamplingParams.DEFAULT_TOP_K : topK)
+            .minP(minP == null ? 0 : minP)
+            .n(n == null ? SamplingParams.DEFAULT_N : n)
+            .stop(stop)
+            .seed(seed)
+            .presencePenalty(presence == null ? 0 : presence)
+            .frequencyPenalty(frequency == null ? 0 : frequency)
+            .repetitionPenalty(repetition == null ? 1 : repetition)
+            .minTokens(minTokens == null ? 0 : minTokens)
+            .logitBias(logitBias)
+            .ignoreEos(ignoreEos != null && ignoreEos))
         .metadata(metadata)
         // Deadlines travel in milliseconds; anything positive gets at least one.
         .timeout(timeout == null ? null : Duration.ofMillis(Math.max(1, Math.round(timeout * 1000))));

@@ -28,7 +28,7 @@ class ApiShapesTest {
 
     assertThat(text.refused()).isNull();
     assertThat(text.spec().prompt()).isEqualTo("Hi");
-    assertThat(text.spec().n()).isEqualTo(2);
+    assertThat(text.spec().sampling().n()).isEqualTo(2);
     assertThat(text.model()).isEqualTo("other");
     assertThat(text.chat()).isFalse();
     assertThat(chat.spec().messages().get(0).role()).as("as the chat endpoint reads it").isEqualTo("system");

@@ -109,24 +109,27 @@ class ChatCompletionsBodyTest {
         + "\"seed\":5,\"presence_penalty\":1,\"frequency_penalty\":0.5,\"logit_bias\":{\"7\":-100},"
         + "\"logprobs\":true,\"top_logprobs\":20,\"user\":\"u\",\"response_format\":{\"type\":\"text\"},"
         + "\"tools\":[],\"tool_choice\":\"none\",\"parallel_tool_calls\":false}");
-    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").messages(List.of(new Message("user", "Hi"))).maxTokens(9)
-        .temperature(0).n(2).stop(List.of("\n")).seed(5L).penalties(1, 0.5, 1).logitBias(Map.of(7, -100.0))
-        .logprobs(20).metadata(Map.of("user", "u")).build());
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").messages(List.of(new Message("user", "Hi")))
+        .metadata(Map.of("user", "u"))
+        .sampling(s -> s.maxTokens(9).temperature(0).n(2).stop(List.of("\n")).seed(5L).presencePenalty(1)
+            .frequencyPenalty(0.5).logitBias(Map.of(7, -100.0)).logprobs(20))
+        .build());
   }
 
   @Test
   void maxTokensUnderEitherNameAndBothOnlyWhenTheyAgree() {
-    assertThat(valid("{" + HI + ",\"max_tokens\":7}").maxTokens()).isEqualTo(7);
-    assertThat(valid("{" + HI + ",\"max_completion_tokens\":7}").maxTokens()).isEqualTo(7);
-    assertThat(valid("{" + HI + ",\"max_tokens\":7,\"max_completion_tokens\":7}").maxTokens()).isEqualTo(7);
+    assertThat(valid("{" + HI + ",\"max_tokens\":7}").sampling().maxTokens()).isEqualTo(7);
+    assertThat(valid("{" + HI + ",\"max_completion_tokens\":7}").sampling().maxTokens()).isEqualTo(7);
+    assertThat(valid("{" + HI + ",\"max_tokens\":7,\"max_completion_tokens\":7}").sampling().maxTokens())
+        .isEqualTo(7);
   }
 
   @Test
   void logprobsIsABooleanAndTopLogprobsNeedsIt() {
-    assertThat(valid("{" + HI + "}").logprobs()).isNull();
-    assertThat(valid("{" + HI + ",\"logprobs\":false}").logprobs()).isNull();
-    assertThat(valid("{" + HI + ",\"logprobs\":true}").logprobs()).isZero();
-    assertThat(valid("{" + HI + ",\"logprobs\":true,\"top_logprobs\":3}").logprobs()).isEqualTo(3);
+    assertThat(valid("{" + HI + "}").sampling().wantsLogprobs()).isFalse();
+    assertThat(valid("{" + HI + ",\"logprobs\":false}").sampling().wantsLogprobs()).isFalse();
+    assertThat(valid("{" + HI + ",\"logprobs\":true}").sampling().logprobs()).isZero();
+    assertThat(valid("{" + HI + ",\"logprobs\":true,\"top_logprobs\":3}").sampling().logprobs()).isEqualTo(3);
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.aigc.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.aigc.model.SamplingParams;
 import io.aigc.schemas.RequestRules;
 import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.Tasks;
@@ -185,13 +186,16 @@ class CompletionsBodyTest {
       {"prompt":"Hi","top_k":50}                 | topK        | 50
       {"prompt":"Hi","n":8}                      | n           | 8
       {"prompt":"Hi","seed":9223372036854775807} | seed        | 9223372036854775807
-      {"prompt":"Hi"}                            | logprobs    | null
+      {"prompt":"Hi"}                            | logprobs    | -1
       {"prompt":"Hi","logprobs":0}               | logprobs    | 0
       {"prompt":"Hi","logprobs":5}               | logprobs    | 5
       {"prompt":"Hi","timeout_seconds":30}       | timeout     | PT30S
       """)
   void acceptedAndCarried(String body, String accessor, String carried) throws Exception {
-    assertThat(String.valueOf(RequestSpec.class.getMethod(accessor).invoke(valid(body)))).isEqualTo(carried);
+    RequestSpec spec = valid(body);
+    Object value = accessor.equals("timeout") ? spec.timeout()
+        : SamplingParams.class.getMethod(accessor).invoke(spec.sampling());
+    assertThat(String.valueOf(value)).isEqualTo(carried);
   }
 
   @Test
@@ -199,15 +203,15 @@ class CompletionsBodyTest {
     RequestSpec r = valid("{\"task\":\"news-summary\",\"task_fields\":{\"title\":\"T\",\"body\":\"B\"},"
         + "\"metadata\":{\"article_id\":\"42\"},\"temperature\":0}");
     assertThat(r).isEqualTo(RequestSpec.builder().task("news-summary", Map.of("title", "T", "body", "B"))
-        .temperature(0).metadata(Map.of("article_id", "42")).model("tiny-llama").build());
+        .sampling(s -> s.temperature(0)).metadata(Map.of("article_id", "42")).model("tiny-llama").build());
     assertThat(r.prompt()).isEmpty();
   }
 
   @Test
   void fillsOpenAiDefaults() {
     RequestSpec r = valid("{\"prompt\":\"Hello\"}");
-    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hello").maxTokens(16).temperature(1.0).topP(1.0).topK(0).n(1)
-        .build());
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hello")
+        .sampling(s -> s.maxTokens(16).temperature(1.0).topP(1.0).topK(0).n(1)).build());
   }
 
   @Test
@@ -215,9 +219,10 @@ class CompletionsBodyTest {
     RequestSpec r = valid("{\"model\":\"tiny-llama\",\"prompt\":\"Hi\",\"max_tokens\":32,\"temperature\":0.7,"
         + "\"top_p\":0.9,\"top_k\":40,\"n\":2,\"stop\":[\"\\n\",\"END\"],\"seed\":-7,\"ignore_eos\":true,\"stream\":false,"
         + "\"user\":\"u-1\",\"metadata\":{\"article\":\"42\"},\"timeout_seconds\":2.5}");
-    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hi").maxTokens(32).temperature(0.7).topP(0.9).topK(40).n(2)
-        .stop(List.of("\n", "END")).seed(-7L).ignoreEos(true).metadata(Map.of("article", "42", "user", "u-1"))
-        .timeout(Duration.ofMillis(2500)).build());
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hi")
+        .sampling(s -> s.maxTokens(32).temperature(0.7).topP(0.9).topK(40).n(2).stop(List.of("\n", "END")).seed(-7L)
+            .ignoreEos(true))
+        .metadata(Map.of("article", "42", "user", "u-1")).timeout(Duration.ofMillis(2500)).build());
   }
 
   @Test
@@ -252,7 +257,8 @@ class CompletionsBodyTest {
   void defaultMaxTokensNeverExceedsTheLimit() {
     CompletionsBody small = new CompletionsBody(ServedModels.of("m", 0), new RequestRules.Limits(8, 8),
         Tasks.builtIn());
-    assertThat(small.read("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).spec().maxTokens()).isEqualTo(8);
+    assertThat(small.read("{\"prompt\":\"Hi\"}".getBytes(StandardCharsets.UTF_8)).spec().sampling().maxTokens())
+        .isEqualTo(8);
   }
 
 
@@ -261,12 +267,12 @@ class CompletionsBodyTest {
 
   @Test
   void stopAsOneString() {
-    assertThat(valid("{\"prompt\":\"Hi\",\"stop\":\"\\n\"}").stop()).containsExactly("\n");
+    assertThat(valid("{\"prompt\":\"Hi\",\"stop\":\"\\n\"}").sampling().stop()).containsExactly("\n");
   }
 
   @Test
   void stopAtMostFourNonEmptyStrings() {
-    assertThat(valid("{\"prompt\":\"Hi\",\"stop\":[\"a\",\"b\",\"c\",\"d\"]}").stop()).hasSize(4);
+    assertThat(valid("{\"prompt\":\"Hi\",\"stop\":[\"a\",\"b\",\"c\",\"d\"]}").sampling().stop()).hasSize(4);
   }
 
 
@@ -292,13 +298,15 @@ class CompletionsBodyTest {
   void penaltiesAndTheVllmSamplingExtensionsAreCarried() {
     RequestSpec r = valid("{\"prompt\":\"Hi\",\"max_tokens\":8,\"presence_penalty\":0.5,"
         + "\"frequency_penalty\":-1.5,\"repetition_penalty\":1.2,\"min_p\":0.05,\"min_tokens\":3}");
-    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hi").maxTokens(8).penalties(0.5, -1.5, 1.2).minP(0.05)
-        .minTokens(3).build());
+    assertThat(r).isEqualTo(RequestSpec.builder().model("tiny-llama").prompt("Hi")
+        .sampling(s -> s.maxTokens(8).presencePenalty(0.5).frequencyPenalty(-1.5).repetitionPenalty(1.2).minP(0.05)
+            .minTokens(3))
+        .build());
   }
 
   @Test
   void logitBiasMapsTokenIdsToBiases() {
-    assertThat(valid("{\"prompt\":\"Hi\",\"logit_bias\":{\"50256\":-100,\"0\":2.5}}").logitBias())
+    assertThat(valid("{\"prompt\":\"Hi\",\"logit_bias\":{\"50256\":-100,\"0\":2.5}}").sampling().logitBias())
         .isEqualTo(Map.of(50256, -100.0, 0, 2.5));
     assertThat(valid("{\"prompt\":\"Hi\",\"logit_bias\":{}}")).isEqualTo(valid("{\"prompt\":\"Hi\"}"));
     assertThatThrownBy(() -> valid("{\"prompt\":\"Hi\",\"logit_bias\":{\"" + "9".repeat(10_000) + "\":1}}"))

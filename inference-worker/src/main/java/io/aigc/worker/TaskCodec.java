@@ -5,8 +5,8 @@ import io.aigc.engine.GenerationListener;
 import io.aigc.engine.GenerationOutcome;
 import io.aigc.engine.GenerationTask;
 import io.aigc.engine.ModelSpec;
-import io.aigc.engine.SamplingParams;
 import io.aigc.engine.TokenLogprobs;
+import io.aigc.model.SamplingParams;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Events;
@@ -15,15 +15,14 @@ import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.GenerationParams;
 import io.aigc.schemas.GenerationRequest;
 import io.aigc.schemas.RequestRules;
+import io.aigc.schemas.RequestSpec;
 import io.aigc.schemas.Timings;
 import io.aigc.schemas.TokenLogprob;
 import io.aigc.schemas.TokenizedRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -70,15 +69,8 @@ final class TaskCodec {
    * true, while two requests (two ids) still draw differently.
    */
   static SamplingParams samplingParams(String requestId, GenerationParams p) {
-    Map<Integer, Double> bias = new HashMap<>();
-    p.getLogitBias().forEach((token, value) -> bias.put(Integer.valueOf(token), value));
-    return SamplingParams.builder().maxTokens(p.getMaxTokens()).temperature(p.getTemperature()).topP(p.getTopP())
-        .topK(p.getTopK()).minP(p.getMinP()).n(p.getN())
-        .seed(p.getSeed() != null ? p.getSeed() : seedOf(requestId))
-        .stop(p.getStop()).ignoreEos(p.getIgnoreEos()).presencePenalty(p.getPresencePenalty())
-        .frequencyPenalty(p.getFrequencyPenalty()).repetitionPenalty(p.getRepetitionPenalty())
-        .minTokens(p.getMinTokens()).logitBias(bias).logprobs(p.getLogprobs() == null ? -1 : p.getLogprobs())
-        .build();
+    SamplingParams params = RequestSpec.fromParams(p);
+    return params.seed() != null ? params : params.toBuilder().seed(seedOf(requestId)).build();
   }
 
   /** A seed that depends on the request id only (its UTF-8 bytes, hashed with FNV-1a 64). */

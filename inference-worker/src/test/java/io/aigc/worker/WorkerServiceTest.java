@@ -310,8 +310,9 @@ class WorkerServiceTest {
     for (int t : ids) {
       list.add(t);
     }
-    GenerationRequest request = RequestSpec.builder().prompt("(test)").maxTokens(maxTokens).temperature(0)
-        .ignoreEos(ignoreEos).build().toEvent(id, Instant.now(), "tiny-llama");
+    GenerationRequest request = RequestSpec.builder().prompt("(test)")
+        .sampling(s -> s.maxTokens(maxTokens).temperature(0).ignoreEos(ignoreEos)).build()
+        .toEvent(id, Instant.now(), "tiny-llama");
     return TokenizedRequest.newBuilder().setRequest(request).setModel("tiny-llama").setPromptTokenIds(list)
         .setTokenizedAt(System.currentTimeMillis()).build();
   }

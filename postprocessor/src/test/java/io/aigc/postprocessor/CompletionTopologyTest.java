@@ -76,7 +76,7 @@ class CompletionTopologyTest {
   }
 
   private static GenerationRequest request(String id, List<String> stop) {
-    return RequestSpec.builder().prompt("This License").maxTokens(6).n(2).stop(stop)
+    return RequestSpec.builder().prompt("This License").sampling(s -> s.maxTokens(6).n(2).stop(stop))
         .metadata(Map.of("article", "42")).build().toEvent(id, CREATED, null);
   }
 

@@ -75,7 +75,7 @@ class PostprocessorServiceKafkaTest {
   }
 
   private static GeneratedSequence sequence(String id) {
-    GenerationRequest request = RequestSpec.builder().prompt("This License").maxTokens(5).build()
+    GenerationRequest request = RequestSpec.builder().prompt("This License").sampling(s -> s.maxTokens(5)).build()
         .toEvent(id, Instant.now(), null);
     return GeneratedSequence.newBuilder()
         .setRequest(request)

@@ -1,5 +1,6 @@
 package io.aigc.schemas;
 
+import io.aigc.model.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -7,20 +8,15 @@ import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
- * What a generation request may be: every parameter's default and range, defined once and applied by the gateway
- * (to HTTP bodies), by the tokenizer (to records of producers that bypass the gateway) and by the worker. Messages
+ * What a generation request may be: every parameter's range, defined once and applied by the gateway (to HTTP
+ * bodies), by the tokenizer (to records of producers that bypass the gateway) and by the worker; the defaults are
+ * {@link SamplingParams}' own, which a {@link RequestSpec} holds. Messages
  * use OpenAI's wording ({@code Invalid 'temperature': expected a number between 0 and 2, but got 3 instead.}), so a
  * caller reads the same sentence whichever way the request came in.
  *
  * <p>A deployment narrows two of the ranges ({@link Limits}): the largest {@code max_tokens} and {@code n}.
  */
 public final class RequestRules {
-  public static final int DEFAULT_MAX_TOKENS = 16;
-  public static final double DEFAULT_TEMPERATURE = 1.0;
-  public static final double DEFAULT_TOP_P = 1.0;
-  /** 0 disables top-k. */
-  public static final int DEFAULT_TOP_K = 0;
-  public static final int DEFAULT_N = 1;
   /** The largest {@code n} a deployment allows unless configured otherwise. */
   public static final int DEFAULT_MAX_N = 8;
   public static final double MAX_TEMPERATURE = 2;
@@ -31,7 +27,7 @@ public final class RequestRules {
   public static final int MAX_USER_LENGTH = 256;
   public static final double MAX_TIMEOUT_SECONDS = 86_400;
   /** Top alternatives a request may ask for per token (OpenAI's chat limit; its completions allow 5). */
-  public static final int MAX_LOGPROBS = 20;
+  public static final int MAX_LOGPROBS = SamplingParams.MAX_LOGPROBS;
   public static final double MAX_LOGIT_BIAS = 100;
   /**
    * The metadata key naming the API key that created a job, so consumers of the completions topic can attribute

@@ -1,36 +1,32 @@
 package io.aigc.schemas;
 
+import io.aigc.model.SamplingParams;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
  * A generation request as a caller states it, before it is a job: what the gateway makes of an HTTP body, what a
- * command-line client or a test makes of its input, with the {@link RequestRules} defaults filled in. Two specs are
- * equal exactly when they would generate the same job, which is what an idempotent retry is compared by.
- * {@link #toEvent} is the one mapping from it to the {@link GenerationRequest} published on the requests topic.
+ * command-line client or a test makes of its input, with the defaults filled in. Two specs are equal exactly when they
+ * would generate the same job, which is what an idempotent retry is compared by. {@link #toEvent} is the one mapping
+ * from it to the {@link GenerationRequest} published on the requests topic.
  *
  * @param prompt the text to continue; empty when {@code messages} is set
  * @param messages a chat conversation, rendered with the model's chat template; null for a plain prompt
  * @param task a named task (see {@link Tasks}) whose template the tokenizer stage renders with {@code taskFields};
  *     null for a prompt or a chat
  * @param taskFields the task's fields; empty without a task
- * @param seed null when sampling need not be reproducible
- * @param ignoreEos generate max_tokens tokens even past the end-of-sequence token
- * @param logitBias token id to a bias added to its logit
- * @param logprobs null, or how many most likely alternatives to report with each token's log-probability
+ * @param sampling how the tokens are chosen and when they stop: the very value the engine samples with
  * @param metadata carried unchanged into the completion
  * @param timeout null when the job has no deadline
  * @param model the model asked for; null for the deployment's default
  */
 public record RequestSpec(String prompt, List<Message> messages, String task, Map<String, String> taskFields,
-    int maxTokens, double temperature, double topP,
-    int topK, double minP, int n, List<String> stop, Long seed, boolean ignoreEos, double presencePenalty,
-    double frequencyPenalty, double repetitionPenalty, int minTokens, Map<Integer, Double> logitBias,
-    Integer logprobs, Map<String, String> metadata, Duration timeout, String model) {
+    SamplingParams sampling, Map<String, String> metadata, Duration timeout, String model) {
 
   /** One turn of a conversation. */
   public record Message(String role, String content) {}
@@ -38,8 +34,6 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
   public RequestSpec {
     messages = messages == null ? null : List.copyOf(messages);
     taskFields = Map.copyOf(taskFields);
-    stop = List.copyOf(stop);
-    logitBias = Map.copyOf(logitBias);
     metadata = Map.copyOf(metadata);
   }
 
@@ -68,10 +62,10 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
   }
 
   public Builder toBuilder() {
-    return new Builder().prompt(prompt).messages(messages).task(task, taskFields).maxTokens(maxTokens)
-        .temperature(temperature).topP(topP).topK(topK).minP(minP).n(n).stop(stop).seed(seed).ignoreEos(ignoreEos)
-        .penalties(presencePenalty, frequencyPenalty, repetitionPenalty).minTokens(minTokens).logitBias(logitBias)
-        .logprobs(logprobs).metadata(metadata).timeout(timeout).model(model);
+    Builder builder = new Builder().prompt(prompt).messages(messages).task(task, taskFields).metadata(metadata)
+        .timeout(timeout).model(model);
+    builder.sampling = sampling.toBuilder();
+    return builder;
   }
 
   /**
@@ -89,26 +83,49 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
             : messages.stream().map(m -> new ChatMessage(m.role(), m.content())).toList())
         .setTask(task)
         .setTaskFields(taskFields)
-        .setParams(GenerationParams.newBuilder()
-            .setMaxTokens(maxTokens)
-            .setTemperature(temperature)
-            .setTopP(topP)
-            .setTopK(topK)
-            .setMinP(minP)
-            .setN(n)
-            .setSeed(seed)
-            .setStop(stop)
-            .setIgnoreEos(ignoreEos)
-            .setPresencePenalty(presencePenalty)
-            .setFrequencyPenalty(frequencyPenalty)
-            .setRepetitionPenalty(repetitionPenalty)
-            .setMinTokens(minTokens)
-            .setLogitBias(logitBias.entrySet().stream()
-                .collect(Collectors.toMap(e -> Integer.toString(e.getKey()), Map.Entry::getValue)))
-            .setLogprobs(logprobs)
-            .build())
+        .setParams(toParams(sampling))
         .setMetadata(metadata)
         .setStreamPartition(null)
+        .build();
+  }
+
+  /**
+   * The contract's form of sampling parameters, and {@link #fromParams} the way back: token ids as map keys are
+   * strings, and no logprobs is null. A parameter added to both is mapped here, both ways.
+   */
+  public static GenerationParams toParams(SamplingParams p) {
+    return GenerationParams.newBuilder()
+        .setMaxTokens(p.maxTokens())
+        .setTemperature(p.temperature())
+        .setTopP(p.topP())
+        .setTopK(p.topK())
+        .setMinP(p.minP())
+        .setN(p.n())
+        .setSeed(p.seed())
+        .setStop(p.stop())
+        .setIgnoreEos(p.ignoreEos())
+        .setPresencePenalty(p.presencePenalty())
+        .setFrequencyPenalty(p.frequencyPenalty())
+        .setRepetitionPenalty(p.repetitionPenalty())
+        .setMinTokens(p.minTokens())
+        .setLogitBias(p.logitBias().entrySet().stream()
+            .collect(Collectors.toMap(e -> Integer.toString(e.getKey()), Map.Entry::getValue)))
+        .setLogprobs(p.wantsLogprobs() ? p.logprobs() : null)
+        .build();
+  }
+
+  /**
+   * The sampling parameters of an event, as the worker generates them. Throws {@link IllegalArgumentException} for
+   * values out of their intrinsic ranges, which {@link RequestRules#check} reports in the caller's words first.
+   */
+  public static SamplingParams fromParams(GenerationParams p) {
+    Map<Integer, Double> bias = new HashMap<>();
+    p.getLogitBias().forEach((token, value) -> bias.put(Integer.valueOf(token), value));
+    return SamplingParams.builder().maxTokens(p.getMaxTokens()).temperature(p.getTemperature()).topP(p.getTopP())
+        .topK(p.getTopK()).minP(p.getMinP()).n(p.getN()).seed(p.getSeed()).stop(p.getStop())
+        .ignoreEos(p.getIgnoreEos()).presencePenalty(p.getPresencePenalty())
+        .frequencyPenalty(p.getFrequencyPenalty()).repetitionPenalty(p.getRepetitionPenalty())
+        .minTokens(p.getMinTokens()).logitBias(bias).logprobs(p.getLogprobs() == null ? -1 : p.getLogprobs())
         .build();
   }
 
@@ -117,41 +134,24 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
   public String toString() {
     return "RequestSpec[" + (isChat() ? messages.size() + " messages" : task != null ? "task=" + task + ", "
         + taskFields.size() + " fields" : "prompt=" + prompt.length() + " chars")
-        + ", max_tokens=" + maxTokens + ", n=" + n + "]";
+        + ", max_tokens=" + sampling.maxTokens() + ", n=" + sampling.n() + "]";
   }
 
-  /** Starts from the {@link RequestRules} defaults; {@link #build} refuses values out of their intrinsic ranges. */
+  /**
+   * Starts from an empty prompt and OpenAI's defaults; {@link #build} refuses values out of the {@link RequestRules}'
+   * intrinsic ranges.
+   */
   public static final class Builder {
     private String prompt = "";
     private List<Message> messages;
     private String task;
     private Map<String, String> taskFields = Map.of();
-    private int maxTokens = RequestRules.DEFAULT_MAX_TOKENS;
-    private double temperature = RequestRules.DEFAULT_TEMPERATURE;
-    private double topP = RequestRules.DEFAULT_TOP_P;
-    private int topK = RequestRules.DEFAULT_TOP_K;
-    private double minP;
-    private int n = RequestRules.DEFAULT_N;
-    private List<String> stop = List.of();
-    private Long seed;
-    private boolean ignoreEos;
-    private double presencePenalty;
-    private double frequencyPenalty;
-    private double repetitionPenalty = 1;
-    private int minTokens;
-    private Map<Integer, Double> logitBias = Map.of();
-    private Integer logprobs;
+    private SamplingParams.Builder sampling = SamplingParams.builder();
     private Map<String, String> metadata = Map.of();
     private Duration timeout;
     private String model;
 
     private Builder() {}
-
-    /** The model asked for; null for the deployment's default. */
-    public Builder model(String model) {
-      this.model = model;
-      return this;
-    }
 
     public Builder prompt(String prompt) {
       this.prompt = prompt;
@@ -171,73 +171,12 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
       return this;
     }
 
-    public Builder maxTokens(int maxTokens) {
-      this.maxTokens = maxTokens;
-      return this;
-    }
-
-    /** 0 is greedy decoding. */
-    public Builder temperature(double temperature) {
-      this.temperature = temperature;
-      return this;
-    }
-
-    public Builder topP(double topP) {
-      this.topP = topP;
-      return this;
-    }
-
-    public Builder topK(int topK) {
-      this.topK = topK;
-      return this;
-    }
-
-    public Builder minP(double minP) {
-      this.minP = minP;
-      return this;
-    }
-
-    /** OpenAI's presence and frequency penalties and Hugging Face's repetition penalty (1 is off). */
-    public Builder penalties(double presence, double frequency, double repetition) {
-      this.presencePenalty = presence;
-      this.frequencyPenalty = frequency;
-      this.repetitionPenalty = repetition;
-      return this;
-    }
-
-    public Builder minTokens(int minTokens) {
-      this.minTokens = minTokens;
-      return this;
-    }
-
-    public Builder logitBias(Map<Integer, Double> logitBias) {
-      this.logitBias = logitBias;
-      return this;
-    }
-
-    /** null: no log-probabilities; otherwise how many most likely alternatives to report per token. */
-    public Builder logprobs(Integer logprobs) {
-      this.logprobs = logprobs;
-      return this;
-    }
-
-    public Builder n(int n) {
-      this.n = n;
-      return this;
-    }
-
-    public Builder stop(List<String> stop) {
-      this.stop = stop;
-      return this;
-    }
-
-    public Builder seed(Long seed) {
-      this.seed = seed;
-      return this;
-    }
-
-    public Builder ignoreEos(boolean ignoreEos) {
-      this.ignoreEos = ignoreEos;
+    /**
+     * Changes the sampling parameters set so far, as in {@code sampling(s -> s.maxTokens(32).temperature(0))}: a body
+     * reader can set some and a later one the rest.
+     */
+    public Builder sampling(UnaryOperator<SamplingParams.Builder> change) {
+      sampling = change.apply(sampling);
       return this;
     }
 
@@ -246,23 +185,25 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
       return this;
     }
 
+    /** null: no deadline. */
     public Builder timeout(Duration timeout) {
       this.timeout = timeout;
       return this;
     }
 
+    /** The model asked for; null for the deployment's default. */
+    public Builder model(String model) {
+      this.model = model;
+      return this;
+    }
+
     /** Throws {@link IllegalArgumentException} with the rule's message for a value out of its range. */
     public RequestSpec build() {
-      RequestSpec spec = new RequestSpec(prompt, messages, task, taskFields, maxTokens, temperature, topP, topK, minP,
-          n, stop, seed,
-          ignoreEos, presencePenalty, frequencyPenalty, repetitionPenalty, minTokens, logitBias, logprobs, metadata,
-          timeout, model);
-      List<RequestRules.Violation> violations = RequestRules.check(spec.toEvent("-", Instant.EPOCH, null).getParams(),
-          RequestRules.Limits.NONE);
-      if (!violations.isEmpty()) {
-        throw new IllegalArgumentException(violations.get(0).message());
-      }
-      return spec;
+      SamplingParams params = sampling.build();
+      RequestRules.check(toParams(params), RequestRules.Limits.NONE).stream().findFirst().ifPresent(violation -> {
+        throw new IllegalArgumentException(violation.message());
+      });
+      return new RequestSpec(prompt, messages, task, taskFields, params, metadata, timeout, model);
     }
   }
 }

@@ -30,14 +30,6 @@ import org.apache.avro.specific.SpecificRecord;
 public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> tokenized,
     Topic<GeneratedSequence> generated, Topic<Completion> completions, Topic<DeadLetter> dlq,
     Topic<Cancellation> cancellations, Topic<StreamEvent> stream) {
-  public static final String REQUESTS_ENV = "AIGC_TOPIC_REQUESTS";
-  public static final String TOKENIZED_ENV = "AIGC_TOPIC_TOKENIZED";
-  public static final String GENERATED_ENV = "AIGC_TOPIC_GENERATED";
-  public static final String COMPLETIONS_ENV = "AIGC_TOPIC_COMPLETIONS";
-  public static final String DLQ_ENV = "AIGC_TOPIC_DLQ";
-  public static final String CANCELLATIONS_ENV = "AIGC_TOPIC_CANCELLATIONS";
-  public static final String STREAM_ENV = "AIGC_TOPIC_STREAM";
-
   public static Topics defaults() {
     return fromEnvironment(name -> Optional.empty());
   }
@@ -45,13 +37,13 @@ public record Topics(Topic<GenerationRequest> requests, Topic<TokenizedRequest> 
   /** Topic names from {@code AIGC_TOPIC_*} variables where set (looked up by name), defaults elsewhere. */
   public static Topics fromEnvironment(Function<String, Optional<String>> env) {
     return new Topics(
-        topic(env, REQUESTS_ENV, "generation.requests", GenerationRequest.class),
-        topic(env, TOKENIZED_ENV, "generation.tokenized", TokenizedRequest.class),
-        topic(env, GENERATED_ENV, "generation.generated", GeneratedSequence.class),
-        topic(env, COMPLETIONS_ENV, "generation.completions", Completion.class),
-        topic(env, DLQ_ENV, "generation.dlq", DeadLetter.class),
-        topic(env, CANCELLATIONS_ENV, "generation.cancellations", Cancellation.class),
-        topic(env, STREAM_ENV, "generation.stream", StreamEvent.class));
+        topic(env, "AIGC_TOPIC_REQUESTS", "generation.requests", GenerationRequest.class),
+        topic(env, "AIGC_TOPIC_TOKENIZED", "generation.tokenized", TokenizedRequest.class),
+        topic(env, "AIGC_TOPIC_GENERATED", "generation.generated", GeneratedSequence.class),
+        topic(env, "AIGC_TOPIC_COMPLETIONS", "generation.completions", Completion.class),
+        topic(env, "AIGC_TOPIC_DLQ", "generation.dlq", DeadLetter.class),
+        topic(env, "AIGC_TOPIC_CANCELLATIONS", "generation.cancellations", Cancellation.class),
+        topic(env, "AIGC_TOPIC_STREAM", "generation.stream", StreamEvent.class));
   }
 
   /** {@link #fromEnvironment(Function)} from a map of variables. */

@@ -18,14 +18,15 @@ class TopicsTest {
 
   @Test
   void eachModelHasATokenizedTopicNamedAfterThePrefix() {
-    Topics topics = Topics.fromEnvironment(Map.of(Topics.TOKENIZED_ENV, "tenant-a.tokenized"));
+    Topics topics = Topics.fromEnvironment(Map.of("AIGC_TOPIC_TOKENIZED", "tenant-a.tokenized"));
     assertThat(topics.tokenized("tiny-gpt2").name()).isEqualTo("tenant-a.tokenized.tiny-gpt2");
     assertThat(topics.tokenized("tiny-gpt2").valueSerde().type()).isEqualTo(TokenizedRequest.class);
   }
 
   @Test
   void eachNameCanBeOverriddenFromTheEnvironment() {
-    Topics topics = Topics.fromEnvironment(Map.of(Topics.REQUESTS_ENV, "tenant-a.requests", Topics.DLQ_ENV, "tenant-a.dlq"));
+    Topics topics = Topics.fromEnvironment(
+        Map.of("AIGC_TOPIC_REQUESTS", "tenant-a.requests", "AIGC_TOPIC_DLQ", "tenant-a.dlq"));
     assertThat(topics.requests().name()).isEqualTo("tenant-a.requests");
     assertThat(topics.dlq().name()).isEqualTo("tenant-a.dlq");
     assertThat(topics.completions().name()).isEqualTo("generation.completions");

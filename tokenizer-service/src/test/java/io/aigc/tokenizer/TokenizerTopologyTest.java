@@ -70,7 +70,7 @@ class TokenizerTopologyTest {
   }
 
   private static GenerationRequest request(String id, String prompt) {
-    return RequestSpec.builder().prompt(prompt).maxTokens(16).metadata(Map.of("article", "42")).build()
+    return RequestSpec.builder().prompt(prompt).sampling(s -> s.maxTokens(16)).metadata(Map.of("article", "42")).build()
         .toEvent(id, NOW.minusSeconds(1), null);
   }
 

@@ -30,7 +30,7 @@ class GuardedProcessorTracingTest {
   static final Topics IN = Topics.defaults();
   /** Where the echo stage writes: the cancellations type, another name. */
   static final Topics OUT = Topics.fromEnvironment(
-      name -> name.equals(Topics.CANCELLATIONS_ENV) ? Optional.of("echo") : Optional.empty());
+      name -> name.equals("AIGC_TOPIC_CANCELLATIONS") ? Optional.of("echo") : Optional.empty());
 
   @TempDir
   Path stateDir;

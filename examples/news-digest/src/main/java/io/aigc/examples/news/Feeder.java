@@ -99,7 +99,7 @@ public final class Feeder {
     metadata.put(PUBLISHED, a.published());
     RequestSpec.Builder spec = RequestSpec.builder().task(Tasks.NEWS_SUMMARY, fields).metadata(metadata);
     if (options.maxTokens() != null) {
-      spec.maxTokens(options.maxTokens());
+      spec.sampling(s -> s.maxTokens(options.maxTokens()));
     }
     return spec.build().toEvent(id, Instant.now(), null);
   }

@@ -1,4 +1,4 @@
-package io.aigc.engine;
+package io.aigc.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.aigc.engine;
+package io.aigc.model;
 
 import java.util.List;
 import java.util.Map;
@@ -6,6 +6,12 @@ import java.util.Map;
 /**
  * How the tokens of one request are chosen and when they stop. Build one with {@link #builder()} (OpenAI's defaults)
  * or {@link #greedy(int)}; every option left at its default costs nothing when sampling.
+ *
+ * <p>One value for every layer that speaks of sampling: a caller's request ({@code RequestSpec} in the contract) holds
+ * one, and the engine samples with one, so the parameters, their defaults and their intrinsic ranges are written
+ * once. It lives beside {@link ModelDirectory} for the reason Hugging Face keeps a model's generation defaults in its
+ * folder: it is how a model is asked, and it needs neither Kafka, Avro nor ONNX Runtime. A deployment's narrower
+ * limits (the largest max_tokens, OpenAI's messages) are the contract's {@code RequestRules}.
  *
  * @param maxTokens at most this many generated tokens per choice
  * @param temperature 0 (or anything below 1e-5, as in vLLM) is greedy: the argmax after bias and penalties;
@@ -25,7 +31,7 @@ import java.util.Map;
  *     stop strings are not looked for (as vLLM does); at most maxTokens
  * @param logitBias token id to a bias in [-100, 100] added to its logit: -100 bans the token, +100 all but forces it
  * @param logprobs -1: none; 0 to {@link #MAX_LOGPROBS}: report each generated token's log-probability and that many
- *     most likely alternatives (see {@link TokenLogprobs})
+ *     most likely alternatives (the engine's {@code TokenLogprobs})
  */
 public record SamplingParams(int maxTokens, double temperature, double topP, int topK, int n, Long seed,
     List<String> stop, boolean ignoreEos, double presencePenalty, double frequencyPenalty, double repetitionPenalty,
@@ -33,9 +39,16 @@ public record SamplingParams(int maxTokens, double temperature, double topP, int
 
   /** The most alternatives a token's log-probabilities may list (what OpenAI's chat API allows). */
   public static final int MAX_LOGPROBS = 20;
+  // OpenAI's defaults, which the builder starts from.
+  public static final int DEFAULT_MAX_TOKENS = 16;
+  public static final double DEFAULT_TEMPERATURE = 1.0;
+  public static final double DEFAULT_TOP_P = 1.0;
+  /** 0 disables top-k. */
+  public static final int DEFAULT_TOP_K = 0;
+  public static final int DEFAULT_N = 1;
 
   /** Below this temperature sampling is greedy, as in vLLM: dividing by it would overflow the logits. */
-  static final double GREEDY_BELOW = 1e-5;
+  private static final double GREEDY_BELOW = 1e-5;
 
   public SamplingParams {
     if (maxTokens < 1) {
@@ -102,11 +115,11 @@ public record SamplingParams(int maxTokens, double temperature, double topP, int
 
   /** Builds {@link SamplingParams}; {@link #build} checks the values. */
   public static final class Builder {
-    private int maxTokens = 16;
-    private double temperature = 1;
-    private double topP = 1;
-    private int topK;
-    private int n = 1;
+    private int maxTokens = DEFAULT_MAX_TOKENS;
+    private double temperature = DEFAULT_TEMPERATURE;
+    private double topP = DEFAULT_TOP_P;
+    private int topK = DEFAULT_TOP_K;
+    private int n = DEFAULT_N;
     private Long seed;
     private List<String> stop = List.of();
     private boolean ignoreEos;
