@@ -144,6 +144,12 @@ final class ApiError extends RuntimeException {
         "This gateway is holding its maximum of " + limit + " requests in flight. Retry shortly.", null, 1);
   }
 
+  /** The gateway that holds the files and batches ({@code AIGC_BATCH_GATEWAY_URL}) did not answer. */
+  static ApiError batchGatewayUnreachable(Throwable cause) {
+    return new ApiError(502, SERVER_ERROR, null, "bad_gateway", "The gateway that holds files and batches did not "
+        + "answer (" + cause.getClass().getSimpleName() + "). Retry shortly.", null, 1);
+  }
+
   static ApiError publishFailed(Throwable cause) {
     return new ApiError(503, SERVER_ERROR, null, "service_unavailable",
         "The request could not be queued (" + cause.getClass().getSimpleName() + "). Retry shortly.", null, 1);

@@ -21,7 +21,7 @@ import java.util.function.Function;
  * list, retrieve, delete, content) and {@code /v1/batches} (create, retrieve, list, cancel). The files live in
  * {@link BatchFiles}, the batches run in {@link Batches}; every file and batch belongs to the API key that made it.
  */
-record BatchApi(Batches batches, BatchFiles files, BatchConfig config) {
+record BatchApi(Batches batches, BatchFiles files, BatchConfig config) implements BatchRoutes {
   private static final Set<String> CREATE_FIELDS = Set.of("input_file_id", "endpoint", "completion_window",
       "metadata", "output_expires_after");
   private static final long MIN_EXPIRY_SECONDS = 3_600;
@@ -30,8 +30,8 @@ record BatchApi(Batches batches, BatchFiles files, BatchConfig config) {
   private static final int MAX_METADATA_KEY = 64;
   private static final int MAX_METADATA_VALUE = 512;
 
-  /** Wires the routes ({@link Routes#FILES} and the rest) on {@code router}; {@code json} reads a JSON body. */
-  void mount(Router router, Handler<RoutingContext> json, Handler<RoutingContext> utf8) {
+  @Override
+  public void mount(Router router, Handler<RoutingContext> json, Handler<RoutingContext> utf8) {
     BodyHandler upload = BodyHandler.create(files.uploads().toString()).setBodyLimit(config.maxFileBytes())
         .setDeleteUploadedFilesOnEnd(true).setMergeFormAttributes(true);
     router.post(Routes.FILES).consumes("multipart/form-data").handler(upload).handler(this::upload);

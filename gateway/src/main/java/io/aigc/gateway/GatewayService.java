@@ -120,10 +120,16 @@ public final class GatewayService implements Service {
           Clock.systemUTC(), backlog == null ? () -> Backlog.State.UNKNOWN : backlog::state, config.maxBacklog(),
           tracing);
       ServedModels models = ServedModels.of(config.models(), Instant.now().getEpochSecond());
-      batches = startBatches(submitter, publisher, models);
+      BatchRoutes batchRoutes;
+      if (config.batches().forwards()) {
+        batchRoutes = new BatchForwarding(vertx.createHttpClient(), config.batches().gateway());
+      } else {
+        batches = startBatches(submitter, publisher, models);
+        batchRoutes = new BatchApi(batches, batchFiles, config.batches());
+      }
       Backlog lagSource = backlog;
       verticle = new GatewayVerticle(config, store, submitter, publisher, streamFeed, models, metrics,
-          readiness::ready, new BatchApi(batches, batchFiles, config.batches()),
+          readiness::ready, batchRoutes,
           lagSource == null ? () -> Backlog.Lag.UNKNOWN : lagSource::lag, monitor);
       await(vertx.deployVerticle(verticle));
       long sweepMs = Math.max(1_000, Math.min(60_000, config.jobRetention().toMillis()));
@@ -137,6 +143,8 @@ public final class GatewayService implements Service {
       log.info("gateway {} serving on {}:{} (playground at /), models {} (max_tokens <= {}), Kafka {} ({})",
           instance, config.httpHost(), verticle.port(), config.models(), config.maxTokensLimit(),
           config.kafka().bootstrapServers(), config.kafka().securityProtocol());
+      log.info("files and batches: {}", config.batches().forwards()
+          ? "forwarded to " + config.batches().gateway() : "held in " + config.batches().dataDir());
       if (config.openAccess()) {
         log.warn("AIGC_AUTH=none: /v1/ is served without API keys; anyone who can reach port {} can generate text "
             + "and read any job created without a key", verticle.port());

@@ -24,7 +24,7 @@ final class GatewayVerticle extends VerticleBase {
   private final ServedModels models;
   private final GatewayMetrics metrics;
   private final BooleanSupplier ready;
-  private final BatchApi batchApi;
+  private final BatchRoutes batchRoutes;
   private final Supplier<Backlog.Lag> lag;
   private final PipelineMonitor monitor;
   private volatile int port = -1;
@@ -32,7 +32,7 @@ final class GatewayVerticle extends VerticleBase {
   static final String WEBROOT = "webroot";
 
   GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, RecordPublisher publisher,
-      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready, BatchApi batchApi,
+      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready, BatchRoutes batchRoutes,
       Supplier<Backlog.Lag> lag, PipelineMonitor monitor) {
     this.config = config;
     this.store = store;
@@ -42,7 +42,7 @@ final class GatewayVerticle extends VerticleBase {
     this.models = models;
     this.metrics = metrics;
     this.ready = ready;
-    this.batchApi = batchApi;
+    this.batchRoutes = batchRoutes;
     this.lag = lag;
     this.monitor = monitor;
   }
@@ -84,7 +84,7 @@ final class GatewayVerticle extends VerticleBase {
         .handler(new SubmitJobHandler(completions, submitter, model));
     router.get(Routes.JOB).handler(new GetJobHandler(store, model));
     router.delete(Routes.JOB).handler(new CancelJobHandler(store, canceller, model));
-    batchApi.mount(router, body, utf8);
+    batchRoutes.mount(router, body, utf8);
     router.get(Routes.HEALTHZ).handler(new ProbeHandler(() -> true));
     router.get(Routes.READYZ).handler(new ProbeHandler(ready));
     router.get(Routes.METRICS).handler(new MetricsHandler(metrics.registry()));

@@ -77,6 +77,21 @@ class GatewayConfigTest {
   }
 
   @Test
+  void theBatchGatewayUrlIsAGatewaysAddressWithoutAPath() {
+    assertThat(config(Map.of()).batches().forwards()).isFalse();
+    BatchConfig forwarding = config(Map.of("AIGC_BATCH_GATEWAY_URL", "http://gateway-batches")).batches();
+    assertThat(forwarding.forwards()).isTrue();
+    assertThat(forwarding.gateway()).hasToString("http://gateway-batches");
+    assertThat(config(Map.of("AIGC_BATCH_GATEWAY_URL", "https://gateway-batches:8443/")).batches().gateway())
+        .hasPort(8443);
+    for (String bad : List.of("gateway-batches:8080", "ftp://gateway-batches", "http://gateway-batches/v1",
+        "http://gateway-batches?x=1", "http://user@gateway-batches", "http://a b/")) {
+      assertThatThrownBy(() -> config(Map.of("AIGC_BATCH_GATEWAY_URL", bad)))
+          .as(bad).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("AIGC_BATCH_GATEWAY_URL");
+    }
+  }
+
+  @Test
   void pipelineMetricsUrlsAreHttpUrlsWithAHost() {
     assertThat(config(Map.of("AIGC_PIPELINE_METRICS_URLS",
         " http://127.0.0.1:9101/metrics,,https://worker-0.workers:9102/metrics ")).pipelineMetricsUrls())

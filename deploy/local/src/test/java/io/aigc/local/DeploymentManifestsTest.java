@@ -125,7 +125,7 @@ class DeploymentManifestsTest {
     List<JsonNode> all = render(overlay);
     softly.assertThat(containers(all).stream().map(Container::service).collect(Collectors.toSet()))
         .as("the services the Deployments run").containsExactlyInAnyOrderElementsOf(ProcessCluster.SERVICES);
-    for (JsonNode deployment : ofKind(all, "Deployment")) {
+    for (JsonNode deployment : workloads(all)) {
       String name = name(deployment);
       // An applied replica count would fight the autoscaler on every apply.
       softly.assertThat(autoscaled(all, deployment) && deployment.at("/spec/replicas").isInt())
@@ -218,9 +218,11 @@ class DeploymentManifestsTest {
           .as("%s's min.insync.replicas (of %s replicas)", name, replicas).isBetween(2, replicas - 1);
     });
     // What the services read back must still be there.
-    GatewayConfig gateway = (GatewayConfig) readConfig(only(containers, GATEWAY));
-    softly.assertThat(retention(all, topics.completions().name())).as("the completions' retention, which the "
-        + "gateway reads back for AIGC_JOB_RETENTION").isGreaterThanOrEqualTo(gateway.jobRetention());
+    for (Container gateway : gateways(containers)) {
+      softly.assertThat(retention(all, topics.completions().name())).as("the completions' retention, which "
+          + "%s reads back for AIGC_JOB_RETENTION", gateway.owner())
+          .isGreaterThanOrEqualTo(((GatewayConfig) readConfig(gateway)).jobRetention());
+    }
     for (Container worker : workers(containers)) {
       softly.assertThat(retention(all, topics.cancellations().name())).as("the cancellations' retention, which "
           + "Deployment %s reads back for AIGC_CANCELLATION_LOOKBACK", worker.owner())
@@ -270,9 +272,11 @@ class DeploymentManifestsTest {
         softly.assertThat(readme).as("the README's arithmetic for lagThreshold").contains("= " + lagThreshold);
       }
     }
-    for (String service : List.of(GATEWAY, TOKENIZER, POSTPROCESSOR)) {
-      softly.assertThat(only(containers, service).models()).as("the models %s serves: those with a worker pool",
-          service).containsExactlyInAnyOrderElementsOf(served);
+    for (Container c : containers) {
+      if (!c.service().equals(WORKER)) {
+        softly.assertThat(c.models()).as("the models %s serves: those with a worker pool", c.owner())
+            .containsExactlyInAnyOrderElementsOf(served);
+      }
     }
   }
 
@@ -283,12 +287,49 @@ class DeploymentManifestsTest {
     List<JsonNode> hpas = ofKind(all, "HorizontalPodAutoscaler");
     assertThat(hpas).hasSize(1);
     JsonNode hpa = hpas.get(0);
-    assertThat(hpa.at("/spec/scaleTargetRef/name").asText()).isEqualTo(only(containers(all), GATEWAY).owner());
+    assertThat(hpa.at("/spec/scaleTargetRef/name").asText()).isEqualTo(interactiveGateway(all).owner());
     assertThat(hpa.at("/spec/metrics/0/resource/name").asText()).isEqualTo("cpu");
     assertThat(hpa.at("/spec/minReplicas").asInt()).as("the gateway's minReplicas: one can restart").isGreaterThan(1);
     // Each gateway reads one partition of the stream topic; more gateways than partitions would share every one.
     assertThat(hpa.at("/spec/maxReplicas").asInt())
         .isLessThanOrEqualTo(partitions(all, Topics.defaults().stream().name()));
+  }
+
+  @ParameterizedTest(name = "{0}: one gateway holds the Batch API on a volume; the scaled-out ones forward to it")
+  @ValueSource(strings = {"cpu", "gpu"})
+  void oneGatewayHoldsTheBatchApiOnAVolumeAndTheOthersForwardToIt(String overlay) {
+    List<JsonNode> all = render(overlay);
+    List<Container> holders = gateways(containers(all)).stream()
+        .filter(c -> !((GatewayConfig) readConfig(c)).batches().forwards()).toList();
+    assertThat(holders).as("gateways that hold files and batches").hasSize(1);
+    Container holder = holders.get(0);
+    JsonNode statefulSet = ofKind(all, "StatefulSet").stream().filter(s -> name(s).equals(holder.owner()))
+        .findFirst().orElseThrow(() -> new AssertionError(holder.owner() + " is not a StatefulSet"));
+    // Two would each run the other's batches; a Deployment's rolling update would start one before the old one ends.
+    softly.assertThat(statefulSet.at("/spec/replicas").asInt()).as("%s's replicas", holder.owner()).isEqualTo(1);
+    softly.assertThat(autoscaled(all, statefulSet)).as("%s autoscaled", holder.owner()).isFalse();
+    Path dataDir = ((GatewayConfig) readConfig(holder)).batches().dataDir();
+    Set<String> claimed = StreamSupport.stream(statefulSet.at("/spec/volumeClaimTemplates").spliterator(), false)
+        .map(t -> t.at("/metadata/name").asText()).collect(Collectors.toSet());
+    softly.assertThat(holder.spec().path("volumeMounts")).as("%s's AIGC_DATA_DIR %s: on a volume it claims",
+        holder.owner(), dataDir).anyMatch(m -> claimed.contains(m.path("name").asText())
+            && dataDir.startsWith(m.path("mountPath").asText()));
+
+    Container interactive = interactiveGateway(all);
+    URI forwardedTo = ((GatewayConfig) readConfig(interactive)).batches().gateway();
+    softly.assertThat(forwardedTo).as("AIGC_BATCH_GATEWAY_URL of %s", interactive.owner()).isNotNull();
+    if (forwardedTo != null) {
+      JsonNode service = ofKind(all, "Service").stream().filter(s -> name(s).equals(forwardedTo.getHost()))
+          .findFirst().orElseThrow(() -> new AssertionError("no Service " + forwardedTo.getHost()));
+      softly.assertThat(service.at("/spec/selector")).as("the pods Service %s selects", name(service))
+          .isEqualTo(statefulSet.at("/spec/template/metadata/labels"));
+      int port = forwardedTo.getPort() > 0 ? forwardedTo.getPort() : 80;
+      JsonNode servicePort = StreamSupport.stream(service.at("/spec/ports").spliterator(), false)
+          .filter(p -> p.path("port").asInt() == port).findFirst()
+          .orElseThrow(() -> new AssertionError("Service " + name(service) + " has no port " + port));
+      softly.assertThat(containerPort(holder.spec(), servicePort.path("targetPort")))
+          .as("the port Service %s forwards to", name(service)).isEqualTo(holder.port());
+    }
   }
 
   @ParameterizedTest(name = "{0}: each pod's grace period outlasts its service's shutdown")
@@ -443,10 +484,15 @@ class DeploymentManifestsTest {
     return ofKind(all, "Deployment").stream().filter(d -> name(d).equals(name)).findFirst().orElseThrow();
   }
 
-  /** Every container of every Deployment, its environment resolved: literal values, ConfigMaps and Secrets. */
+  /** What runs the services' pods: Deployments, and the StatefulSet of the gateway that holds the Batch API. */
+  static List<JsonNode> workloads(List<JsonNode> all) {
+    return concat(ofKind(all, "Deployment"), ofKind(all, "StatefulSet"));
+  }
+
+  /** Every container of every workload, its environment resolved: literal values, ConfigMaps and Secrets. */
   static List<Container> containers(List<JsonNode> all) {
     List<Container> containers = new ArrayList<>();
-    for (JsonNode deployment : ofKind(all, "Deployment")) {
+    for (JsonNode deployment : workloads(all)) {
       JsonNode pod = deployment.at("/spec/template");
       for (JsonNode spec : pod.at("/spec/containers")) {
         Map<String, String> env = new LinkedHashMap<>();
@@ -469,6 +515,18 @@ class DeploymentManifestsTest {
       }
     }
     return containers;
+  }
+
+  static List<Container> gateways(List<Container> containers) {
+    return containers.stream().filter(c -> c.service().equals(GATEWAY)).toList();
+  }
+
+  /** The gateway Deployment callers reach, which scales out. */
+  static Container interactiveGateway(List<JsonNode> all) {
+    List<Container> found = gateways(containers(all)).stream()
+        .filter(c -> ofKind(all, "Deployment").stream().anyMatch(d -> name(d).equals(c.owner()))).toList();
+    assertThat(found).as("the gateway Deployments").hasSize(1);
+    return found.get(0);
   }
 
   static List<Container> workers(List<Container> containers) {
