@@ -33,9 +33,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 @Timeout(90)
 class BatchForwardingHttpTest {
+  private static final int MAX_FILE_BYTES = 2_000_000;
   /** The gateway that holds the files and batches. */
   @RegisterExtension
-  static final GatewayFixture fixture = GatewayFixture.withPipeline();
+  static final GatewayFixture fixture = GatewayFixture.withPipeline()
+      .env(Map.of("AIGC_MAX_FILE_BYTES", Integer.toString(MAX_FILE_BYTES)));
   /** A gateway that holds none, and forwards. */
   private static GatewayService forwarding;
   private static Path forwardingDataDir;
@@ -82,6 +84,26 @@ class BatchForwardingHttpTest {
     try (var held = Files.list(forwardingDataDir)) {
       assertThat(held).as("what the forwarding gateway keeps itself").isEmpty();
     }
+  }
+
+  @Test
+  void aLargeUploadStreamsThroughBothWays() throws Exception {
+    BatchClient viaForwarding = new BatchClient(forwarding, TestKeys.ALICE);
+    // About 1.5 MB: many reads and writes on each side, more than any one buffer holds.
+    String input = jsonl(IntStream.range(0, 12_000).mapToObj(i -> completionLine("big-" + i, "large " + i)).toList());
+    assertThat(input.length()).isBetween(1_000_000, MAX_FILE_BYTES);
+    String id = json(viaForwarding.upload("batch", "large.jsonl", input), 200).getString("id");
+    assertThat(TestHttp.get(forwarding, "/v1/files/" + id + "/content", "Authorization", bearer(TestKeys.ALICE))
+        .body()).isEqualTo(input);
+    assertThat(json(TestHttp.send(TestHttp.builder(forwarding, "/v1/files/" + id, "Authorization",
+        bearer(TestKeys.ALICE)).DELETE()), 200).getBoolean("deleted")).isTrue();
+    error(fixture.get("/v1/files/" + id, "Authorization", bearer(TestKeys.ALICE)), 404);
+
+    String tooLarge = input + input;
+    JsonObject refused = error(viaForwarding.upload("batch", "too-large.jsonl", tooLarge), 400);
+    assertThat(refused.getString("code")).isEqualTo("request_too_large");
+    assertThat(refused.getString("message")).as("the holder's own answer, with its limit")
+        .contains(Integer.toString(MAX_FILE_BYTES));
   }
 
   @Test
