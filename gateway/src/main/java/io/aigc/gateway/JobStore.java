@@ -39,7 +39,8 @@ final class JobStore {
   /**
    * What a client can learn about a job. The completion is null while it is queued, the owner without keys, the
    * model when the job is known only from its completion and that does not say. {@code chat}: its answer is a chat
-   * completion (a conversation accepted here, or a job known only from its completion whose id is a chat one).
+   * completion (a conversation accepted here, or a job known only from its completion that says so, or whose id is
+   * a chat one: completions written before Completion v4 do not say).
    */
   record Job(String id, String owner, Instant created, Status status, Completion completion, String model,
       boolean chat) {}
@@ -83,7 +84,8 @@ final class JobStore {
       Status status = completion == null ? Status.QUEUED
           : completion.getStatus() == CompletionStatus.OK ? Status.DONE : Status.FAILED;
       String model = request != null ? request.model() : completion != null ? completion.getModel() : null;
-      boolean chat = request != null ? request.messages() != null : id.startsWith(ResponseFormat.CHAT.idPrefix());
+      boolean chat = request != null ? request.isChat()
+          : completion != null && completion.getChat() || id.startsWith(ResponseFormat.CHAT.idPrefix());
       return new Job(id, owner, created, status, completion, model, chat);
     }
 

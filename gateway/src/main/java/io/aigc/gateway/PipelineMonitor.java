@@ -139,7 +139,7 @@ final class PipelineMonitor implements AutoCloseable {
         targets.add(new Target(url, null, "no aigc metrics there", 0, null));
         continue;
       }
-      double deadLetters = kind.deadLetters == null ? 0 : text.sum(kind.deadLetters);
+      double deadLetters = text.sum(ServiceMetricNames.DEAD_LETTERS);
       Worker worker = null;
       if (kind == Kind.WORKER) {
         Counters now = Counters.of(text);

@@ -11,21 +11,22 @@ import java.util.List;
 final class ServiceMetricNames {
   private ServiceMetricNames() {}
 
-  /** The kinds of service, known by the prefix of their metrics, each with its dead-letter counter. */
+  /**
+   * The kinds of service, known by the prefix of their metrics. Each but the gateway counts its dead letters under
+   * {@link #DEAD_LETTERS}; the gateway writes none, so it has no such series and counts 0.
+   */
   enum Kind {
-    GATEWAY("gateway", "aigc_gateway_", null),
-    TOKENIZER("tokenizer-service", "aigc_tokenizer_", DEAD_LETTERS),
-    WORKER("inference-worker", "aigc_worker_", DEAD_LETTERS),
-    POSTPROCESSOR("postprocessor", "aigc_postprocessor_", DEAD_LETTERS);
+    GATEWAY("gateway", "aigc_gateway_"),
+    TOKENIZER("tokenizer-service", "aigc_tokenizer_"),
+    WORKER("inference-worker", "aigc_worker_"),
+    POSTPROCESSOR("postprocessor", "aigc_postprocessor_");
 
     final String label;
     final String prefix;
-    final String deadLetters;
 
-    Kind(String label, String prefix, String deadLetters) {
+    Kind(String label, String prefix) {
       this.label = label;
       this.prefix = prefix;
-      this.deadLetters = deadLetters;
     }
 
     /** The kind whose metrics {@code text} has; null when none of ours. */

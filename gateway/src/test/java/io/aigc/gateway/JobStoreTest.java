@@ -214,6 +214,17 @@ class JobStoreTest {
   }
 
   @Test
+  void aJobKnownOnlyFromItsCompletionIsAChatWhenTheCompletionOrItsIdSaysSo() {
+    JobStore store = new JobStore(10, 10);
+    store.complete(Completion.newBuilder(ok("from-python", "x")).setChat(true).build());
+    store.complete(ok("chatcmpl-before-v4", "x"));
+    store.complete(ok("cmpl-text", "x"));
+    assertThat(store.find("from-python", null)).get().extracting(JobStore.Job::chat).isEqualTo(true);
+    assertThat(store.find("chatcmpl-before-v4", null)).get().extracting(JobStore.Job::chat).isEqualTo(true);
+    assertThat(store.find("cmpl-text", null)).get().extracting(JobStore.Job::chat).isEqualTo(false);
+  }
+
+  @Test
   void anotherOwnersJobUnderTheSameIdConflicts() {
     JobStore store = new JobStore(10, 10);
     store.complete(Completion.newBuilder(ok("a", "x")).setMetadata(Map.of("api_key_name", "alice")).build());

@@ -260,6 +260,7 @@ public final class CompletionTopology {
           .setTimings(sequence.getTimings())
           .setMetadata(request.getMetadata())
           .setTask(request.getTask())
+          .setChat(request.getMessages() != null)
           .build();
     }
 

@@ -2,6 +2,7 @@ package io.aigc.postprocessor;
 
 import static io.aigc.runtime.streams.testing.DeadLetterAssert.assertThatLetter;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.aigc.runtime.Env;
 import io.aigc.text.ModelTokenizers;
@@ -11,6 +12,7 @@ import io.aigc.runtime.streams.testing.TopologyHarness;
 import io.aigc.model.testing.TestModels;
 import io.aigc.text.testing.TestTokenizers;
 import io.aigc.schemas.Completion;
+import io.aigc.schemas.ChatMessage;
 import io.aigc.schemas.CompletionChoice;
 import io.aigc.schemas.CompletionStatus;
 import io.aigc.schemas.DeadLetter;
@@ -386,6 +388,23 @@ class CompletionTopologyTest {
     List<Completion> out = completions.readValuesToList();
     assertThat(out).extracting(Completion::getTask).containsExactly("news-summary", null);
     assertThat(out.get(0).getMetadata()).containsExactly(Map.entry("article", "42"));
+  }
+
+  @Test
+  void aCompletionSaysWhetherItsRequestWasAChatEvenWhenItFailed() {
+    start();
+    GeneratedSequence chat = ok("chat-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length"));
+    chat.getRequest().setPrompt("");
+    chat.getRequest().setMessages(List.of(new ChatMessage("user", "Hi")));
+    send("chat-1", chat);
+    send("plain-1", ok("plain-1", List.of(), choice(0, APPLIES_TO_ANY_PROGRAM, "length")));
+    GenerationRequest failedChat = request("chat-2", List.of());
+    failedChat.setPrompt("");
+    failedChat.setMessages(List.of(new ChatMessage("user", "Hi")));
+    send("chat-2", Events.failed(failedChat, "tiny-llama", List.of(), "deadline_exceeded", "late", "worker-1"));
+
+    assertThat(completions.readValuesToList()).extracting(Completion::getRequestId, Completion::getChat)
+        .containsExactly(tuple("chat-1", true), tuple("plain-1", false), tuple("chat-2", true));
   }
 
   @Test

@@ -60,6 +60,7 @@ public final class Events {
         .setTimings(timings)
         .setMetadata(request == null ? Map.of() : request.getMetadata())
         .setTask(request == null ? null : request.getTask())
+        .setChat(request != null && request.getMessages() != null)
         .build();
   }
 
