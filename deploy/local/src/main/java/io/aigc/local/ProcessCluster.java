@@ -82,22 +82,24 @@ public final class ProcessCluster implements AutoCloseable {
    * @param env the services' environment (model folder, limits, ...), on top of this process's
    * @param serviceJvmOptions JVM options per service ({@code pipeline} in one-JVM layout); missing ones get defaults
    * @param restart whether a process that dies is started again
+   * @param serviceClasspaths a service's own classpath where it differs from {@code classpath} (a test starts each on
+   *     what its image holds)
    */
   public record Settings(Path home, String classpath, Layout layout, int kafkaPort, int httpPort,
       Map<String, Integer> metricsPorts, Map<String, String> env, Map<String, List<String>> serviceJvmOptions,
-      boolean restart) {
+      boolean restart, Map<String, String> serviceClasspaths) {
 
     public static Settings defaults(Path home, String classpath, Layout layout) {
       return new Settings(home, classpath, layout, LauncherConfig.DEFAULT_KAFKA_PORT, ServiceDefaults.GATEWAY_HTTP_PORT,
           Map.of("tokenizer-service", ServiceDefaults.TOKENIZER_METRICS_PORT,
               "inference-worker", ServiceDefaults.WORKER_METRICS_PORT,
-              "postprocessor", ServiceDefaults.POSTPROCESSOR_METRICS_PORT), Map.of(), Map.of(), true);
+              "postprocessor", ServiceDefaults.POSTPROCESSOR_METRICS_PORT), Map.of(), Map.of(), true, Map.of());
     }
 
     public Settings withPorts(int kafka, int http, int tokenizer, int worker, int postprocessor) {
       return new Settings(home, classpath, layout, kafka, http,
           Map.of("tokenizer-service", tokenizer, "inference-worker", worker, "postprocessor", postprocessor), env,
-          serviceJvmOptions, restart);
+          serviceJvmOptions, restart, serviceClasspaths);
     }
 
     /**
@@ -143,17 +145,32 @@ public final class ProcessCluster implements AutoCloseable {
       Map<String, String> merged = new HashMap<>(env);
       merged.putAll(more);
       return new Settings(home, classpath, layout, kafkaPort, httpPort, metricsPorts, merged, serviceJvmOptions,
-          restart);
+          restart, serviceClasspaths);
     }
 
     public Settings withJvmOptions(String service, List<String> options) {
       Map<String, List<String>> merged = new HashMap<>(serviceJvmOptions);
       merged.put(service, List.copyOf(options));
-      return new Settings(home, classpath, layout, kafkaPort, httpPort, metricsPorts, env, merged, restart);
+      return new Settings(home, classpath, layout, kafkaPort, httpPort, metricsPorts, env, merged, restart,
+          serviceClasspaths);
     }
 
     public Settings withRestart(boolean on) {
-      return new Settings(home, classpath, layout, kafkaPort, httpPort, metricsPorts, env, serviceJvmOptions, on);
+      return new Settings(home, classpath, layout, kafkaPort, httpPort, metricsPorts, env, serviceJvmOptions, on,
+          serviceClasspaths);
+    }
+
+    /** {@code service} (and the workers added to it) on a classpath of its own. */
+    public Settings withClasspath(String service, String serviceClasspath) {
+      Map<String, String> merged = new HashMap<>(serviceClasspaths);
+      merged.put(service, serviceClasspath);
+      return new Settings(home, classpath, layout, kafkaPort, httpPort, metricsPorts, env, serviceJvmOptions, restart,
+          merged);
+    }
+
+    /** The classpath {@code name} (the broker, the pipeline or a service) runs on. */
+    String classpathOf(String name) {
+      return serviceClasspaths.getOrDefault(name, classpath);
     }
 
     public String bootstrapServers() {
@@ -230,11 +247,11 @@ public final class ProcessCluster implements AutoCloseable {
     List<String> brokerJava = List.of("-Xmx512m", "-Dlog4j2.configurationFile=" + brokerLog4j.toAbsolutePath(),
         "-Daigc.broker.log=" + home.resolve("logs/broker.log").toAbsolutePath());
     if (!Files.exists(home.resolve("kafka/meta.properties"))) {
-      String clusterId = runToEnd(java(brokerJava, "kafka.tools.StorageTool", "random-uuid")).trim();
-      runToEnd(java(brokerJava, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c",
+      String clusterId = runToEnd(java(BROKER, brokerJava, "kafka.tools.StorageTool", "random-uuid")).trim();
+      runToEnd(java(BROKER, brokerJava, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c",
           properties.toAbsolutePath().toString()));
     }
-    add(BROKER, java(brokerJava, MAIN_CLASSES.get(BROKER), properties.toAbsolutePath().toString()), Map.of(), false);
+    add(BROKER, java(BROKER, brokerJava, MAIN_CLASSES.get(BROKER), properties.toAbsolutePath().toString()), Map.of(), false);
     awaitBroker(Duration.ofSeconds(60));
 
     if (settings.layout() == Layout.ONE_JVM) {
@@ -242,7 +259,7 @@ public final class ProcessCluster implements AutoCloseable {
       env.put("AIGC_TOKENIZER_METRICS_PORT", String.valueOf(settings.metricsPorts().get("tokenizer-service")));
       env.put("AIGC_WORKER_METRICS_PORT", String.valueOf(settings.metricsPorts().get("inference-worker")));
       env.put("AIGC_POSTPROCESSOR_METRICS_PORT", String.valueOf(settings.metricsPorts().get("postprocessor")));
-      add(PIPELINE, java(jvmOptions(PIPELINE), MAIN_CLASSES.get(PIPELINE)), env, true);
+      add(PIPELINE, java(PIPELINE, jvmOptions(PIPELINE), MAIN_CLASSES.get(PIPELINE)), env, true);
     } else {
       List<String> models = modelDirs();
       for (String service : SERVICES) {
@@ -257,11 +274,11 @@ public final class ProcessCluster implements AutoCloseable {
               env.put("AIGC_METRICS_PORT", String.valueOf(port));
               workerPorts.put(name, port);
             }
-            add(name, java(jvmOptions(service), MAIN_CLASSES.get(service)), env, false);
+            add(name, java(service, jvmOptions(service), MAIN_CLASSES.get(service)), env, false);
           }
           continue;
         }
-        add(service, java(jvmOptions(service), MAIN_CLASSES.get(service)), serviceEnv(service), false);
+        add(service, java(service, jvmOptions(service), MAIN_CLASSES.get(service)), serviceEnv(service), false);
       }
     }
   }
@@ -286,7 +303,8 @@ public final class ProcessCluster implements AutoCloseable {
     int port = freePort();
     all.put("AIGC_METRICS_PORT", String.valueOf(port));
     workerPorts.put(name, port);
-    add(name, java(jvmOptions("inference-worker"), MAIN_CLASSES.get("inference-worker")), all, false);
+    add(name, java("inference-worker", jvmOptions("inference-worker"), MAIN_CLASSES.get("inference-worker")), all,
+        false);
   }
 
   /** Waits until {@code name}'s process has exited (it is not restarted then if restarts are off). */
@@ -360,7 +378,7 @@ public final class ProcessCluster implements AutoCloseable {
     return settings.serviceJvmOptions().getOrDefault(service, defaults);
   }
 
-  private List<String> java(List<String> jvmOptions, String mainClass, String... args) {
+  private List<String> java(String name, List<String> jvmOptions, String mainClass, String... args) {
     List<String> command = new ArrayList<>();
     if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
       command.add("/usr/bin/setsid");
@@ -368,7 +386,7 @@ public final class ProcessCluster implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(jvmOptions);
     command.add("-cp");
-    command.add(settings.classpath());
+    command.add(settings.classpathOf(name));
     command.add(mainClass);
     command.addAll(List.of(args));
     return command;
@@ -398,7 +416,10 @@ public final class ProcessCluster implements AutoCloseable {
     });
   }
 
-  /** Waits until the broker and every service answer /readyz with 200. */
+  /**
+   * Waits until the broker and every service answer /readyz with 200. Without restarts, a process that exits first
+   * fails the wait at once: it will not become ready.
+   */
   public void awaitReady(Duration timeout) throws InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + timeout.toNanos();
     List<Integer> ports = new ArrayList<>(settings.metricsPorts().values());
@@ -408,6 +429,15 @@ public final class ProcessCluster implements AutoCloseable {
       while (!ready(port)) {
         if (System.nanoTime() > deadline) {
           throw new TimeoutException("port " + port + " not ready after " + timeout);
+        }
+        if (!settings.restart()) {
+          for (Child child : children.values()) {
+            Process process = child.process;
+            if (process != null && !process.isAlive()) {
+              throw new IllegalStateException(child.name + " exited with code " + process.exitValue()
+                  + " before it was ready" + (child.inheritOutput ? "" : "; see logs/" + child.name + ".log"));
+            }
+          }
         }
         Thread.sleep(200); // polling another process's probe: there is no event to await
       }

@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +38,19 @@ class CrashRecoveryTest {
   @RegisterExtension
   static final PerClass<ProcessCluster> cluster = TestProcessCluster.perClass("crash-recovery",
       (home, defaults) -> defaults.withEnv(Map.of("AIGC_TOPIC_PARTITIONS", "4", "AIGC_MAX_BATCH", "16")));
+
+  /**
+   * Each service runs on what its image holds (its own runtime dependencies) and logs through its backend: a
+   * dependency a test scope drops from a service's lib/ would show here as a service that cannot start, or as a log
+   * of errors only.
+   */
+  @Test
+  void eachServiceStartsOnItsOwnRuntimeClasspathAndLogsItsStart() throws Exception {
+    for (String service : ProcessCluster.SERVICES) {
+      String log = Files.readString(cluster.get().settings().home().resolve("logs/" + service + ".log"));
+      assertThat(log).as("%s's log", service).contains(" INFO ").doesNotContain("could not find a logging provider");
+    }
+  }
 
   @Test
   void everyAcceptedJobCompletesExactlyOnceThroughCrashes() throws Exception {
