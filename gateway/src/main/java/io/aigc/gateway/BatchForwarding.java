@@ -50,6 +50,10 @@ record BatchForwarding(HttpClient client, URI origin) implements BatchRoutes {
         .setIdleTimeout(IDLE_TIMEOUT_MS).setHeaders(endToEnd(in.headers()));
     boolean hasBody = in.headers().contains(HttpHeaders.CONTENT_LENGTH)
         || in.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    if (!hasBody) {
+      // Nothing to stream: let the request end here, as it would without the pause.
+      in.resume();
+    }
     client.request(options)
         .compose(out -> hasBody ? out.send(in) : out.send())
         .compose(answer -> relay(answer, ctx.response()))
