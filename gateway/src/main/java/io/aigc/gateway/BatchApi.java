@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.function.Function;
 
 /**
@@ -167,7 +168,7 @@ record BatchApi(Batches batches, BatchFiles files, BatchConfig config) implement
   }
 
   /** Runs {@code work} on the batches' context (it may touch the disk) and answers 200 with what it returns. */
-  private void answer(RoutingContext ctx, java.util.concurrent.Callable<JsonObject> work) {
+  private void answer(RoutingContext ctx, Callable<JsonObject> work) {
     batches.call(work).onSuccess(body -> Bodies.json(ctx, 200, body)).onFailure(ctx::fail);
   }
 

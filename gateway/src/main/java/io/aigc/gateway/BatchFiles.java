@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -77,7 +78,7 @@ final class BatchFiles implements AutoCloseable {
     FileLock taken = null;
     try {
       taken = lockChannel.tryLock();
-    } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+    } catch (IOException | OverlappingFileLockException e) {
       // Stays null: reported below (the overlap is another gateway in this JVM).
     }
     if (taken == null) {

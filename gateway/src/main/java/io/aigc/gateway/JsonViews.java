@@ -5,6 +5,8 @@ import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.Tasks;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /** The JSON bodies the gateway answers with, in OpenAI's shapes where OpenAI has one. */
@@ -34,11 +36,11 @@ final class JsonViews {
     JsonArray data = new JsonArray();
     for (Tasks.Task t : tasks.all()) {
       JsonObject defaults = new JsonObject();
-      t.defaults().forEach((param, value) -> defaults.put(param, value instanceof java.util.List<?> list
-          ? new JsonArray(new java.util.ArrayList<>(list)) : value));
+      t.defaults().forEach((param, value) -> defaults.put(param, value instanceof List<?> list
+          ? new JsonArray(new ArrayList<>(list)) : value));
       data.add(new JsonObject().put("id", t.name()).put("object", "task").put("description", t.description())
-          .put("required", new JsonArray(new java.util.ArrayList<>(t.required())))
-          .put("optional", new JsonArray(new java.util.ArrayList<>(t.optional())))
+          .put("required", new JsonArray(new ArrayList<>(t.required())))
+          .put("optional", new JsonArray(new ArrayList<>(t.optional())))
           .put("defaults", defaults));
     }
     return new JsonObject().put("object", "list").put("data", data);

@@ -6,9 +6,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A model as a folder in the Hugging Face Optimum decoder layout: {@code model.onnx}, {@code config.json},
@@ -40,7 +43,7 @@ public final class ModelDirectory {
   }
 
   /** What a model's name may hold: it names a topic and a consumer group, so Kafka's topic characters only. */
-  private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1,200}");
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,200}");
 
   /**
    * The folders {@code AIGC_MODEL_DIR} names: one, or several separated by commas, the default model (what a request
@@ -49,7 +52,7 @@ public final class ModelDirectory {
    */
   public static List<Path> list(String value) {
     List<Path> dirs = new ArrayList<>();
-    java.util.Set<String> names = new java.util.HashSet<>();
+    Set<String> names = new HashSet<>();
     for (String part : value.split(",", -1)) {
       if (part.isBlank()) {
         throw new IllegalArgumentException("AIGC_MODEL_DIR has an empty entry: '" + value + "'");

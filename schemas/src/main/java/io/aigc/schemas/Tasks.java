@@ -7,10 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
@@ -64,7 +67,7 @@ public final class Tasks {
     public Task {
       required = List.copyOf(required);
       optional = List.copyOf(optional);
-      defaults = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(defaults));
+      defaults = Collections.unmodifiableMap(new LinkedHashMap<>(defaults));
     }
 
     /** Every field the task takes, required first. */
@@ -114,7 +117,7 @@ public final class Tasks {
   private final Map<String, Task> tasks;
 
   private Tasks(Map<String, Task> tasks) {
-    this.tasks = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tasks));
+    this.tasks = Collections.unmodifiableMap(new LinkedHashMap<>(tasks));
   }
 
   /** The built-in tasks alone. */
@@ -124,7 +127,7 @@ public final class Tasks {
         throw new IllegalStateException("the built-in tasks.json is missing from the classpath");
       }
       return new Tasks(parse("the built-in tasks.json", new String(in.readAllBytes(),
-          java.nio.charset.StandardCharsets.UTF_8), new LinkedHashMap<>()));
+          StandardCharsets.UTF_8), new LinkedHashMap<>()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -143,7 +146,7 @@ public final class Tasks {
     }
     String json;
     try {
-      json = Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+      json = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException | RuntimeException e) {
       throw new IllegalArgumentException("AIGC_TASKS_FILE " + file + " cannot be read: " + e, e);
     }
@@ -288,7 +291,7 @@ public final class Tasks {
             v.isNumber() ? v.doubleValue() : null;
         case "stop" -> stop(v);
         default -> throw new IllegalArgumentException(what + ": \"defaults\" has '" + param + "', which a task "
-            + "cannot set; it may set " + String.join(", ", new java.util.TreeSet<>(DEFAULTABLE)));
+            + "cannot set; it may set " + String.join(", ", new TreeSet<>(DEFAULTABLE)));
       };
       if (value == null) {
         throw new IllegalArgumentException(what + ": the default '" + param + "' has the wrong type: " + v);

@@ -3,15 +3,6 @@ package io.aigc.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.aigc.local.CompletionsChecker;
-import io.aigc.local.ProcessCluster;
-import io.aigc.model.SamplingParams;
-import io.aigc.runtime.Env;
-import io.aigc.runtime.KafkaSettings;
-import io.aigc.model.ModelDirectory;
-import io.aigc.text.TextTokenizer;
-import io.aigc.schemas.Completion;
-import io.aigc.schemas.Topics;
 import io.aigc.engine.DirectDecoder;
 import io.aigc.engine.EngineMetrics;
 import io.aigc.engine.EngineSettings;
@@ -20,6 +11,15 @@ import io.aigc.engine.GenerationListener;
 import io.aigc.engine.GenerationOutcome;
 import io.aigc.engine.GenerationTask;
 import io.aigc.engine.OnnxModel;
+import io.aigc.local.CompletionsChecker;
+import io.aigc.local.ProcessCluster;
+import io.aigc.model.ModelDirectory;
+import io.aigc.model.SamplingParams;
+import io.aigc.runtime.Env;
+import io.aigc.runtime.KafkaSettings;
+import io.aigc.schemas.Completion;
+import io.aigc.schemas.Topics;
+import io.aigc.text.TextTokenizer;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -36,9 +36,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -224,7 +227,7 @@ public final class Benchmark {
           Duration requestTime = Duration.ofMillis((long) limitFor(limit, c).generationMs());
           ClosedLoop.Measurement m = ClosedLoop.run(c, warmup(requestTime), window(options, requestTime),
               requestTime, () -> {
-                String id = java.util.UUID.randomUUID().toString();
+                String id = UUID.randomUUID().toString();
                 CompletableFuture<GenerationOutcome> outcome = new CompletableFuture<>();
                 engine.submit(new GenerationTask(id, prompt, params, Instant.now(), null,
                     GenerationListener.onFinished(outcome::complete)));
@@ -359,8 +362,8 @@ public final class Benchmark {
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body)).build();
     List<String> accepted = Collections.synchronizedList(new ArrayList<>());
-    java.util.concurrent.atomic.AtomicLong rejected = new java.util.concurrent.atomic.AtomicLong();
-    java.util.concurrent.atomic.AtomicLong failed = new java.util.concurrent.atomic.AtomicLong();
+    AtomicLong rejected = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
     List<MemorySampler.Target> gateway = targets.stream().filter(t -> t.name().equals("gateway")).toList();
     long sent = 0;
     List<CompletableFuture<Void>> answers = new ArrayList<>();
@@ -403,7 +406,7 @@ public final class Benchmark {
     }
   }
 
-  private static double mb(List<MemorySampler.Sample> samples, java.util.function.ToLongFunction<MemorySampler.Sample> f) {
+  private static double mb(List<MemorySampler.Sample> samples, ToLongFunction<MemorySampler.Sample> f) {
     return samples.stream().mapToLong(f).average().orElse(Double.NaN) / 1048576.0;
   }
 

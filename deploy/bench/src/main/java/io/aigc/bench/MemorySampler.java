@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,7 +34,7 @@ final class MemorySampler implements AutoCloseable {
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
   private final Map<String, Long> peakHeap = new ConcurrentHashMap<>();
   private final Map<String, Long> peakRss = new ConcurrentHashMap<>();
-  private final List<Sample> series = java.util.Collections.synchronizedList(new ArrayList<>());
+  private final List<Sample> series = Collections.synchronizedList(new ArrayList<>());
   private final Thread thread;
   private volatile boolean running = true;
 

@@ -9,6 +9,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +47,7 @@ final class StreamedCalls {
   StreamedCalls(HttpClient http, URI uri, Map<String, Object> request) throws Exception {
     this.http = http;
     this.uri = uri;
-    Map<String, Object> streamed = new java.util.HashMap<>(request);
+    Map<String, Object> streamed = new HashMap<>(request);
     streamed.put("stream", true);
     streamed.put("stream_options", Map.of("include_usage", true));
     this.body = JSON.writeValueAsString(streamed);

@@ -4,10 +4,18 @@ import io.aigc.runtime.Env;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -74,7 +82,7 @@ public final class LocalProcesses {
     }
 
     Path home = config.home();
-    Map<String, String> serviceEnv = new java.util.HashMap<>(Map.of("AIGC_MODEL_DIR",
+    Map<String, String> serviceEnv = new HashMap<>(Map.of("AIGC_MODEL_DIR",
         String.join(",", modelDirs.stream().map(Path::toString).toList())));
     Path keyFile = home.resolve("api-key");
     boolean localKey = config.makeLocalKey();
@@ -138,19 +146,19 @@ public final class LocalProcesses {
       return Files.readString(file).trim();
     }
     byte[] random = new byte[24];
-    new java.security.SecureRandom().nextBytes(random);
-    String key = "aigc-" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    new SecureRandom().nextBytes(random);
+    String key = "aigc-" + Base64.getUrlEncoder().withoutPadding().encodeToString(random);
     Files.createDirectories(file.getParent());
     Files.writeString(file, key + "\n");
-    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
     return key;
   }
 
   private static String sha256Hex(String key) {
     try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+          .digest(key.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }

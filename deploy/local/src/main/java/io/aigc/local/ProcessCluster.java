@@ -16,14 +16,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,9 +66,9 @@ public final class ProcessCluster implements AutoCloseable {
       "postprocessor", "io.aigc.postprocessor.PostprocessorMain");
 
   private final Settings settings;
-  private final Map<String, Child> children = new java.util.concurrent.ConcurrentSkipListMap<>();
+  private final Map<String, Child> children = new ConcurrentSkipListMap<>();
   /** Start order, for stopping in reverse. */
-  private final List<String> order = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<String> order = new CopyOnWriteArrayList<>();
   /** Metrics ports of the workers beyond the first (one per further model, and those {@link #startWorker} adds). */
   private final Map<String, Integer> workerPorts = new ConcurrentHashMap<>();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -88,6 +93,13 @@ public final class ProcessCluster implements AutoCloseable {
   public record Settings(Path home, String classpath, Layout layout, int kafkaPort, int httpPort,
       Map<String, Integer> metricsPorts, Map<String, String> env, Map<String, List<String>> serviceJvmOptions,
       boolean restart, Map<String, String> serviceClasspaths) {
+
+    public Settings {
+      metricsPorts = Map.copyOf(metricsPorts);
+      env = Map.copyOf(env);
+      serviceJvmOptions = Map.copyOf(serviceJvmOptions);
+      serviceClasspaths = Map.copyOf(serviceClasspaths);
+    }
 
     public static Settings defaults(Path home, String classpath, Layout layout) {
       return new Settings(home, classpath, layout, LauncherConfig.DEFAULT_KAFKA_PORT, ServiceDefaults.GATEWAY_HTTP_PORT,
@@ -314,10 +326,10 @@ public final class ProcessCluster implements AutoCloseable {
   }
 
   /** The exit code of a process that has exited, or empty while it runs. */
-  public java.util.OptionalInt exitCode(String name) {
+  public OptionalInt exitCode(String name) {
     Child child = children.get(name);
-    return child == null || child.process == null || child.process.isAlive() ? java.util.OptionalInt.empty()
-        : java.util.OptionalInt.of(child.process.exitValue());
+    return child == null || child.process == null || child.process.isAlive() ? OptionalInt.empty()
+        : OptionalInt.of(child.process.exitValue());
   }
 
   /** Waits until the worker {@code name} answers /readyz with 200 (it has joined its group). */
@@ -362,8 +374,8 @@ public final class ProcessCluster implements AutoCloseable {
         && !env.containsKey(LocalPipeline.PIPELINE_METRICS_URLS) && !ports.containsValue(0)) {
       // Its own process: the gateway is told where the others' metrics are (in one JVM, LocalPipeline does it).
       // Workers of further models started before the gateway (SERVICES' order), so their ports are known.
-      env.put(LocalPipeline.PIPELINE_METRICS_URLS, LocalPipeline.metricsUrls(java.util.stream.IntStream.concat(
-          java.util.stream.IntStream.of(ports.get("tokenizer-service"), ports.get("inference-worker"),
+      env.put(LocalPipeline.PIPELINE_METRICS_URLS, LocalPipeline.metricsUrls(IntStream.concat(
+          IntStream.of(ports.get("tokenizer-service"), ports.get("inference-worker"),
               ports.get("postprocessor")), workerPorts.values().stream().mapToInt(Integer::intValue))));
     }
     return env;
@@ -505,7 +517,7 @@ public final class ProcessCluster implements AutoCloseable {
     }
     List<String> order = new ArrayList<>(this.order);
     order.remove(BROKER);
-    java.util.Collections.reverse(order);
+    Collections.reverse(order);
     order.add(BROKER);
     for (String name : order) {
       Process p = children.get(name).process;

@@ -6,10 +6,13 @@ import io.aigc.schemas.GeneratedSequence;
 import io.aigc.schemas.Topics;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.MemberDescription;
@@ -35,7 +38,7 @@ public final class WorkShare {
       Map<String, List<Integer>> byMember = new TreeMap<>();
       for (MemberDescription member : description.members()) {
         byMember.merge(member.clientId(), member.assignment().topicPartitions().stream()
-            .map(TopicPartition::partition).sorted().toList(), (a, b) -> java.util.stream.Stream.concat(a.stream(),
+            .map(TopicPartition::partition).sorted().toList(), (a, b) -> Stream.concat(a.stream(),
             b.stream()).sorted().toList());
       }
       return byMember;
@@ -49,7 +52,7 @@ public final class WorkShare {
   public static Map<String, Integer> sequencesByWorker(String bootstrapServers, Collection<String> ids) {
     Topics topics = Topics.defaults();
     Map<String, Integer> byWorker = new TreeMap<>();
-    java.util.Set<String> wanted = new java.util.HashSet<>(ids);
+    Set<String> wanted = new HashSet<>(ids);
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(
         settings(bootstrapServers).consumer(null, "work-share"), new StringDeserializer(),
         new ByteArrayDeserializer())) {

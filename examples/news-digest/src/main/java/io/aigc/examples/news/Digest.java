@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One digest page: the summaries of one source's articles published on one day (UTC), and how a page is written
@@ -199,7 +201,7 @@ final class Digest {
   static String mdText(String s) {
     StringBuilder out = new StringBuilder(s.length() + 8);
     // "- x", "+ x" and "1. x" at the start of a line would begin a list.
-    java.util.regex.Matcher number = java.util.regex.Pattern.compile("^\\d+(?=[.)])").matcher(s);
+    Matcher number = Pattern.compile("^\\d+(?=[.)])").matcher(s);
     if (s.startsWith("-") || s.startsWith("+")) {
       out.append('\\');
     } else if (number.find()) {
