@@ -25,8 +25,8 @@ import java.time.Duration;
  *       {@code /v1/batches} there, so that gateways scaled out behind one address all serve the Batch API
  * </ul>
  */
-public record BatchConfig(Path dataDir, long maxFileBytes, double backlogShare, int maxInFlight, Duration completionWindow,
-    URI gateway) {
+public record BatchConfig(Path dataDir, long maxFileBytes, double backlogShare, int maxInFlight,
+    Duration completionWindow, URI gateway) {
   static final long DEFAULT_MAX_FILE_BYTES = 200L * 1024 * 1024;
 
   public BatchConfig {

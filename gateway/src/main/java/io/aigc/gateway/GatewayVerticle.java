@@ -32,8 +32,8 @@ final class GatewayVerticle extends VerticleBase {
   static final String WEBROOT = "webroot";
 
   GatewayVerticle(GatewayConfig config, JobStore store, JobSubmitter submitter, RecordPublisher publisher,
-      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready, BatchRoutes batchRoutes,
-      Supplier<Backlog.Lag> lag, PipelineMonitor monitor) {
+      StreamFeed streamFeed, ServedModels models, GatewayMetrics metrics, BooleanSupplier ready,
+      BatchRoutes batchRoutes, Supplier<Backlog.Lag> lag, PipelineMonitor monitor) {
     this.config = config;
     this.store = store;
     this.submitter = submitter;
