@@ -1,5 +1,6 @@
 package io.aigc.local;
 
+import io.aigc.model.ModelDirectory;
 import io.aigc.runtime.ServiceDefaults;
 import java.io.IOException;
 import java.io.InputStream;
@@ -214,7 +215,8 @@ public final class ProcessCluster implements AutoCloseable {
         builder.inheritIO();
       } else {
         builder.redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(settings.home().resolve("logs/" + name + ".log").toFile()));
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                settings.home().resolve("logs/" + name + ".log").toFile()));
       }
       process = builder.start();
       startedAt = System.nanoTime();
@@ -263,7 +265,8 @@ public final class ProcessCluster implements AutoCloseable {
       runToEnd(java(BROKER, brokerJava, "kafka.tools.StorageTool", "format", "--standalone", "-t", clusterId, "-c",
           properties.toAbsolutePath().toString()));
     }
-    add(BROKER, java(BROKER, brokerJava, MAIN_CLASSES.get(BROKER), properties.toAbsolutePath().toString()), Map.of(), false);
+    add(BROKER, java(BROKER, brokerJava, MAIN_CLASSES.get(BROKER), properties.toAbsolutePath().toString()),
+        Map.of(), false);
     awaitBroker(Duration.ofSeconds(60));
 
     if (settings.layout() == Layout.ONE_JVM) {
@@ -280,7 +283,7 @@ public final class ProcessCluster implements AutoCloseable {
           for (int i = 0; i < models.size(); i++) {
             Map<String, String> env = serviceEnv(service);
             env.put("AIGC_MODEL_DIR", models.get(i));
-            String name = i == 0 ? service : service + "-" + io.aigc.model.ModelDirectory.nameOf(Path.of(models.get(i)));
+            String name = i == 0 ? service : service + "-" + ModelDirectory.nameOf(Path.of(models.get(i)));
             if (i > 0) {
               int port = freePort();
               env.put("AIGC_METRICS_PORT", String.valueOf(port));
