@@ -1,6 +1,7 @@
 package io.aigc.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.aigc.schemas.RequestRules;
 import io.vertx.core.Handler;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -27,9 +28,6 @@ record BatchApi(Batches batches, BatchFiles files, BatchConfig config) implement
       "metadata", "output_expires_after");
   private static final long MIN_EXPIRY_SECONDS = 3_600;
   private static final long MAX_EXPIRY_SECONDS = 2_592_000;
-  private static final int MAX_METADATA = 16;
-  private static final int MAX_METADATA_KEY = 64;
-  private static final int MAX_METADATA_VALUE = 512;
 
   @Override
   public void mount(Router router, Handler<RoutingContext> json, Handler<RoutingContext> utf8) {
@@ -188,15 +186,17 @@ record BatchApi(Batches batches, BatchFiles files, BatchConfig config) implement
     if (!node.isObject()) {
       throw JsonBody.wrongType("metadata", "an object", node);
     }
-    if (node.size() > MAX_METADATA) {
-      throw ApiError.invalid("metadata", "invalid_value", "'metadata' may have at most " + MAX_METADATA + " pairs.");
+    if (node.size() > RequestRules.MAX_METADATA_ENTRIES) {
+      throw ApiError.invalid("metadata", "invalid_value", "'metadata' may have at most "
+          + RequestRules.MAX_METADATA_ENTRIES + " pairs.");
     }
     Map<String, String> pairs = new LinkedHashMap<>();
     for (Map.Entry<String, JsonNode> e : node.properties()) {
-      if (!e.getValue().isTextual() || e.getKey().length() > MAX_METADATA_KEY
-          || e.getValue().textValue().length() > MAX_METADATA_VALUE) {
+      if (!e.getValue().isTextual() || e.getKey().length() > RequestRules.MAX_METADATA_KEY_LENGTH
+          || e.getValue().textValue().length() > RequestRules.MAX_METADATA_VALUE_LENGTH) {
         throw ApiError.invalid("metadata." + JsonBody.shown(e.getKey()), "invalid_value", "'metadata' values must "
-            + "be strings of at most " + MAX_METADATA_VALUE + " characters, keys at most " + MAX_METADATA_KEY + ".");
+            + "be strings of at most " + RequestRules.MAX_METADATA_VALUE_LENGTH + " characters, keys at most "
+            + RequestRules.MAX_METADATA_KEY_LENGTH + ".");
       }
       pairs.put(e.getKey(), e.getValue().textValue());
     }
