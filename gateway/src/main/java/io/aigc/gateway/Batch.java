@@ -84,7 +84,8 @@ record Batch(String id, String owner, String endpoint, String inputFileId, Strin
 
   Batch withCounts(int completedLines, int failedLines, int submittedLines) {
     return new Batch(id, owner, endpoint, inputFileId, completionWindow, status, createdAt, expiresAt, reached,
-        outputFileId, errorFileId, errors, total, completedLines, failedLines, submittedLines, metadata, outputExpiresAfter);
+        outputFileId, errorFileId, errors, total, completedLines, failedLines, submittedLines, metadata,
+        outputExpiresAfter);
   }
 
   Batch withFiles(String output, String error) {
