@@ -15,22 +15,15 @@ public final class ServingMetrics {
 
   public static final String PREFIX = "aigc_";
 
-  // Labels.
+  // Labels other classes set; the rest are named where their metric is declared.
   public static final String MODEL = "model";
-  public static final String FINISH_REASON = "finish_reason";
-  public static final String SERVICE = "service";
-  public static final String REASON = "reason";
   public static final String STAGE = "stage";
   public static final String GROUP = "group";
 
-  // Names (a counter's without the _total its samples carry).
-  public static final String REQUEST_SUCCESS = PREFIX + "request_success";
-  public static final String PROMPT_TOKENS = PREFIX + "prompt_tokens";
+  // Names other classes register or read (a counter's without the _total its samples carry); the rest are named
+  // where their metric is declared.
   public static final String GENERATION_TOKENS = PREFIX + "generation_tokens";
   public static final String TIME_TO_FIRST_TOKEN = PREFIX + "time_to_first_token_seconds";
-  public static final String INTER_TOKEN_LATENCY = PREFIX + "inter_token_latency_seconds";
-  public static final String QUEUE_TIME = PREFIX + "request_queue_time_seconds";
-  public static final String E2E_LATENCY = PREFIX + "e2e_request_latency_seconds";
   public static final String RUNNING = PREFIX + "num_requests_running";
   public static final String WAITING = PREFIX + "num_requests_waiting";
   public static final String KV_CACHE_USAGE = PREFIX + "kv_cache_usage_perc";
@@ -47,12 +40,12 @@ public final class ServingMetrics {
 
   /** {@code aigc_request_success_total{model, finish_reason}}: choices that ended normally, by why they ended. */
   public static Counter requestSuccess(PrometheusRegistry registry) {
-    return Metrics.counter(registry, REQUEST_SUCCESS,
-        "Choices generated to their end, by finish reason (stop, length)", MODEL, FINISH_REASON);
+    return Metrics.counter(registry, PREFIX + "request_success",
+        "Choices generated to their end, by finish reason (stop, length)", MODEL, "finish_reason");
   }
 
   public static Counter promptTokens(PrometheusRegistry registry) {
-    return Metrics.counter(registry, PROMPT_TOKENS, "Prompt tokens prefilled", MODEL);
+    return Metrics.counter(registry, PREFIX + "prompt_tokens", "Prompt tokens prefilled", MODEL);
   }
 
   public static Counter generationTokens(PrometheusRegistry registry) {
@@ -64,17 +57,18 @@ public final class ServingMetrics {
   }
 
   public static Histogram interTokenLatency(PrometheusRegistry registry) {
-    return latency(registry, INTER_TOKEN_LATENCY,
+    return latency(registry, PREFIX + "inter_token_latency_seconds",
         "Time per output token after the first (a request's decode time over its longest choice's tokens)");
   }
 
   public static Histogram queueTime(PrometheusRegistry registry) {
-    return latency(registry, QUEUE_TIME,
+    return latency(registry, PREFIX + "request_queue_time_seconds",
         "From a request's creation at the gateway to the start of its prefill: Kafka, tokenizer and scheduler queue");
   }
 
   public static Histogram e2eLatency(PrometheusRegistry registry) {
-    return latency(registry, E2E_LATENCY, "From a request's creation at the gateway to its completion being written");
+    return latency(registry, PREFIX + "e2e_request_latency_seconds",
+        "From a request's creation at the gateway to its completion being written");
   }
 
   /**
@@ -84,7 +78,7 @@ public final class ServingMetrics {
    */
   public static Counter deadLetters(PrometheusRegistry registry, String service) {
     Counter counter = Metrics.counter(registry, DEAD_LETTERS,
-        "Records written to the dead-letter topic, by service and reason", SERVICE, REASON);
+        "Records written to the dead-letter topic, by service and reason", "service", "reason");
     for (DeadLetterReason reason : DeadLetterReason.values()) {
       counter.initLabelValues(service, reason.code());
     }
