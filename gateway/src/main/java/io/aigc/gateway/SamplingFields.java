@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The fields every generation endpoint shares (OpenAI's sampling and stopping parameters, metadata, and our
@@ -87,24 +88,29 @@ final class SamplingFields {
     Double timeout = body.within(RequestRules.TIMEOUT_SECONDS, body.number("timeout_seconds"));
 
     return spec
-        .sampling(s -> s
-            .maxTokens(max)
-            .temperature(temperature == null ? SamplingParams.DEFAULT_TEMPERATURE : temperature)
-            .topP(topP == null ? SamplingParams.DEFAULT_TOP_P : topP)
-            .topK(topK == null ? SamplingParams.DEFAULT_TOP_K : topK)
-            .minP(minP == null ? 0 : minP)
-            .n(n == null ? SamplingParams.DEFAULT_N : n)
-            .stop(stop)
-            .seed(seed)
-            .presencePenalty(presence == null ? 0 : presence)
-            .frequencyPenalty(frequency == null ? 0 : frequency)
-            .repetitionPenalty(repetition == null ? 1 : repetition)
-            .minTokens(minTokens == null ? 0 : minTokens)
-            .logitBias(logitBias)
-            .ignoreEos(ignoreEos != null && ignoreEos))
+        .sampling(s -> {
+          // What the body leaves out keeps the builder's default.
+          s.maxTokens(max).stop(stop).seed(seed).logitBias(logitBias).ignoreEos(Boolean.TRUE.equals(ignoreEos));
+          ifPresent(temperature, s::temperature);
+          ifPresent(topP, s::topP);
+          ifPresent(topK, s::topK);
+          ifPresent(minP, s::minP);
+          ifPresent(n, s::n);
+          ifPresent(presence, s::presencePenalty);
+          ifPresent(frequency, s::frequencyPenalty);
+          ifPresent(repetition, s::repetitionPenalty);
+          ifPresent(minTokens, s::minTokens);
+          return s;
+        })
         .metadata(metadata)
         // Deadlines travel in milliseconds; anything positive gets at least one.
         .timeout(timeout == null ? null : Duration.ofMillis(Math.max(1, Math.round(timeout * 1000))));
+  }
+
+  private static <T> void ifPresent(T value, Consumer<T> setter) {
+    if (value != null) {
+      setter.accept(value);
+    }
   }
 
   /** The token limit under any of its names; two names given with different values is a mistake, not a choice. */

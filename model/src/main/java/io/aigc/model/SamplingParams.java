@@ -39,13 +39,8 @@ public record SamplingParams(int maxTokens, double temperature, double topP, int
 
   /** The most alternatives a token's log-probabilities may list (what OpenAI's chat API allows). */
   public static final int MAX_LOGPROBS = 20;
-  // OpenAI's defaults, which the builder starts from.
+  /** OpenAI's default token limit, which the builder starts from (a deployment may allow fewer). */
   public static final int DEFAULT_MAX_TOKENS = 16;
-  public static final double DEFAULT_TEMPERATURE = 1.0;
-  public static final double DEFAULT_TOP_P = 1.0;
-  /** 0 disables top-k. */
-  public static final int DEFAULT_TOP_K = 0;
-  public static final int DEFAULT_N = 1;
 
   /** Below this temperature sampling is greedy, as in vLLM: dividing by it would overflow the logits. */
   private static final double GREEDY_BELOW = 1e-5;
@@ -113,13 +108,17 @@ public record SamplingParams(int maxTokens, double temperature, double topP, int
     return logprobs >= 0;
   }
 
-  /** Builds {@link SamplingParams}; {@link #build} checks the values. */
+  /**
+   * Builds {@link SamplingParams} from OpenAI's defaults (vLLM's for its extensions: no top-k, no min-p, no penalty);
+   * {@link #build} checks the values.
+   */
   public static final class Builder {
     private int maxTokens = DEFAULT_MAX_TOKENS;
-    private double temperature = DEFAULT_TEMPERATURE;
-    private double topP = DEFAULT_TOP_P;
-    private int topK = DEFAULT_TOP_K;
-    private int n = DEFAULT_N;
+    private double temperature = 1;
+    private double topP = 1;
+    /** 0 disables top-k. */
+    private int topK;
+    private int n = 1;
     private Long seed;
     private List<String> stop = List.of();
     private boolean ignoreEos;
