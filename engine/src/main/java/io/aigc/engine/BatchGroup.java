@@ -22,7 +22,7 @@ final class BatchGroup implements AutoCloseable {
 
   /** Positions per row, padding included: what every row of a step attends over. */
   int length() {
-    return kv.length();
+    return kv.length;
   }
 
   /** Rows, free ones included. */
@@ -62,7 +62,7 @@ final class BatchGroup implements AutoCloseable {
   long takeOver(int slot, Sequence s, KvBlock prefill, int srcRow) {
     kv.overwriteRow(slot, prefill, srcRow);
     slots[slot] = s;
-    return (long) prefill.rowLength(srcRow) * kv.spec().kvBytesPerToken();
+    return (long) prefill.rowLength(srcRow) * kv.spec.kvBytesPerToken();
   }
 
   /**
@@ -80,7 +80,7 @@ final class BatchGroup implements AutoCloseable {
     }
     rows.addAll(newRows);
     sequences.addAll(newSequences);
-    KvBlock merged = KvBlock.gather(kv.spec(), pool, rows);
+    KvBlock merged = KvBlock.gather(kv.spec, pool, rows);
     kv.close();
     kv = merged;
     slots = sequences.toArray(new Sequence[0]);
@@ -129,7 +129,7 @@ final class BatchGroup implements AutoCloseable {
     }
     int running = running();
     boolean idleRows = running < slots.length && (slots.length - running) * 4 > slots.length && nobodyWaiting;
-    return idleRows || kv.length() > paddedLengthLimit(longestRow());
+    return idleRows || kv.length > paddedLengthLimit(longestRow());
   }
 
   /**

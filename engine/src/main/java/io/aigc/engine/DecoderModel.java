@@ -32,7 +32,7 @@ interface DecoderModel extends AutoCloseable {
 
   /** {@link #forward(int[], int, KvBlock, int[])} with every input token real. */
   default Forward forward(int[] tokens, int seqLen, KvBlock past) throws ModelException {
-    int[] real = new int[past.rows()];
+    int[] real = new int[past.rows];
     Arrays.fill(real, seqLen);
     return forward(tokens, seqLen, past, real);
   }

@@ -15,10 +15,11 @@ import java.util.List;
  * <p>Confined to the engine thread. Closing it returns its buffers to the pool.
  */
 final class KvBlock implements AutoCloseable {
-  private final ModelSpec spec;
+  final ModelSpec spec;
   private final BufferPool pool;
-  private final int rows;
-  private final int length;
+  final int rows;
+  /** Positions per row, padding included. */
+  final int length;
   private final int[] rowLengths;
   /** keys and values of layer i at 2i and 2i+1. */
   private final ByteBuffer[] tensors;
@@ -111,19 +112,6 @@ final class KvBlock implements AutoCloseable {
    */
   void clearRow(int r) {
     rowLengths[r] = 0;
-  }
-
-  int rows() {
-    return rows;
-  }
-
-  ModelSpec spec() {
-    return spec;
-  }
-
-  /** Positions per row, padding included. */
-  int length() {
-    return length;
   }
 
   /** Real tokens in row {@code r}. */

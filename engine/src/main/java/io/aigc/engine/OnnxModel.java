@@ -206,8 +206,8 @@ public final class OnnxModel implements DecoderModel {
 
   private Forward run(int[] tokens, int seqLen, KvBlock past, int[] realTokens) throws OrtException {
     ModelSpec spec = graph.spec();
-    int rows = past.rows();
-    int pastLength = past.length();
+    int rows = past.rows;
+    int pastLength = past.length;
     int total = pastLength + seqLen;
     if (!spec.hasPositionIds()) {
       for (int r = 0; r < rows; r++) {

@@ -15,7 +15,7 @@ final class PresenceFrequencyPenalty implements LogitsProcessor {
 
   @Override
   public void apply(float[] logits, TokenHistory history) {
-    TokenCounts generated = history.generated();
+    TokenCounts generated = history.generated;
     for (int i = 0; i < generated.size(); i++) {
       int token = generated.token(i);
       logits[token] = (float) (logits[token] - presence - frequency * generated.count(i));

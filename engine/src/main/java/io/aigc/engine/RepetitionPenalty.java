@@ -14,7 +14,7 @@ final class RepetitionPenalty implements LogitsProcessor {
 
   @Override
   public void apply(float[] logits, TokenHistory history) {
-    TokenCounts seen = history.seen();
+    TokenCounts seen = history.seen;
     for (int i = 0; i < seen.size(); i++) {
       int token = seen.token(i);
       float logit = logits[token];

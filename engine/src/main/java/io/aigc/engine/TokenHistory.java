@@ -6,8 +6,10 @@ package io.aigc.engine;
  * own, so penalties count only that choice's tokens, whatever else shares the batch.
  */
 final class TokenHistory {
-  private final TokenCounts generated;
-  private final TokenCounts seen;
+  /** Times each token was generated; only when built to count them. */
+  final TokenCounts generated;
+  /** Tokens of the prompt or the output (their counts mean nothing); only when built with the prompt. */
+  final TokenCounts seen;
   private int generatedCount;
 
   /**
@@ -38,15 +40,5 @@ final class TokenHistory {
   /** Tokens generated so far. */
   int generatedCount() {
     return generatedCount;
-  }
-
-  /** Times each token was generated; only when built to count them. */
-  TokenCounts generated() {
-    return generated;
-  }
-
-  /** Tokens of the prompt or the output (their counts mean nothing); only when built with the prompt. */
-  TokenCounts seen() {
-    return seen;
   }
 }

@@ -86,8 +86,8 @@ final class FakeDecoderModel implements DecoderModel {
 
   @Override
   public Forward forward(int[] tokens, int seqLen, KvBlock past, int[] realTokens) throws ModelException {
-    int rows = past.rows();
-    int pastLength = past.length();
+    int rows = past.rows;
+    int pastLength = past.length;
     int total = pastLength + seqLen;
     if (tokens.length != rows * seqLen || realTokens.length != rows) {
       throw new IllegalArgumentException("tokens and realTokens do not match a cache of " + rows + " rows");
@@ -162,7 +162,7 @@ final class FakeDecoderModel implements DecoderModel {
    * the other tokens spread below it so that sampling at a temperature has choices to make.
    */
   private float[] logits(KvBlock cache, int row) {
-    int length = cache.length();
+    int length = cache.length;
     long hash = 1;
     for (int layer = 0; layer < spec.layers(); layer++) {
       for (boolean value : new boolean[] {false, true}) {

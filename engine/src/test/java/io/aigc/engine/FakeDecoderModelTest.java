@@ -17,7 +17,7 @@ class FakeDecoderModelTest {
   private DecoderModel.Forward forward(int[] tokens, int seqLen, KvBlock past, int... real)
       throws DecoderModel.ModelException {
     if (real.length == 0) {
-      real = new int[past.rows()];
+      real = new int[past.rows];
       Arrays.fill(real, seqLen);
     }
     return model.forward(tokens, seqLen, past, real);

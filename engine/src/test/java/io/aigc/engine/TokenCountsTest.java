@@ -43,14 +43,14 @@ class TokenCountsTest {
     TokenHistory bare = new TokenHistory(false, null);
     bare.add(4);
     assertThat(bare.generatedCount()).isEqualTo(1);
-    assertThat(bare.generated()).isNull();
-    assertThat(bare.seen()).isNull();
+    assertThat(bare.generated).isNull();
+    assertThat(bare.seen).isNull();
 
     TokenHistory full = new TokenHistory(true, new int[] {1, 2});
     full.add(2);
     full.add(5);
-    assertThat(full.generated().size()).isEqualTo(2);
-    assertThat(full.generated().countOf(1)).isZero(); // the prompt is not generated
-    assertThat(full.seen().size()).isEqualTo(3);
+    assertThat(full.generated.size()).isEqualTo(2);
+    assertThat(full.generated.countOf(1)).isZero(); // the prompt is not generated
+    assertThat(full.seen.size()).isEqualTo(3);
   }
 }
