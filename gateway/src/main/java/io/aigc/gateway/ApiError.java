@@ -4,6 +4,7 @@ import io.aigc.schemas.ErrorCodes;
 import io.aigc.schemas.GenerationError;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * An error as the client sees it: an HTTP status and OpenAI's error object
@@ -230,9 +231,9 @@ final class ApiError extends RuntimeException {
     return jobId;
   }
 
-  /** Seconds for a {@code Retry-After} header, or null. */
-  Integer retryAfterSeconds() {
-    return retryAfterSeconds;
+  /** Seconds for a {@code Retry-After} header, when the caller should come back later. */
+  Optional<Integer> retryAfterSeconds() {
+    return Optional.ofNullable(retryAfterSeconds);
   }
 
   @Override

@@ -64,9 +64,7 @@ record FailureHandler(long maxBodyBytes, long maxFileBytes, Connections connecti
       // RFC 6750: a 401 names the scheme the client should use.
       response.putHeader("WWW-Authenticate", "Bearer");
     }
-    if (error.retryAfterSeconds() != null) {
-      response.putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
-    }
+    error.retryAfterSeconds().ifPresent(seconds -> response.putHeader("Retry-After", Integer.toString(seconds)));
     if (error.status() == 405 && Routes.allowedMethods(path) != null) {
       response.putHeader("Allow", Routes.allowedMethods(path));
     }
