@@ -42,14 +42,18 @@ final class StreamAssembly {
   record Diverged(int choice) implements Step {}
 
   private static final class Choice {
+    /** Set by the choice's last piece. */
+    String finishReason;
     final StringBuilder text = new StringBuilder();
     /** The text's length after each sequence, so a repeated event can be compared with what it told. */
     final List<Integer> ends = new ArrayList<>();
     final List<TextLogprobs> logprobs = new ArrayList<>();
-    boolean finished;
     boolean detached;
-    String finishReason;
     Usage usage;
+
+    boolean finished() {
+      return finishReason != null;
+    }
 
     boolean repeats(int sequence, String piece) {
       int start = sequence == 0 ? 0 : ends.get(sequence - 1);
@@ -77,7 +81,7 @@ final class StreamAssembly {
         continue;
       }
       Choice choice = choices[event.getChoice()];
-      if (choice.finished || choice.detached) {
+      if (choice.finished() || choice.detached) {
         continue;
       }
       int sequence = event.getSequence();
@@ -103,7 +107,7 @@ final class StreamAssembly {
     List<Piece> pieces = new ArrayList<>();
     for (CompletionChoice done : completion.getChoices()) {
       int index = done.getIndex();
-      if (index < 0 || index >= choices.length || choices[index].finished) {
+      if (index < 0 || index >= choices.length || choices[index].finished()) {
         continue;
       }
       Choice choice = choices[index];
@@ -126,14 +130,13 @@ final class StreamAssembly {
     if (logprobs != null) {
       choice.logprobs.addAll(logprobs);
     }
-    choice.finished = finishReason != null;
     choice.finishReason = finishReason;
     return new Piece(index, text, logprobs, finishReason);
   }
 
   boolean allFinished() {
     for (Choice choice : choices) {
-      if (!choice.finished) {
+      if (!choice.finished()) {
         return false;
       }
     }
@@ -144,7 +147,7 @@ final class StreamAssembly {
   Usage usage() {
     int completionTokens = 0;
     for (Choice choice : choices) {
-      if (!choice.finished || choice.usage == null) {
+      if (!choice.finished() || choice.usage == null) {
         return null;
       }
       completionTokens += choice.usage.getCompletionTokens();
