@@ -78,10 +78,7 @@ final class Backlog implements AutoCloseable {
   }
 
   private final Admin admin;
-  private final String requestsTopic;
-  private final String tokenizerGroup;
-  /** Each model's tokenized topic, with the consumer group of the pool that reads it. */
-  private final Map<String, String> pools;
+  private final Pipeline pipeline;
   private final long max;
   private final Duration interval;
   private PeriodicCheck timer;
@@ -98,16 +95,22 @@ final class Backlog implements AutoCloseable {
   private double drainPerSecond = Double.NaN;
   private String lastFailure;
 
-  /** {@code pools}: each model's tokenized topic, with its worker pool's consumer group. */
-  Backlog(Admin admin, String requestsTopic, String tokenizerGroup, Map<String, String> pools, long max,
-      Duration interval) {
-    if (pools.containsValue(tokenizerGroup)) {
-      throw new IllegalArgumentException("the tokenizer and worker groups must differ, both are " + tokenizerGroup);
+  /**
+   * What the backlog is measured over: the requests topic, read by the tokenizer's group, and each model's tokenized
+   * topic ({@code pools}' keys), read by its worker pool's group.
+   */
+  record Pipeline(String requestsTopic, String tokenizerGroup, Map<String, String> pools) {
+    Pipeline {
+      if (pools.containsValue(tokenizerGroup)) {
+        throw new IllegalArgumentException("the tokenizer and worker groups must differ, both are " + tokenizerGroup);
+      }
+      pools = Map.copyOf(pools);
     }
+  }
+
+  Backlog(Admin admin, Pipeline pipeline, long max, Duration interval) {
     this.admin = admin;
-    this.requestsTopic = requestsTopic;
-    this.tokenizerGroup = tokenizerGroup;
-    this.pools = Map.copyOf(pools);
+    this.pipeline = pipeline;
     this.max = max;
     this.interval = interval;
   }
@@ -170,6 +173,7 @@ final class Backlog implements AutoCloseable {
     previous = now;
     Map<String, Integer> members = members();
     List<StageLag> measured = new ArrayList<>();
+    String tokenizerGroup = pipeline.tokenizerGroup();
     measured.add(
         new StageLag("tokenizer", tokenizerGroup, now.tokenizerLag(), members.getOrDefault(tokenizerGroup, -1)));
     now.workerLagByGroup().forEach((group, lag) ->
@@ -203,13 +207,13 @@ final class Backlog implements AutoCloseable {
     // Bounded by the interval, so a slow broker cannot stack checks up.
     int timeoutMs = (int) Math.max(1000, Math.min(interval.toMillis(), 10_000));
     long nanos = System.nanoTime();
-    List<String> names = new ArrayList<>(pools.keySet());
-    names.add(requestsTopic);
+    List<String> names = new ArrayList<>(pipeline.pools().keySet());
+    names.add(pipeline.requestsTopic());
     Map<String, TopicDescription> topics = admin.describeTopics(names,
         new DescribeTopicsOptions().timeoutMs(timeoutMs)).allTopicNames().get(timeoutMs, TimeUnit.MILLISECONDS);
-    List<TopicPartition> requests = partitions(topics.get(requestsTopic));
+    List<TopicPartition> requests = partitions(topics.get(pipeline.requestsTopic()));
     Map<String, List<TopicPartition>> tokenized = new HashMap<>();
-    pools.forEach((topic, group) -> tokenized.put(group, partitions(topics.get(topic))));
+    pipeline.pools().forEach((topic, group) -> tokenized.put(group, partitions(topics.get(topic))));
 
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
@@ -222,14 +226,14 @@ final class Backlog implements AutoCloseable {
         new ListOffsetsOptions(IsolationLevel.READ_COMMITTED).timeoutMs(timeoutMs)).all();
     var starts = admin.listOffsets(earliest, new ListOffsetsOptions().timeoutMs(timeoutMs)).all();
     Map<String, ListConsumerGroupOffsetsSpec> specs = new HashMap<>();
-    specs.put(tokenizerGroup, new ListConsumerGroupOffsetsSpec().topicPartitions(requests));
+    specs.put(pipeline.tokenizerGroup(), new ListConsumerGroupOffsetsSpec().topicPartitions(requests));
     tokenized.forEach((group, partitions) ->
         specs.put(group, new ListConsumerGroupOffsetsSpec().topicPartitions(partitions)));
     var committed = admin.listConsumerGroupOffsets(specs, new ListConsumerGroupOffsetsOptions().timeoutMs(timeoutMs));
     Map<TopicPartition, ListOffsetsResultInfo> end = ends.get(timeoutMs, TimeUnit.MILLISECONDS);
     Map<TopicPartition, ListOffsetsResultInfo> start = starts.get(timeoutMs, TimeUnit.MILLISECONDS);
-    Map<TopicPartition, OffsetAndMetadata> tokenizerOffsets = committed.partitionsToOffsetAndMetadata(tokenizerGroup)
-        .get(timeoutMs, TimeUnit.MILLISECONDS);
+    Map<TopicPartition, OffsetAndMetadata> tokenizerOffsets =
+        committed.partitionsToOffsetAndMetadata(pipeline.tokenizerGroup()).get(timeoutMs, TimeUnit.MILLISECONDS);
     // Each pool's offsets are its own group's: the topics differ, so one map holds them all.
     Map<TopicPartition, OffsetAndMetadata> workerOffsets = new HashMap<>();
     for (String group : tokenized.keySet()) {
@@ -267,8 +271,8 @@ final class Backlog implements AutoCloseable {
   private Map<String, Integer> members() {
     int timeoutMs = (int) Math.max(1000, Math.min(interval.toMillis(), 10_000));
     Map<String, Integer> members = new HashMap<>();
-    List<String> groups = new ArrayList<>(pools.values());
-    groups.add(tokenizerGroup);
+    List<String> groups = new ArrayList<>(pipeline.pools().values());
+    groups.add(pipeline.tokenizerGroup());
     var described = admin.describeConsumerGroups(groups,
         new DescribeConsumerGroupsOptions().timeoutMs(timeoutMs)).describedGroups();
     described.forEach((group, future) -> {

@@ -64,16 +64,18 @@ final class Batches implements AutoCloseable {
   /** An endpoint a batch may name: how its lines' bodies are read and its answers shaped. */
   record Endpoint(GenerationCall.Reader reader, ResponseFormat format) {}
 
+  /**
+   * How a batch's lines become jobs: submitted, watched and cancelled as interactive ones are, paced by the backlog
+   * (none: paced by {@code AIGC_BATCH_MAX_IN_FLIGHT} alone).
+   */
+  record Jobs(JobSubmitter submitter, JobStore store, JobCanceller canceller, Backlog backlog, long maxBacklog) {}
+
   private final Vertx vertx;
   private final BatchConfig config;
   private final BatchFiles files;
-  private final JobSubmitter submitter;
-  private final JobStore store;
-  private final JobCanceller canceller;
+  private final Jobs jobs;
   private final Map<String, Endpoint> endpoints;
   private final String model;
-  private final Backlog backlog;
-  private final long maxBacklog;
   private final Clock clock;
   private final Path dir;
   /** Every batch, oldest first; only the worker context touches it after start. */
@@ -82,7 +84,9 @@ final class Batches implements AutoCloseable {
   private Context context;
   private String deployment;
   private boolean ticking;
-  /** When each line submitted lately reached Kafka ({@link System#nanoTime}): a backlog reading may not count it. */
+  /**
+   * When each line submitted lately reached Kafka ({@link System#nanoTime}): a backlog reading may not count it.
+   */
   private final Deque<Long> unmeasured = new ArrayDeque<>();
   /** Lines handed to Kafka and not acknowledged yet: no reading counts them. */
   private int publishing;
@@ -121,19 +125,14 @@ final class Batches implements AutoCloseable {
   /** A line that is a valid request. */
   private record Item(int index, String customId, String jobId, RequestSpec spec) {}
 
-  Batches(Vertx vertx, BatchConfig config, BatchFiles files, JobSubmitter submitter, JobStore store,
-      JobCanceller canceller, Map<String, Endpoint> endpoints, String model, Backlog backlog, long maxBacklog,
+  Batches(Vertx vertx, BatchConfig config, BatchFiles files, Jobs jobs, Map<String, Endpoint> endpoints, String model,
       Clock clock) throws IOException {
     this.vertx = vertx;
     this.config = config;
     this.files = files;
-    this.submitter = submitter;
-    this.store = store;
-    this.canceller = canceller;
+    this.jobs = jobs;
     this.endpoints = Map.copyOf(endpoints);
     this.model = model;
-    this.backlog = backlog;
-    this.maxBacklog = maxBacklog;
     this.clock = clock;
     this.dir = Files.createDirectories(config.dataDir().resolve("batches"));
     load();
@@ -259,8 +258,9 @@ final class Batches implements AutoCloseable {
   private void tick() {
     int inFlight = runs.values().stream().mapToInt(r -> r.inFlight.size()).sum();
     int room = config.maxInFlight() - inFlight;
+    Backlog backlog = jobs.backlog();
     if (backlog != null) {
-      long share = (long) Math.floor(maxBacklog * config.backlogShare());
+      long share = (long) Math.floor(jobs.maxBacklog() * config.backlogShare());
       long measuredAt = backlog.measuredAtNanos();
       Backlog.State reading = backlog.state();
       while (measuredAt != Long.MIN_VALUE && !unmeasured.isEmpty() && unmeasured.peekFirst() - measuredAt < 0) {
@@ -394,7 +394,8 @@ final class Batches implements AutoCloseable {
       }
       run.inFlight.put(item.jobId(), index);
       run.unacked.add(index);
-      (adopting ? submitter.adopt(item.jobId(), item.spec()) : submitter.submitPaced(item.jobId(), item.spec()))
+      (adopting ? jobs.submitter().adopt(item.jobId(), item.spec())
+          : jobs.submitter().submitPaced(item.jobId(), item.spec()))
           .onComplete(ar -> {
             if (!adopting) {
               publishing--;
@@ -408,7 +409,7 @@ final class Batches implements AutoCloseable {
               if (run.batch.status() == Batch.Status.CANCELLING) {
                 cancelJob(item.jobId(), run.batch.owner());
               }
-              store.onCompletion(item.jobId(), job -> context.runOnContext(v -> completed(run, item, job)));
+              jobs.store().onCompletion(item.jobId(), job -> context.runOnContext(v -> completed(run, item, job)));
               return;
             }
             run.inFlight.remove(item.jobId());
@@ -512,7 +513,8 @@ final class Batches implements AutoCloseable {
   }
 
   private void cancelJob(String jobId, String caller) {
-    canceller.cancel(jobId, caller).onFailure(e -> log.warn("could not cancel job {}: {}", jobId, e.toString()));
+    jobs.canceller().cancel(jobId, caller)
+        .onFailure(e -> log.warn("could not cancel job {}: {}", jobId, e.toString()));
   }
 
   static JsonObject outputLine(String customId, String jobId, int status, JsonObject body, JsonObject error) {

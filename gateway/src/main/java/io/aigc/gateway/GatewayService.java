@@ -105,8 +105,8 @@ public final class GatewayService implements Service {
         Map<String, String> pools = new LinkedHashMap<>();
         config.models().forEach(model -> pools.put(config.topics().tokenized(model).name(),
             ServiceDefaults.workerGroup(config.workerGroup(), model)));
-        backlog = new Backlog(admin, requests.name(), config.tokenizerGroup(), pools, config.maxBacklog(),
-            config.backlogInterval());
+        backlog = new Backlog(admin, new Backlog.Pipeline(requests.name(), config.tokenizerGroup(), pools),
+            config.maxBacklog(), config.backlogInterval());
         backlog.start();
       }
 
@@ -165,13 +165,14 @@ public final class GatewayService implements Service {
       throws Exception {
     batchFiles = new BatchFiles(config.batches().dataDir(), Clock.systemUTC());
     RequestRules.Limits limits = new RequestRules.Limits(config.maxTokensLimit(), config.maxN());
-    Batches started = new Batches(vertx, config.batches(), batchFiles, submitter, store,
-        new JobCanceller(publisher, config.topics().cancellations()),
+    Batches.Jobs jobs = new Batches.Jobs(submitter, store,
+        new JobCanceller(publisher, config.topics().cancellations()), backlog, config.maxBacklog());
+    Batches started = new Batches(vertx, config.batches(), batchFiles, jobs,
         Map.of(Routes.COMPLETIONS, new Batches.Endpoint(new CompletionsBody(models, limits, config.tasks()),
             ResponseFormat.TEXT),
             Routes.CHAT_COMPLETIONS, new Batches.Endpoint(new ChatCompletionsBody(models, limits),
                 ResponseFormat.CHAT)),
-        config.defaultModel(), backlog, config.maxBacklog(), Clock.systemUTC());
+        config.defaultModel(), Clock.systemUTC());
     await(started.start());
     return started;
   }
