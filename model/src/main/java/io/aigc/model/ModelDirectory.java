@@ -29,17 +29,16 @@ public final class ModelDirectory {
       List.of("max_position_embeddings", "n_positions", "n_ctx", "max_sequence_length", "seq_length");
 
   private final Path dir;
-  private final String name;
   private final JsonNode config;
   private final JsonNode generationConfig;
   private final JsonNode tokenizerConfig;
 
-  private ModelDirectory(Path dir, String name, JsonNode config, JsonNode generationConfig, JsonNode tokenizerConfig) {
+  /** Reads the JSON files of {@code dir}, an absolute folder {@link #open} has checked. */
+  private ModelDirectory(Path dir) {
     this.dir = dir;
-    this.name = name;
-    this.config = config;
-    this.generationConfig = generationConfig;
-    this.tokenizerConfig = tokenizerConfig;
+    this.config = read(dir.resolve("config.json"));
+    this.generationConfig = readOptional(dir.resolve("generation_config.json"));
+    this.tokenizerConfig = readOptional(dir.resolve("tokenizer_config.json"));
   }
 
   /** What a model's name may hold: it names a topic and a consumer group, so Kafka's topic characters only. */
@@ -89,8 +88,7 @@ public final class ModelDirectory {
             + " (expected the Optimum layout: model.onnx, config.json, tokenizer.json)");
       }
     }
-    return new ModelDirectory(abs, abs.getFileName().toString(), read(abs.resolve("config.json")),
-        readOptional(abs.resolve("generation_config.json")), readOptional(abs.resolve("tokenizer_config.json")));
+    return new ModelDirectory(abs);
   }
 
   public Path path() {
@@ -99,7 +97,7 @@ public final class ModelDirectory {
 
   /** The name clients use in the {@code model} field: the folder's name. */
   public String name() {
-    return name;
+    return dir.getFileName().toString();
   }
 
   public Path onnxFile() {
@@ -212,6 +210,6 @@ public final class ModelDirectory {
 
   @Override
   public String toString() {
-    return name + " (" + dir + ")";
+    return name() + " (" + dir + ")";
   }
 }
