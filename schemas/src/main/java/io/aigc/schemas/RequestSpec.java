@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
@@ -51,9 +52,7 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
     if (keyName == null) {
       return this;
     }
-    Map<String, String> owned = new HashMap<>(metadata);
-    owned.put(RequestRules.API_KEY_NAME, keyName);
-    return toBuilder().metadata(owned).build();
+    return toBuilder().putMetadata(RequestRules.API_KEY_NAME, keyName).build();
   }
 
   /** The name of the API key that sent it, or null. */
@@ -95,19 +94,11 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
    */
   public static GenerationParams toParams(SamplingParams p) {
     return GenerationParams.newBuilder()
-        .setMaxTokens(p.maxTokens())
-        .setTemperature(p.temperature())
-        .setTopP(p.topP())
-        .setTopK(p.topK())
-        .setMinP(p.minP())
-        .setN(p.n())
-        .setSeed(p.seed())
-        .setStop(p.stop())
+        .setMaxTokens(p.maxTokens()).setMinTokens(p.minTokens()).setN(p.n()).setStop(p.stop())
         .setIgnoreEos(p.ignoreEos())
-        .setPresencePenalty(p.presencePenalty())
-        .setFrequencyPenalty(p.frequencyPenalty())
+        .setTemperature(p.temperature()).setTopP(p.topP()).setTopK(p.topK()).setMinP(p.minP()).setSeed(p.seed())
+        .setPresencePenalty(p.presencePenalty()).setFrequencyPenalty(p.frequencyPenalty())
         .setRepetitionPenalty(p.repetitionPenalty())
-        .setMinTokens(p.minTokens())
         .setLogitBias(p.logitBias().entrySet().stream()
             .collect(Collectors.toMap(e -> Integer.toString(e.getKey()), Map.Entry::getValue)))
         .setLogprobs(p.wantsLogprobs() ? p.logprobs() : null)
@@ -153,8 +144,14 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
 
     private Builder() {}
 
+    /** The model asked for; null for the deployment's default. */
+    public Builder model(String model) {
+      this.model = model;
+      return this;
+    }
+
     public Builder prompt(String prompt) {
-      this.prompt = prompt;
+      this.prompt = Objects.requireNonNull(prompt, "prompt");
       return this;
     }
 
@@ -181,19 +178,21 @@ public record RequestSpec(String prompt, List<Message> messages, String task, Ma
     }
 
     public Builder metadata(Map<String, String> metadata) {
-      this.metadata = metadata;
+      this.metadata = Map.copyOf(metadata);
+      return this;
+    }
+
+    /** Adds {@code key} to the metadata set so far, or replaces its value. */
+    public Builder putMetadata(String key, String value) {
+      Map<String, String> more = new HashMap<>(metadata);
+      more.put(key, value);
+      metadata = more;
       return this;
     }
 
     /** null: no deadline. */
     public Builder timeout(Duration timeout) {
       this.timeout = timeout;
-      return this;
-    }
-
-    /** The model asked for; null for the deployment's default. */
-    public Builder model(String model) {
-      this.model = model;
       return this;
     }
 
