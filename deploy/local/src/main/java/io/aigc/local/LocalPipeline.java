@@ -35,7 +35,7 @@ public final class LocalPipeline implements Service {
   private static final Logger log = LoggerFactory.getLogger(LocalPipeline.class);
 
   private final PostprocessorConfig postprocessorConfig;
-  private final List<WorkerConfig> workerConfigs = new ArrayList<>();
+  private final List<WorkerConfig> workerConfigs;
   private final TokenizerConfig tokenizerConfig;
   private final GatewayConfig gatewayConfig;
   private final Env env;
@@ -49,8 +49,19 @@ public final class LocalPipeline implements Service {
   public LocalPipeline(Env env) {
     this.postprocessorConfig = PostprocessorConfig.fromEnv(
         withPort(env, "AIGC_POSTPROCESSOR_METRICS_PORT", ServiceDefaults.POSTPROCESSOR_METRICS_PORT));
-    List<Path> models = ModelDirectory.list(env.string("AIGC_MODEL_DIR", ModelDirectory.DEFAULT.toString()));
-    Env workerEnv = withPort(env, "AIGC_WORKER_METRICS_PORT", ServiceDefaults.WORKER_METRICS_PORT);
+    this.workerConfigs = workerConfigs(withPort(env, "AIGC_WORKER_METRICS_PORT", ServiceDefaults.WORKER_METRICS_PORT));
+    this.tokenizerConfig = TokenizerConfig.fromEnv(
+        withPort(env, "AIGC_TOKENIZER_METRICS_PORT", ServiceDefaults.TOKENIZER_METRICS_PORT));
+    this.gatewayConfig = GatewayConfig.fromEnv(env);
+    this.env = env;
+  }
+
+  /**
+   * One worker per model of {@code AIGC_MODEL_DIR}: the first on the worker's metrics port, the others on free ones.
+   */
+  private static List<WorkerConfig> workerConfigs(Env workerEnv) {
+    List<WorkerConfig> configs = new ArrayList<>();
+    List<Path> models = ModelDirectory.list(workerEnv.string("AIGC_MODEL_DIR", ModelDirectory.DEFAULT.toString()));
     for (int i = 0; i < models.size(); i++) {
       Map<String, String> own = new HashMap<>(Map.of("AIGC_MODEL_DIR", models.get(i).toString()));
       if (i > 0) {
@@ -61,12 +72,9 @@ public final class LocalPipeline implements Service {
         own.put("AIGC_WORKER_ID", workerEnv.optional("AIGC_WORKER_ID").orElse("inference-worker") + "-"
             + ModelDirectory.nameOf(models.get(i)));
       }
-      workerConfigs.add(WorkerConfig.fromEnv(workerEnv.with(own)));
+      configs.add(WorkerConfig.fromEnv(workerEnv.with(own)));
     }
-    this.tokenizerConfig = TokenizerConfig.fromEnv(
-        withPort(env, "AIGC_TOKENIZER_METRICS_PORT", ServiceDefaults.TOKENIZER_METRICS_PORT));
-    this.gatewayConfig = GatewayConfig.fromEnv(env);
-    this.env = env;
+    return List.copyOf(configs);
   }
 
   /** Starts the four services; see {@link #start()}. */
