@@ -67,9 +67,7 @@ public final class GenerationEngine implements AutoCloseable {
   private long reservedBytes;
 
   // Published for metrics and the worker's back-pressure.
-  private volatile int runningRows;
-  private volatile int runningRequests;
-  private volatile long publishedReservedBytes;
+  private volatile Load load = new Load(0, 0, 0);
 
   public GenerationEngine(OnnxModel model, TextTokenizer tokenizer, EngineSettings settings, EngineMetrics metrics) {
     this(model, tokenizer, settings, metrics, Clock.systemUTC());
@@ -109,25 +107,25 @@ public final class GenerationEngine implements AutoCloseable {
     cancellations.add(new Cancellation(requestId, notify));
   }
 
+  public ModelSpec spec() {
+    return spec;
+  }
+
   public int waitingRequests() {
     return waiting.size();
   }
 
-  public int runningRequests() {
-    return runningRequests;
-  }
+  /**
+   * What the batch held after the last step, as one snapshot.
+   *
+   * @param requests requests being generated
+   * @param rows their sequences (a request has one per choice)
+   * @param reservedKvBytes cache bytes reserved by those requests (their prompt plus max_tokens, per choice)
+   */
+  public record Load(int requests, int rows, long reservedKvBytes) {}
 
-  public int runningRows() {
-    return runningRows;
-  }
-
-  /** Cache bytes reserved by running requests (their prompt plus max_tokens, per choice). */
-  public long reservedKvBytes() {
-    return publishedReservedBytes;
-  }
-
-  public ModelSpec spec() {
-    return spec;
+  public Load load() {
+    return load;
   }
 
   @Override
@@ -355,9 +353,7 @@ public final class GenerationEngine implements AutoCloseable {
   }
 
   private void updateGauges() {
-    runningRows = batch.runningRows();
-    runningRequests = running.size();
-    publishedReservedBytes = reservedBytes;
+    load = new Load(running.size(), batch.runningRows(), reservedBytes);
   }
 
   private static void deliver(GenerationTask task, GenerationOutcome outcome) {

@@ -53,14 +53,14 @@ final class WorkerMetrics implements EngineMetrics {
     Metrics.gauge(registry, ServingMetrics.WAITING, "Requests queued for admission", ServingMetrics.MODEL, modelName,
         engine::waitingRequests);
     Metrics.gauge(registry, ServingMetrics.RUNNING, "Requests in the running batch", ServingMetrics.MODEL, modelName,
-        engine::runningRequests);
+        () -> engine.load().requests());
     Metrics.gauge(registry, ServingMetrics.KV_CACHE_USAGE, "KV cache reserved by running requests, as a fraction of "
         + "the budget (1 = full)", ServingMetrics.MODEL, modelName,
-        () -> (double) engine.reservedKvBytes() / Math.max(1, settings.kvBudgetBytes()));
+        () -> (double) engine.load().reservedKvBytes() / Math.max(1, settings.kvBudgetBytes()));
     Metrics.gauge(registry, "aigc_worker_running_sequences", "Sequences (rows) in the running batch",
-        engine::runningRows);
+        () -> engine.load().rows());
     Metrics.gauge(registry, "aigc_worker_kv_reserved_bytes", "KV cache reserved by running requests",
-        engine::reservedKvBytes);
+        () -> engine.load().reservedKvBytes());
     Metrics.gauge(registry, "aigc_worker_kv_budget_bytes", "KV cache budget", settings::kvBudgetBytes);
     Metrics.gauge(registry, "aigc_worker_direct_memory_bytes", "Direct memory of tensors in use and pooled",
         model::directBytes);
