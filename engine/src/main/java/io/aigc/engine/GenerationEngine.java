@@ -239,7 +239,7 @@ public final class GenerationEngine implements AutoCloseable {
       long queueMs = Math.max(0, Duration.between(task.createdAt(), clock.instant()).toMillis());
       long reserve = task.reservedTokens() * spec.kvBytesPerToken();
       RunningRequest request = new RunningRequest(task, Sampler.of(task.params(), spec.eosTokenIds(), samplerScratch),
-          new StopStrings(tokenizer, task.params().stop()), reserve, queueMs, start);
+          tokenizer, reserve, queueMs, start);
       running.add(request);
       reservedBytes += reserve;
       run.add(request);

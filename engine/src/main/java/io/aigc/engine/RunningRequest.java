@@ -1,6 +1,7 @@
 package io.aigc.engine;
 
 import io.aigc.model.SamplingParams;
+import io.aigc.text.TextTokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,11 +31,12 @@ final class RunningRequest {
   private int unfinished;
   private boolean done;
 
-  RunningRequest(GenerationTask task, Sampler sampler, StopStrings stops, long reservedBytes, long queueMs,
+  /** {@code tokenizer} turns generated tokens into text for the stop strings; null when the request has none. */
+  RunningRequest(GenerationTask task, Sampler sampler, TextTokenizer tokenizer, long reservedBytes, long queueMs,
       long prefillStartNanos) {
     this.task = task;
     this.sampler = sampler;
-    this.stops = stops;
+    this.stops = new StopStrings(tokenizer, task.params().stop());
     this.reservedBytes = reservedBytes;
     this.queueMs = queueMs;
     this.prefillStartNanos = prefillStartNanos;

@@ -30,7 +30,7 @@ class BatchGroupTest {
     GenerationTask task = new GenerationTask("r", new int[] {1}, SamplingParams.greedy(10), Instant.EPOCH, null,
         GenerationListener.onFinished(o -> {}));
     return new RunningRequest(task, Sampler.of(task.params(), Set.of(), new Sampler.Scratch()),
-        new StopStrings(null, List.of()), 0, 0, 0).start(0, new SplittableRandom(1));
+        null, 0, 0, 0).start(0, new SplittableRandom(1));
   }
 
   /** A group of {@code length} positions whose rows hold {@code rowLengths} real tokens each, all running. */
