@@ -70,14 +70,17 @@ final class JobStore {
     Completion completion;
     List<Consumer<Job>> listeners;
 
-    Entry(String id, String owner, Instant created, RequestSpec request, CompletableFuture<Void> published,
-        boolean holdsSlot) {
+    /**
+     * A job accepted here ({@code request} not null) holds an in-flight slot until its completion and waits to be
+     * published; one known only from its completion (another gateway's, or accepted before a restart) does neither.
+     */
+    Entry(String id, String owner, Instant created, RequestSpec request) {
       this.id = id;
       this.owner = owner;
       this.created = created;
       this.request = request;
-      this.published = published;
-      this.holdsSlot = holdsSlot;
+      this.published = request != null ? new CompletableFuture<>() : CompletableFuture.completedFuture(null);
+      this.holdsSlot = request != null;
     }
 
     Job snapshot() {
@@ -123,7 +126,7 @@ final class JobStore {
     if (inFlight >= maxInFlight) {
       return new Full(maxInFlight);
     }
-    Entry entry = new Entry(id, request.owner(), created, request, new CompletableFuture<>(), true);
+    Entry entry = new Entry(id, request.owner(), created, request);
     entries.put(id, entry);
     inFlight++;
     evictOverCapacity();
@@ -216,7 +219,7 @@ final class JobStore {
         Map<String, String> metadata = completion.getMetadata();
         entry = new Entry(completion.getRequestId(),
             metadata == null ? null : metadata.get(RequestRules.API_KEY_NAME),
-            Instant.ofEpochMilli(completion.getCreatedAt()), null, CompletableFuture.completedFuture(null), false);
+            Instant.ofEpochMilli(completion.getCreatedAt()), null);
         entries.put(entry.id, entry);
         evictOverCapacity();
       }
