@@ -1,5 +1,6 @@
 package io.aigc.examples.news;
 
+import com.google.common.html.HtmlEscapers;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Instant;
@@ -179,19 +180,7 @@ final class Digest {
   }
 
   static String html(String s) {
-    StringBuilder out = new StringBuilder(s.length());
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '&' -> out.append("&amp;");
-        case '<' -> out.append("&lt;");
-        case '>' -> out.append("&gt;");
-        case '"' -> out.append("&quot;");
-        case '\'' -> out.append("&#39;");
-        default -> out.append(c);
-      }
-    }
-    return out.toString();
+    return HtmlEscapers.htmlEscaper().escape(s);
   }
 
   /**
