@@ -35,8 +35,7 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
       stream(ctx, id, caller, request, call.includeUsage());
       return;
     }
-    Wait wait = new Wait(ctx, id, arrived, modelOf(request), request.sampling().n(),
-        request.sampling().wantsLogprobs());
+    Wait wait = new Wait(ctx, id, arrived, request);
     wait.listen();
     int partition = streams.feed().partition();
     submitter.submit(id, request, partition < 0 ? null : partition, ctx.request().getHeader(Tracing.HEADER))
@@ -78,14 +77,14 @@ record CompletionsHandler(GenerationCall.Reader body, ResponseFormat format, Job
     private final StreamAssembly assembly;
     private JobStore.Job job;
 
-    Wait(RoutingContext ctx, String id, long arrived, String model, int n, boolean logprobs) {
+    Wait(RoutingContext ctx, String id, long arrived, RequestSpec request) {
       this.ctx = ctx;
       this.watch = new JobWatch(ctx, id);
       this.id = id;
       this.arrived = arrived;
-      this.model = model;
-      this.logprobs = logprobs;
-      this.assembly = new StreamAssembly(n);
+      this.model = modelOf(request);
+      this.logprobs = request.sampling().wantsLogprobs();
+      this.assembly = new StreamAssembly(request.sampling().n());
     }
 
     /** Listens for the job's events before its request is published, so that none passes unseen. */

@@ -51,11 +51,7 @@ final class EventStream {
   private final ResponseFormat format;
   private final String model;
   private final boolean includeUsage;
-  private final Duration idleTimeout;
-  private final JobStore store;
-  private final JobCanceller canceller;
-  private final GatewayMetrics metrics;
-  private final StreamFeed feed;
+  private final Setup setup;
   private final StreamAssembly assembly;
   private final Sent[] sent;
   private ResponseFormat.Chunks chunks;
@@ -85,11 +81,7 @@ final class EventStream {
     this.format = format;
     this.model = model;
     this.includeUsage = includeUsage;
-    this.idleTimeout = setup.idleTimeout();
-    this.store = setup.store();
-    this.canceller = setup.canceller();
-    this.metrics = setup.metrics();
-    this.feed = setup.feed();
+    this.setup = setup;
     this.assembly = new StreamAssembly(n);
     this.sent = new Sent[n];
     for (int i = 0; i < n; i++) {
@@ -99,8 +91,8 @@ final class EventStream {
 
   /** Listens for the job's events: before its request is published, so that none passes unseen. */
   void listen() {
-    metrics.streamOpened();
-    watch.listen(feed, this::onEvents);
+    setup.metrics().streamOpened();
+    watch.listen(setup.feed(), this::onEvents);
     ctx.response().closeHandler(v -> clientLeft());
   }
 
@@ -111,8 +103,8 @@ final class EventStream {
     }
     chunks = format.chunks(id, job.created().getEpochSecond(), model, includeUsage);
     lastEventNanos = System.nanoTime();
-    armIdleTimer(idleTimeout.toMillis());
-    List<StreamEvent> before = watch.start(store, this::onCompletion);
+    armIdleTimer(setup.idleTimeout().toMillis());
+    List<StreamEvent> before = watch.start(setup.store(), this::onCompletion);
     if (!before.isEmpty()) {
       onEvents(before);
     }
@@ -217,7 +209,7 @@ final class EventStream {
 
   private void armIdleTimer(long delayMs) {
     watch.timer(delayMs, () -> {
-      long leftNanos = idleTimeout.toNanos() - (System.nanoTime() - lastEventNanos);
+      long leftNanos = setup.idleTimeout().toNanos() - (System.nanoTime() - lastEventNanos);
       if (watch.settled()) {
         return;
       }
@@ -227,12 +219,12 @@ final class EventStream {
         return;
       }
       cancelJob("it stalled");
-      fail(ApiError.streamTimeout(id, idleTimeout), "timeout");
+      fail(ApiError.streamTimeout(id, setup.idleTimeout()), "timeout");
     });
   }
 
   private void cancelJob(String why) {
-    canceller.cancel(id, caller).onFailure(e ->
+    setup.canceller().cancel(id, caller).onFailure(e ->
         log.warn("could not cancel streamed job {} after {}: {}", id, why, e.toString()));
   }
 
@@ -240,7 +232,7 @@ final class EventStream {
     if (!watch.settle()) {
       return;
     }
-    metrics.streamEnded(outcome);
+    setup.metrics().streamEnded(outcome);
     if (!watch.clientGone()) {
       then.run();
     }
