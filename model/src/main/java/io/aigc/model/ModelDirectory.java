@@ -97,7 +97,7 @@ public final class ModelDirectory {
 
   /** The name clients use in the {@code model} field: the folder's name. */
   public String name() {
-    return dir.getFileName().toString();
+    return nameOf(dir);
   }
 
   public Path onnxFile() {
